@@ -1,0 +1,34 @@
+# Two commands for a fresh machine (see README):  make run   |   make test
+# Both create .venv if it is missing, install the kit with its extras, and are safe to re-run.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.kit-installed
+PROFILE ?= tutorial
+
+.PHONY: setup run test demo bench clean-runs
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[notebooks,demo,dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $(STAMP)
+
+## the kit's main job: execute every numbered notebook headlessly (PROFILE=tutorial by default)
+run: setup
+	$(VENV)/bin/internvideo notebooks run --profile $(PROFILE)
+
+## the whole test suite (CI runs exactly this)
+test: setup
+	$(PY) -m pytest
+
+demo: setup
+	$(PY) demos/app.py
+
+bench: setup
+	$(PY) benchmarks/bench_videomae.py
+
+clean-runs:
+	rm -rf runs

@@ -1,0 +1,214 @@
+"""Read every supported checkpoint format, convert keys, load strictly and report what happened.
+
+Formats read by :func:`read_state_dict`:
+- released VideoMAE fine-tuned files ``{"module": state_dict}`` and pretraining files ``{"model": ...}``;
+- PyTorch Lightning ``.ckpt`` files ``{"state_dict": ...}`` (InternVideo-MM, ``clip.`` prefix, float16);
+- a bare state dict; ``.safetensors`` files (the kit's own and Hugging Face ``model.safetensors``).
+Everything goes through ``torch.load(..., weights_only=True)``.
+
+Family-specific key conversion lives in ``internvideo_core/convert/<family>.py``; each registers a
+:class:`Converter` for its model class. :func:`load_checkpoint` picks the converter by the model's type,
+converts, and loads strictly: anything missing or unexpected that the converter did not explain is an
+error naming the keys.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import torch
+from torch import nn
+
+__all__ = [
+    "CheckpointError",
+    "LoadReport",
+    "Converter",
+    "register_converter",
+    "read_state_dict",
+    "load_checkpoint",
+    "to_official_state_dict",
+    "save_safetensors",
+]
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint could not be read or does not fit the model; the message says which file and why."""
+
+
+@dataclass
+class LoadReport:
+    """What :func:`load_checkpoint` did.
+
+    ``converted``: number of tensors loaded; ``source_format``: what the file was recognised as;
+    ``ignored``: ``{key: reason}`` for tensors in the file the model does not use;
+    ``initialized``: ``{key: reason}`` for model parameters not in the file that were left as initialised
+    (e.g. a new classification head); ``resized``: ``{key: "old -> new shape"}``; ``notes``: free text.
+    """
+
+    path: str
+    source_format: str
+    converted: int = 0
+    ignored: dict[str, str] = field(default_factory=dict)
+    initialized: dict[str, str] = field(default_factory=dict)
+    resized: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [f"{self.path}: {self.source_format}, {self.converted} tensors loaded"]
+        for title, items in (("ignored", self.ignored), ("newly initialized", self.initialized),
+                             ("resized", self.resized)):
+            if items:
+                lines.append(f"  {title} ({len(items)}):")
+                lines += [f"    {k}: {v}" for k, v in sorted(items.items())]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    __str__ = summary
+
+
+@dataclass
+class Converter:
+    """Key conversion for one model class.
+
+    ``from_external(model, raw, report) -> state_dict``: map the tensors of a file (already unwrapped by
+    :func:`read_state_dict`, with ``report.source_format`` set) to the model's own ``state_dict`` names and
+    shapes; record dropped keys in ``report.ignored`` and deliberate gaps in ``report.initialized``.
+    ``to_official(model) -> state_dict``: the model's weights in the official release layout.
+    """
+
+    from_external: Callable[[nn.Module, dict[str, torch.Tensor], LoadReport], dict[str, torch.Tensor]]
+    to_official: Callable[[nn.Module], dict[str, torch.Tensor]]
+
+
+_CONVERTERS: dict[type, Converter] = {}
+_CONVERTERS_LOADED = False
+
+
+def register_converter(model_cls: type, converter: Converter) -> None:
+    _CONVERTERS[model_cls] = converter
+
+
+def _converter_for(model: nn.Module) -> Converter:
+    global _CONVERTERS_LOADED
+    if not _CONVERTERS_LOADED:
+        _CONVERTERS_LOADED = True
+        from internvideo_core import convert
+
+        for info in sorted(pkgutil.iter_modules(convert.__path__), key=lambda m: m.name):
+            if not info.name.startswith("_"):
+                importlib.import_module(f"{convert.__name__}.{info.name}")
+    for cls in type(model).__mro__:
+        if cls in _CONVERTERS:
+            return _CONVERTERS[cls]
+    raise CheckpointError(f"no checkpoint converter is registered for {type(model).__name__}")
+
+
+def _load_raw(path: Path) -> dict:
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist; check the path or download it with "
+                              f"`internvideo zoo download NAME`")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint {path} is empty (0 bytes): delete it and download it again")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except Exception as exc:
+            raise CheckpointError(f"{path} is not a readable safetensors file ({exc})") from exc
+    try:
+        return torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(
+            f"{path} could not be read with torch.load(weights_only=True): {exc}. Expected a PyTorch file "
+            f"holding tensors (a released .pth/.ckpt or a state dict); files that need arbitrary pickled "
+            f"objects are refused for safety."
+        ) from exc
+
+
+def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], str]:
+    """Read a checkpoint file and unwrap it.
+
+    Returns ``(tensors, source_format)`` where ``source_format`` is one of ``"official-finetune"``
+    (``{"module": ...}``), ``"official-pretrain"`` (``{"model": ...}``), ``"lightning"``
+    (``{"state_dict": ...}``), ``"safetensors"`` or ``"state_dict"``. Tensors keep their stored dtype.
+    """
+    path = Path(path)
+    raw = _load_raw(path)
+    if not isinstance(raw, Mapping):
+        raise CheckpointError(f"{path}: expected a dict of tensors, found {type(raw).__name__}")
+    fmt = "safetensors" if path.suffix == ".safetensors" else "state_dict"
+    for wrapper, name in (("module", "official-finetune"), ("model", "official-pretrain"),
+                          ("state_dict", "lightning")):
+        if wrapper in raw and isinstance(raw[wrapper], Mapping):
+            raw, fmt = raw[wrapper], name
+            break
+    tensors = {k: v for k, v in raw.items() if isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise CheckpointError(f"{path}: no tensors found (top-level keys: {sorted(raw)[:10]})")
+    return tensors, fmt
+
+
+def load_checkpoint(model: nn.Module, path: str | Path, *, strict: bool = True) -> LoadReport:
+    """Load ``path`` into ``model`` through the model family's converter; returns a :class:`LoadReport`.
+
+    Strict: after conversion every model key must be provided (or listed in ``report.initialized``) and
+    every provided key must exist with the right shape; otherwise :class:`CheckpointError` names the keys.
+    Tensors are cast to the dtype of the model's parameters (float16 files compute in float32).
+    """
+    tensors, fmt = read_state_dict(path)
+    report = LoadReport(path=str(path), source_format=fmt)
+    converter = _converter_for(model)
+    state = converter.from_external(model, tensors, report)
+    own = model.state_dict()
+    unexpected = sorted(set(state) - set(own))
+    missing = sorted(set(own) - set(state) - set(report.initialized))
+    wrong = sorted(k for k in set(state) & set(own) if tuple(state[k].shape) != tuple(own[k].shape))
+    problems = []
+    if unexpected:
+        problems.append(f"unexpected keys {unexpected[:20]}{' ...' if len(unexpected) > 20 else ''}")
+    if missing:
+        problems.append(f"missing keys {missing[:20]}{' ...' if len(missing) > 20 else ''}")
+    if wrong:
+        problems.append("shape mismatches " + ", ".join(
+            f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}" for k in wrong[:10]))
+    if problems and strict:
+        raise CheckpointError(
+            f"{path} ({fmt}) does not fit {type(model).__name__}: " + "; ".join(problems)
+            + ". Check that the model name and overrides (img_size, num_frames, num_classes, ...) match the "
+              "checkpoint, or pass strict=False to load what fits."
+        )
+    for k in unexpected:
+        report.ignored.setdefault(k, "not a parameter of this model")
+    for k in wrong:
+        report.ignored[k] = f"shape {tuple(state[k].shape)} does not fit {tuple(own[k].shape)}"
+        state.pop(k)
+    for k in missing:
+        report.initialized.setdefault(k, "not in the checkpoint")
+    state = {k: v.to(own[k].dtype) for k, v in state.items() if k in own}
+    model.load_state_dict(state, strict=False)
+    report.converted = len(state)
+    return report
+
+
+def to_official_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The model's weights with the key names and shapes of the official release."""
+    return _converter_for(model).to_official(model)
+
+
+def save_safetensors(model: nn.Module, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
+    """Save the kit's own weights (``model.state_dict()`` names) as safetensors, atomically."""
+    import os
+
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp), metadata=metadata or {})
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,25 @@
+"""``internvideo notebooks run``: execute the numbered notebooks headlessly."""
+from __future__ import annotations
+
+import argparse
+
+
+def _run(args: argparse.Namespace) -> int:
+    from internvideo_core.notebooks import run_all
+
+    runs = run_all(args.profile, args.seed, only=args.only or None, keep_going=args.keep_going)
+    failed = [r for r in runs if r.error]
+    print(f"{len(runs) - len(failed)} notebooks ran, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("notebooks", help="execute the numbered notebooks with papermill")
+    nsub = p.add_subparsers(dest="notebooks_command", metavar="ACTION")
+    run = nsub.add_parser("run", help="execute notebooks/NN_*.ipynb, write runs/notebooks and runs/results")
+    run.add_argument("--profile", default="tutorial", choices=["smoke", "tutorial", "full"])
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. 00 03")
+    run.add_argument("--keep-going", action="store_true", help="continue after a failing notebook")
+    run.set_defaults(func=_run)
+    p.set_defaults(func=lambda a: (p.print_help(), 0)[1])
