@@ -1,0 +1,103 @@
+"""The project installs and describes one environment: pyproject, environment.yml, console entry point."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+from packaging.requirements import Requirement
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _pyproject_requirements() -> dict[str, Requirement]:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    reqs = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        reqs += extra
+    return {Requirement(r).name.lower(): Requirement(r) for r in reqs}
+
+
+def _environment_pip_requirements() -> dict[str, Requirement]:
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    pip_sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
+    assert len(pip_sections) == 1, "environment.yml must have exactly one pip section"
+    lines = [ln for ln in pip_sections[0] if not ln.startswith("-e")]
+    return {Requirement(ln).name.lower(): Requirement(ln) for ln in lines}
+
+
+def test_environment_yml_names_the_same_dependencies_as_pyproject():
+    py, env = _pyproject_requirements(), _environment_pip_requirements()
+    assert sorted(py) == sorted(env), f"only in pyproject: {set(py) - set(env)}; only in env: {set(env) - set(py)}"
+    for name in py:
+        assert py[name].specifier == env[name].specifier, f"{name}: {py[name]} vs {env[name]}"
+        assert str(py[name].marker) == str(env[name].marker), f"{name}: marker differs"
+
+
+def test_environment_yml_installs_the_kit_and_python():
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    assert any(d.startswith("python=3.1") for d in conda)
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "-e ." in pip
+
+
+def test_installed_versions_satisfy_the_ranges():
+    """The ranges accept what is installed here (torch 2.14.1 from local files), so nothing else downloads."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name, req in _pyproject_requirements().items():
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            raise AssertionError(f"{name} is a dependency but is not installed; run `make setup`") from None
+        assert req.specifier.contains(installed, prereleases=True), f"{name} {installed} not in {req.specifier}"
+
+
+def test_console_entry_point_help():
+    exe = Path(sys.executable).with_name("internvideo")
+    assert exe.exists(), "console script `internvideo` is not installed; run `make setup`"
+    out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "usage: internvideo" in out.stdout
+    for command in ("notebooks",):
+        assert command in out.stdout
+
+
+def test_every_subcommand_has_working_help():
+    from internvideo_core.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    assert sub.choices, "no subcommands registered"
+    for name in sub.choices:
+        out = subprocess.run([sys.executable, "-m", "internvideo_core.cli", name, "--help"],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, f"`internvideo {name} --help` failed: {out.stderr[-2000:]}"
+        assert f"internvideo {name}" in out.stdout
+
+
+def test_import_is_light_and_offline():
+    """Importing the package pulls in no heavy module and opens no socket."""
+    code = (
+        "import socket, sys\n"
+        "def refuse(*a, **k): raise AssertionError('network at import time')\n"
+        "socket.socket.connect = refuse\n"
+        "import internvideo_core\n"
+        "assert 'torch' not in sys.modules, 'import internvideo_core must not import torch'\n"
+        "print(sorted(internvideo_core.__all__))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "create_model" in out.stdout and "tokenize" in out.stdout
+
+
+def test_public_api_names_resolve():
+    import internvideo_core as ic
+
+    for name in ic.__all__:
+        assert getattr(ic, name) is not None, name
