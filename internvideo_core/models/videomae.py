@@ -1,0 +1,261 @@
+"""VideoMAE masked video autoencoder (official ``modeling_pretrain.PretrainVisionTransformer``).
+
+The encoder embeds all tubelets, adds its sinusoid table, keeps ONLY the visible tokens (a gather, so the
+blocks run on ~10 % of the tokens at ratio 0.9) and applies ``encoder.norm``. ``encoder_to_decoder``
+(no bias) maps them to the decoder width; the decoder input is ``[visible + pos, mask_token + pos]``
+(visible tokens first, masked tokens last, each group in token order), and ``decoder.head`` predicts the
+``3 * tubelet * p * p`` normalised pixels of the masked tokens only.
+
+Targets (:meth:`VideoMAEPretrain.targets`) follow the official engine: un-normalise the input with the
+ImageNet mean/std, cut it into ``tubelet x p x p`` tubelets, normalise each tubelet per channel by its own
+mean and unbiased std (+1e-6) when ``norm_pix_loss``, flatten ``(p0 p1 p2 c)`` (channel fastest), keep the
+masked tokens. The loss is the MSE.
+
+Parameter names are the official ones (``encoder.*``, ``encoder_to_decoder.weight``, ``mask_token``,
+``decoder.blocks.*``, ``decoder.norm.*``, ``decoder.head.*``); the sinusoid tables are buffers built for
+this model's own grid (no resizing), not stored in files.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from timm.layers import trunc_normal_
+from torch import nn
+
+from internvideo_core.models.layers import Block, PatchEmbed, run_blocks
+from internvideo_core.models.pos_embed import video_pos_table
+
+__all__ = ["VideoMAEPretrainConfig", "VideoMAEPretrain", "IMAGENET_MEAN", "IMAGENET_STD"]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class VideoMAEPretrainConfig:
+    """Configuration of :class:`VideoMAEPretrain` (every field can be overridden in ``create_model``).
+
+    Encoder: ``embed_dim, depth, num_heads``; decoder: ``decoder_embed_dim, decoder_depth,
+    decoder_num_heads`` (same ``mlp_ratio``). ``norm_pix_loss``: per-tubelet normalised targets (official
+    default). ``drop_path_rate`` applies to encoder and decoder as in the official code.
+    """
+
+    img_size: int = 224
+    patch_size: int = 16
+    num_frames: int = 16
+    tubelet_size: int = 2
+    in_chans: int = 3
+    embed_dim: int = 768
+    depth: int = 12
+    num_heads: int = 12
+    mlp_ratio: float = 4.0
+    qkv_bias: bool = True
+    decoder_embed_dim: int = 384
+    decoder_depth: int = 4
+    decoder_num_heads: int = 6
+    drop_rate: float = 0.0
+    attn_drop_rate: float = 0.0
+    drop_path_rate: float = 0.0
+    init_values: float = 0.0
+    layer_norm_eps: float = 1e-6
+    norm_pix_loss: bool = True
+    grad_checkpointing: bool = False
+
+    @property
+    def grid(self) -> tuple[int, int, int]:
+        s = self.img_size // self.patch_size
+        return (self.num_frames // self.tubelet_size, s, s)
+
+    @property
+    def patch_dim(self) -> int:
+        """Decoder output per token: ``in_chans * tubelet * p * p``."""
+        return self.in_chans * self.tubelet_size * self.patch_size ** 2
+
+
+def _init_xavier(module: nn.Module) -> None:
+    """Official pretraining init: Linear xavier-uniform + zero bias, LayerNorm ones/zeros."""
+    if isinstance(module, nn.Linear):
+        nn.init.xavier_uniform_(module.weight)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+class PretrainEncoder(nn.Module):
+    """Encoder on visible tokens: ``patch_embed``, sinusoid table, ``blocks``, ``norm``."""
+
+    def __init__(self, c: VideoMAEPretrainConfig) -> None:
+        super().__init__()
+        self.patch_embed = PatchEmbed(c.img_size, c.patch_size, c.in_chans, c.embed_dim, c.num_frames,
+                                      c.tubelet_size)
+        self.register_buffer("pos_embed", video_pos_table(c.grid, c.embed_dim), persistent=False)
+        dpr = [x.item() for x in torch.linspace(0, c.drop_path_rate, c.depth, device="cpu")]
+        self.blocks = nn.ModuleList([
+            Block(c.embed_dim, c.num_heads, c.mlp_ratio, c.qkv_bias, c.drop_rate, c.attn_drop_rate, dpr[i],
+                  c.init_values, c.layer_norm_eps) for i in range(c.depth)
+        ])
+        self.norm = nn.LayerNorm(c.embed_dim, eps=c.layer_norm_eps)
+        self.grad_checkpointing = c.grad_checkpointing
+        self.apply(_init_xavier)
+
+    def forward(self, x: torch.Tensor, visible_idx: torch.Tensor | None) -> torch.Tensor:
+        """``x [B, 3, T, H, W]``, ``visible_idx [B, N_vis]`` (``None``: all tokens) ``-> [B, N_vis, D]``."""
+        tokens = self.patch_embed(x)
+        tokens = tokens + self.pos_embed.to(dtype=tokens.dtype, device=tokens.device)
+        if visible_idx is not None:
+            tokens = torch.gather(tokens, 1, visible_idx[..., None].expand(-1, -1, tokens.shape[-1]))
+        tokens = run_blocks(self.blocks, tokens, self.grad_checkpointing)
+        return self.norm(tokens)
+
+
+class PretrainDecoder(nn.Module):
+    """Decoder: ``blocks``, ``norm``, ``head`` on the last ``return_token_num`` tokens."""
+
+    def __init__(self, c: VideoMAEPretrainConfig) -> None:
+        super().__init__()
+        dpr = [x.item() for x in torch.linspace(0, c.drop_path_rate, c.decoder_depth, device="cpu")]
+        self.blocks = nn.ModuleList([
+            Block(c.decoder_embed_dim, c.decoder_num_heads, c.mlp_ratio, c.qkv_bias, c.drop_rate,
+                  c.attn_drop_rate, dpr[i], c.init_values, c.layer_norm_eps) for i in range(c.decoder_depth)
+        ])
+        self.norm = nn.LayerNorm(c.decoder_embed_dim, eps=c.layer_norm_eps)
+        self.head = nn.Linear(c.decoder_embed_dim, c.patch_dim)
+        self.grad_checkpointing = c.grad_checkpointing
+        self.apply(_init_xavier)
+
+    def forward(self, x: torch.Tensor, return_token_num: int) -> torch.Tensor:
+        """``[B, N, Dd] -> [B, return_token_num, patch_dim]`` (all tokens when ``return_token_num == 0``)."""
+        x = run_blocks(self.blocks, x, self.grad_checkpointing)
+        if return_token_num > 0:
+            x = x[:, -return_token_num:]
+        return self.head(self.norm(x))
+
+
+class VideoMAEPretrain(nn.Module):
+    """VideoMAE masked autoencoder.
+
+    ``forward(x [B, 3, T, H, W], mask bool [B, N]) -> [B, N_masked, 3 * tubelet * p * p]``
+    (True = masked, tokens in ``(t, h, w)`` order; every sample must mask the same number of tokens).
+    """
+
+    def __init__(self, config: VideoMAEPretrainConfig) -> None:
+        super().__init__()
+        c = config
+        self.config = c
+        self.encoder = PretrainEncoder(c)
+        self.encoder_to_decoder = nn.Linear(c.embed_dim, c.decoder_embed_dim, bias=False)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, c.decoder_embed_dim))
+        self.register_buffer("pos_embed", video_pos_table(c.grid, c.decoder_embed_dim), persistent=False)
+        self.decoder = PretrainDecoder(c)
+        # The official code leaves encoder_to_decoder at PyTorch's default init and draws mask_token from a
+        # normal(0, .02) truncated at +-.02.
+        trunc_normal_(self.mask_token, std=0.02, a=-0.02, b=0.02)
+
+    @property
+    def num_patches(self) -> int:
+        return self.encoder.patch_embed.num_patches
+
+    def get_num_layers(self) -> int:
+        """Encoder depth."""
+        return len(self.encoder.blocks)
+
+    @torch.jit.ignore
+    def no_weight_decay(self) -> set[str]:
+        """Names without weight decay, as the official pretraining model."""
+        return {"pos_embed", "cls_token", "mask_token"}
+
+    # --- masks ------------------------------------------------------------------------------------
+    def split_indices(self, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(visible_idx [B, N_vis], masked_idx [B, N_mask])``, each in ascending token order.
+
+        Raises ``ValueError`` when ``mask`` is not ``[B, N]`` or the samples mask different numbers of tokens.
+        """
+        n = self.num_patches
+        if mask.ndim != 2 or mask.shape[1] != n:
+            raise ValueError(f"mask must be [B, {n}] (True = masked, tokens in (t, h, w) order for grid "
+                             f"{self.config.grid}), got {list(mask.shape)}")
+        mask = mask.bool()
+        counts = mask.sum(1)
+        if mask.shape[0] and bool((counts != counts[0]).any()):
+            raise ValueError(f"every sample must mask the same number of tokens, got counts "
+                             f"{counts.tolist()}; use internvideo_core.masking.tube_mask / random_mask")
+        n_mask = int(counts[0]) if mask.shape[0] else 0
+        order = torch.argsort(mask.to(torch.int8), dim=1, stable=True)
+        return order[:, : n - n_mask], order[:, n - n_mask:]
+
+    # --- forward ----------------------------------------------------------------------------------
+    def forward_encoder(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Encoder features of the visible tokens ``[B, N_vis, D]`` (after ``encoder.norm``)."""
+        visible_idx, _ = self.split_indices(mask.to(x.device))
+        return self.encoder(x, visible_idx)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Predictions for the masked tokens ``[B, N_masked, 3 * tubelet * p * p]``."""
+        visible_idx, masked_idx = self.split_indices(mask.to(x.device))
+        vis = self.encoder_to_decoder(self.encoder(x, visible_idx))
+        pos = self.pos_embed.to(dtype=vis.dtype, device=vis.device)
+        full = torch.cat([vis + pos[visible_idx], self.mask_token.to(vis.dtype) + pos[masked_idx]], dim=1)
+        return self.decoder(full, masked_idx.shape[1])
+
+    # --- targets, loss, visualisation -------------------------------------------------------------
+    def _unnormalize(self, x: torch.Tensor) -> torch.Tensor:
+        mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32, device=x.device)[None, :, None, None, None]
+        std = torch.tensor(IMAGENET_STD, dtype=torch.float32, device=x.device)[None, :, None, None, None]
+        return x.float() * std + mean
+
+    def patchify(self, videos: torch.Tensor) -> torch.Tensor:
+        """``[B, C, T, H, W] -> [B, N, tubelet*p*p, C]`` (tubelets in token order, pixels ``(p0 p1 p2)``)."""
+        p, tub = self.config.patch_size, self.config.tubelet_size
+        return rearrange(videos, "b c (t p0) (h p1) (w p2) -> b (t h w) (p0 p1 p2) c", p0=tub, p1=p, p2=p)
+
+    def unpatchify(self, patches: torch.Tensor) -> torch.Tensor:
+        """``[B, N, (p0 p1 p2 c)] -> [B, C, T, H, W]`` (inverse of the target layout)."""
+        t, h, w = self.config.grid
+        p, tub = self.config.patch_size, self.config.tubelet_size
+        return rearrange(patches, "b (t h w) (p0 p1 p2 c) -> b c (t p0) (h p1) (w p2)",
+                         t=t, h=h, w=w, p0=tub, p1=p, p2=p)
+
+    @torch.no_grad()
+    def targets(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Reconstruction targets of the masked tokens ``[B, N_masked, (p0 p1 p2 c)]`` in float32."""
+        _, masked_idx = self.split_indices(mask.to(x.device))
+        patches = self.patchify(self._unnormalize(x))
+        if self.config.norm_pix_loss:
+            mean = patches.mean(dim=-2, keepdim=True)
+            std = patches.var(dim=-2, unbiased=True, keepdim=True).sqrt()
+            patches = (patches - mean) / (std + 1e-6)
+        patches = rearrange(patches, "b n p c -> b n (p c)")
+        return torch.gather(patches, 1, masked_idx[..., None].expand(-1, -1, patches.shape[-1]))
+
+    def loss(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Mean squared error between :meth:`forward` and :meth:`targets` (a float32 scalar)."""
+        pred = self(x, mask)
+        return F.mse_loss(pred.float(), self.targets(x, mask))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor | None = None) -> torch.Tensor:
+        """Pixels ``[B, 3, T, H, W]`` in ``[0, 1]``: visible tubelets from the input, masked ones predicted.
+
+        With ``norm_pix_loss`` the predictions are de-normalised with each tubelet's true mean/std, as the
+        official visualisation script does (so only the structure inside a tubelet is predicted).
+        ``pred`` defaults to ``self(x, mask)``.
+        """
+        mask = mask.to(x.device).bool()
+        _, masked_idx = self.split_indices(mask)
+        if pred is None:
+            pred = self(x, mask)
+        patches = self.patchify(self._unnormalize(x))  # [B, N, P, C]
+        pred = rearrange(pred.float(), "b n (p c) -> b n p c", c=patches.shape[-1])
+        idx = masked_idx[..., None, None].expand(-1, -1, *patches.shape[-2:])
+        if self.config.norm_pix_loss:
+            truth = torch.gather(patches, 1, idx)
+            mean = truth.mean(dim=-2, keepdim=True)
+            std = truth.var(dim=-2, unbiased=True, keepdim=True).sqrt()
+            pred = pred * (std + 1e-6) + mean
+        patches = patches.scatter(1, idx, pred)
+        return self.unpatchify(rearrange(patches, "b n p c -> b n (p c)")).clamp(0, 1)
