@@ -1,0 +1,540 @@
+"""Video reading: decord when it works, PyAV otherwise, and errors a person can act on.
+
+    info = video_info("clip.mp4")                       # VideoInfo(num_frames=300, fps=30.0, ...)
+    frames = read_video("clip.mp4", indices=[0, 8, 8])  # uint8 [3, H, W, 3], in the requested order
+    with open_video("clip.mp4") as video:               # one open for metadata + several reads
+        clip = video.read(sampler(video.info.num_frames))
+
+Frame numbering: frame ``i`` is the ``i``-th picture the decoder delivers, in presentation order, counted
+from the start of the file. Both backends use this definition (decord builds its index from the demuxed
+packets; the PyAV reader counts decoded pictures), and on the kit's sample videos they deliver bit-identical
+frames (``tests/test_video_io.py``). ``num_frames`` is the number of such frames the reader can deliver; it
+may differ from a container's metadata frame count.
+
+Frames are returned at their coded (storage) size, exactly as the official decord-based loaders see them:
+no display-aspect (SAR) correction and no rotation. ``VideoInfo.display_width``/``display_height`` report the
+display size (e.g. ``test.mp4`` is stored 340x256 with a 1024:765 pixel aspect, shown as 455x256).
+
+Every failure raises a subclass of :class:`VideoReadError` (a ``RuntimeError``) naming the file, the problem
+and what to do. decord can crash the process on some broken inputs, so every file is first checked with
+cheap, safe means (size, magic bytes, MP4/AVI box sizes, a PyAV header probe) before decord sees it.
+"""
+from __future__ import annotations
+
+import os
+import struct
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import torch
+
+__all__ = [
+    "VideoInfo",
+    "VideoReadError",
+    "VideoNotFoundError",
+    "EmptyVideoFileError",
+    "NotAVideoError",
+    "CorruptVideoError",
+    "NoVideoFramesError",
+    "FrameIndexError",
+    "BackendUnavailableError",
+    "VideoReader",
+    "open_video",
+    "video_info",
+    "read_video",
+    "available_backends",
+]
+
+BACKENDS = ("auto", "decord", "pyav")
+
+
+# ----------------------------------------------------------------------------------------------- errors
+class VideoReadError(RuntimeError):
+    """Base class of every error raised while reading a video; ``path`` is the file concerned."""
+
+    def __init__(self, path: str | os.PathLike | None, problem: str, hint: str = "") -> None:
+        self.path = None if path is None else str(path)
+        self.problem = problem
+        self.hint = hint
+        where = f"{self.path}: " if self.path is not None else ""
+        msg = f"{where}{problem}"
+        if hint:
+            msg += f" ({hint})"
+        super().__init__(msg)
+
+    def __str__(self) -> str:  # FileNotFoundError/IndexError mixins would otherwise format args differently
+        return self.args[0] if self.args else ""
+
+
+class VideoNotFoundError(VideoReadError, FileNotFoundError):
+    """The path does not exist or is not a regular file."""
+
+
+class EmptyVideoFileError(VideoReadError):
+    """The file has zero bytes (an interrupted download or copy)."""
+
+
+class NotAVideoError(VideoReadError):
+    """The file is not in any video container format (e.g. a text/HTML file renamed ``.mp4``)."""
+
+
+class CorruptVideoError(VideoReadError):
+    """The file looks like a video container but is truncated or damaged and cannot be decoded fully."""
+
+
+class NoVideoFramesError(VideoReadError):
+    """The container is valid but holds no video stream or no decodable video frame."""
+
+
+class FrameIndexError(VideoReadError, IndexError):
+    """Requested frame indices are negative or not below ``num_frames``."""
+
+
+class BackendUnavailableError(VideoReadError):
+    """The requested backend is not installed (``pip install decord`` or ``pip install av``)."""
+
+
+# ---------------------------------------------------------------------------------------------- metadata
+@dataclass(frozen=True)
+class VideoInfo:
+    """Metadata of a video as the reader will deliver it.
+
+    ``num_frames``: frames the reader can deliver (indices ``0 .. num_frames-1``); ``fps``: average frame
+    rate; ``duration``: ``num_frames / fps`` seconds; ``width``/``height``: size of the decoded frames
+    (coded size); ``backend``: ``"decord"`` or ``"pyav"``, the one that will decode; ``display_width``/
+    ``display_height``: size after applying the sample aspect ratio; ``codec``: the codec name.
+    """
+
+    path: str
+    num_frames: int
+    fps: float
+    duration: float
+    width: int
+    height: int
+    backend: str
+    display_width: int = 0
+    display_height: int = 0
+    codec: str = ""
+
+
+# ------------------------------------------------------------------------------------------ file checks
+_CONTAINER_MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (4, b"ftyp", "MP4/MOV"),
+    (4, b"moov", "MP4/MOV"),
+    (4, b"mdat", "MP4/MOV"),
+    (4, b"free", "MP4/MOV"),
+    (4, b"wide", "MP4/MOV"),
+    (4, b"skip", "MP4/MOV"),
+    (0, b"RIFF", "AVI"),
+    (0, b"\x1a\x45\xdf\xa3", "Matroska/WebM"),
+    (0, b"FLV", "FLV"),
+    (0, b"OggS", "Ogg"),
+    (0, b"\x00\x00\x01\xba", "MPEG-PS"),
+    (0, b"\x00\x00\x01\xb3", "MPEG video"),
+    (0, b"\x30\x26\xb2\x75", "ASF/WMV"),
+    (0, b"GIF8", "GIF"),
+)
+
+
+def _sniff(head: bytes) -> str | None:
+    """Name of the container format recognised from the first bytes, or None."""
+    for offset, magic, name in _CONTAINER_MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return name
+    if len(head) >= 189 and head[0] == 0x47 and head[188] == 0x47:
+        return "MPEG-TS"
+    return None
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if not head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return printable >= 0.95 * len(text)
+
+
+def _check_iso_boxes(path: Path, size: int) -> None:
+    """Walk the top-level MP4/MOV boxes; a box running past the end of the file means a truncated file."""
+    with open(path, "rb") as fh:
+        pos = 0
+        seen: list[str] = []
+        while pos < size:
+            fh.seek(pos)
+            header = fh.read(16)
+            if len(header) < 8:
+                raise CorruptVideoError(
+                    path, f"MP4 file is truncated: {size - pos} stray bytes after the last complete box",
+                    "the download or copy was cut short; fetch or re-encode the file again",
+                )
+            box_size, box_type = struct.unpack(">I4s", header[:8])
+            if box_size == 1:
+                if len(header) < 16:
+                    raise CorruptVideoError(path, "MP4 file is truncated inside a box header",
+                                            "fetch or re-encode the file again")
+                box_size = struct.unpack(">Q", header[8:16])[0]
+            elif box_size == 0:  # box extends to end of file
+                box_size = size - pos
+            if box_size < 8:
+                raise CorruptVideoError(path, f"MP4 box {box_type!r} at byte {pos} has an invalid size {box_size}",
+                                        "the file is damaged; re-encode or fetch it again")
+            seen.append(box_type.decode("latin-1"))
+            if pos + box_size > size:
+                raise CorruptVideoError(
+                    path,
+                    f"MP4 file is truncated: box '{seen[-1]}' at byte {pos} needs {box_size} bytes but the file "
+                    f"ends after {size - pos}",
+                    "the download or copy was cut short; fetch or re-encode the file again",
+                )
+            pos += box_size
+        if "moov" not in seen:
+            raise CorruptVideoError(path, f"MP4 file has no 'moov' index box (top-level boxes: {seen})",
+                                    "the file was not finalised (recording interrupted?); re-encode it")
+
+
+def _check_riff(path: Path, size: int) -> None:
+    """An AVI (RIFF) file whose declared size exceeds the file is truncated."""
+    with open(path, "rb") as fh:
+        header = fh.read(12)
+    if len(header) < 12:
+        raise CorruptVideoError(path, "AVI file is truncated inside its RIFF header", "fetch the file again")
+    riff_size = struct.unpack("<I", header[4:8])[0]
+    if riff_size + 8 > size + 1:  # RIFF chunks are padded to even sizes
+        raise CorruptVideoError(
+            path, f"AVI file is truncated: its RIFF header declares {riff_size + 8} bytes but the file has {size}",
+            "the download or copy was cut short; fetch or re-encode the file again",
+        )
+
+
+def _check_file(path: Path) -> str:
+    """Cheap, crash-free sanity checks before any decoder opens the file; returns the sniffed format."""
+    if not path.exists():
+        raise VideoNotFoundError(path, "no such file", "check the path and the dataset root folder")
+    if not path.is_file():
+        raise VideoNotFoundError(path, "not a regular file (a directory?)", "pass the path of a video file")
+    size = path.stat().st_size
+    if size == 0:
+        raise EmptyVideoFileError(path, "the file is empty (0 bytes)",
+                                  "an interrupted download or copy; fetch the file again")
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    fmt = _sniff(head)
+    if fmt == "MP4/MOV":
+        _check_iso_boxes(path, size)
+    elif fmt == "AVI":
+        _check_riff(path, size)
+    return fmt or ""
+
+
+def _not_a_video(path: Path, head: bytes, detail: str) -> NotAVideoError:
+    if _looks_like_text(head):
+        preview = head[:40].decode("utf-8", "replace").splitlines()[0] if head.strip() else ""
+        what = f"a text file, not a video (it starts with {preview!r})"
+    else:
+        what = "not in any known video container format"
+    return NotAVideoError(path, f"{what}; the decoder said: {detail}",
+                          "check that the file is really a video (an HTML error page saved as .mp4?) "
+                          "and download it again")
+
+
+# ---------------------------------------------------------------------------------------------- backends
+def _have_decord() -> bool:
+    try:
+        import decord  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def _have_pyav() -> bool:
+    try:
+        import av  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def available_backends() -> list[str]:
+    """Installed backends, preferred first."""
+    return [name for name, ok in (("decord", _have_decord()), ("pyav", _have_pyav())) if ok]
+
+
+def _normalize_indices(indices: Any, num_frames: int, path: str) -> np.ndarray:
+    """Indices as int64 [N]; raises FrameIndexError for negative or too large values."""
+    if indices is None:
+        return np.arange(num_frames, dtype=np.int64)
+    if isinstance(indices, torch.Tensor):
+        indices = indices.detach().cpu().numpy()
+    arr = np.asarray(indices)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        else:
+            raise FrameIndexError(path, f"frame indices must be integers, got dtype {arr.dtype}",
+                                  "convert them with .astype(int)")
+    arr = arr.astype(np.int64).reshape(-1)
+    if arr.size:
+        bad = arr[(arr < 0) | (arr >= num_frames)]
+        if bad.size:
+            raise FrameIndexError(
+                path,
+                f"frame indices {bad[:5].tolist()}{'...' if bad.size > 5 else ''} are out of range: the video "
+                f"has {num_frames} frames (valid indices 0..{num_frames - 1}; negative indices are not allowed)",
+                "clamp the indices with the samplers in internvideo_core.data.sampling",
+            )
+    return arr
+
+
+class _PyAVBackend:
+    """Frame-accurate reading by decoding in order from the start of the file (counting pictures)."""
+
+    name = "pyav"
+
+    def __init__(self, path: Path) -> None:
+        import av
+
+        self.path = path
+        self._av = av
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+        fmt = _sniff(head)
+        try:
+            container = av.open(str(path), mode="r", metadata_errors="ignore")
+        except Exception as exc:  # FFmpegError subclasses; anything else is wrapped too
+            if fmt:
+                raise CorruptVideoError(path, f"{fmt} container cannot be opened: {exc}",
+                                        "the file is damaged or truncated; fetch or re-encode it") from exc
+            raise _not_a_video(path, head, str(exc)) from exc
+        try:
+            streams = container.streams.video
+            if not streams:
+                kinds = sorted({s.type for s in container.streams}) or ["none"]
+                raise NoVideoFramesError(path, f"the file has no video stream (streams: {', '.join(kinds)})",
+                                         "an audio-only or broken file; use a file with a video track")
+            stream = streams[0]
+            self.codec = stream.codec_context.name if stream.codec_context else ""
+            self.width = int(stream.codec_context.width or stream.width or 0)
+            self.height = int(stream.codec_context.height or stream.height or 0)
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+            self.fps = float(rate) if rate else 0.0
+            sar = stream.sample_aspect_ratio
+            self.sar = Fraction(sar.numerator, sar.denominator) if sar and sar.numerator else Fraction(1)
+            self.meta_frames = int(stream.frames or 0)
+            # count the frames by demuxing (no decoding): one picture per non-empty packet
+            count = 0
+            try:
+                for packet in container.demux(stream):
+                    if packet.size:
+                        count += 1
+            except Exception as exc:
+                raise CorruptVideoError(path, f"the file is damaged after {count} video packets: {exc}",
+                                        "fetch or re-encode the file again") from exc
+        finally:
+            container.close()
+        if count == 0:
+            raise NoVideoFramesError(path, "the video stream holds no frames (0 video packets)",
+                                     "the recording is empty; re-encode the source or drop this file")
+        self.num_frames = count
+
+    def read(self, targets: np.ndarray) -> np.ndarray:
+        """``targets``: sorted unique int64 indices -> uint8 [len(targets), H, W, 3]."""
+        av = self._av
+        out: list[np.ndarray] = []
+        if targets.size == 0:
+            return np.zeros((0, self.height, self.width, 3), dtype=np.uint8)
+        last = int(targets[-1])
+        pos = 0  # index of the next decoded picture
+        k = 0
+        try:
+            container = av.open(str(self.path), mode="r", metadata_errors="ignore")
+        except Exception as exc:
+            raise CorruptVideoError(self.path, f"cannot reopen the file: {exc}", "was it changed or removed?") from exc
+        try:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in container.decode(stream):
+                if pos == targets[k]:
+                    array = frame.to_ndarray(format="rgb24")
+                    while k < targets.size and targets[k] == pos:
+                        out.append(array)
+                        k += 1
+                    if k == targets.size:
+                        break
+                pos += 1
+                if pos > last:
+                    break
+        except Exception as exc:
+            if isinstance(exc, VideoReadError):
+                raise
+            raise CorruptVideoError(self.path, f"decoding failed at frame {pos}: {exc}",
+                                    "the file is damaged; re-encode it or drop it from the dataset") from exc
+        finally:
+            container.close()
+        if k < targets.size:
+            if pos == 0:
+                raise NoVideoFramesError(self.path, "no frame of the video stream could be decoded",
+                                         "the file is damaged; re-encode it or drop it from the dataset")
+            raise CorruptVideoError(
+                self.path,
+                f"only {pos} of {self.num_frames} frames could be decoded, frame {int(targets[k])} was requested",
+                "the file is damaged or truncated; re-encode it or drop it from the dataset",
+            )
+        return np.stack(out)
+
+
+class _DecordBackend:
+    """decord ``VideoReader`` (the official VideoMAE / InternVideo loaders use it)."""
+
+    name = "decord"
+
+    def __init__(self, path: Path, num_threads: int = 1) -> None:
+        import decord
+
+        self.path = path
+        try:
+            self._vr = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=num_threads)
+            self.num_frames = len(self._vr)
+            first = self._vr[0].shape if self.num_frames else (0, 0, 3)
+            self.fps = float(self._vr.get_avg_fps())
+        except Exception as exc:
+            raise CorruptVideoError(path, f"decord cannot open the file: {exc}",
+                                    "try backend='pyav' or re-encode the file") from exc
+        if self.num_frames == 0:
+            raise NoVideoFramesError(path, "decord finds no frames", "re-encode the file or drop it")
+        self.height, self.width = int(first[0]), int(first[1])
+
+    def read(self, targets: np.ndarray) -> np.ndarray:
+        if targets.size == 0:
+            return np.zeros((0, self.height, self.width, 3), dtype=np.uint8)
+        try:
+            batch = self._vr.get_batch(targets.tolist()).asnumpy()
+        except Exception as exc:
+            raise CorruptVideoError(self.path, f"decord failed to decode frames: {exc}",
+                                    "try backend='pyav' or re-encode the file") from exc
+        return batch
+
+
+# ------------------------------------------------------------------------------------------------ reader
+class VideoReader:
+    """An opened video: ``info`` (:class:`VideoInfo`) and ``read(indices) -> uint8 [T, H, W, 3]``.
+
+    ``backend``: ``"auto"`` (decord if installed and it opens the file, else PyAV; also falls back to PyAV
+    when decord fails while decoding), ``"decord"`` or ``"pyav"``. Safe to use from one thread at a time;
+    the DataLoader pattern (one reader per sample, per worker) is the intended use.
+    """
+
+    def __init__(self, path: str | os.PathLike, backend: str = "auto", num_threads: int = 1) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        self.path = Path(path)
+        self.requested_backend = backend
+        self._lock = threading.Lock()
+        self._fmt = _check_file(self.path)
+        if backend == "decord" and not _have_decord():
+            raise BackendUnavailableError(self.path, "backend 'decord' is not installed",
+                                          "pip install decord, or use backend='pyav'")
+        if backend in ("pyav", "auto") and not _have_pyav() and not (backend == "auto" and _have_decord()):
+            raise BackendUnavailableError(self.path, "backend 'pyav' is not installed", "pip install av")
+        # the PyAV probe is the safety net: header sanity, a video stream, >= 1 frame (no decoding)
+        self._probe = _PyAVBackend(self.path) if _have_pyav() else None
+        self._impl: Any = self._probe
+        if backend == "decord" or (backend == "auto" and _have_decord()):
+            try:
+                impl = _DecordBackend(self.path, num_threads=num_threads)
+                if self._probe is not None and impl.num_frames != self._probe.num_frames and backend == "auto":
+                    impl = None  # disagreeing frame counts: PyAV's decode-order count is authoritative
+                if impl is not None:
+                    self._impl = impl
+            except VideoReadError:
+                if backend == "decord":
+                    raise
+        if self._impl is None:  # pragma: no cover - only without PyAV and a decord failure
+            raise BackendUnavailableError(self.path, "no backend could open the file", "pip install av")
+        probe = self._probe or self._impl
+        sar = probe.sar if self._probe is not None else Fraction(1)
+        w, h = self._impl.width, self._impl.height
+        disp_w = int(round(w * sar)) if sar >= 1 else w
+        disp_h = h if sar >= 1 else int(round(h / sar))
+        fps = float(probe.fps or self._impl.fps or 0.0)
+        n = int(self._impl.num_frames)
+        self.info = VideoInfo(
+            path=str(self.path), num_frames=n, fps=fps, duration=(n / fps if fps > 0 else 0.0),
+            width=int(w), height=int(h), backend=self._impl.name, display_width=disp_w, display_height=disp_h,
+            codec=getattr(probe, "codec", ""),
+        )
+
+    @property
+    def backend(self) -> str:
+        return self._impl.name
+
+    def __len__(self) -> int:
+        return self.info.num_frames
+
+    def read(self, indices: Sequence[int] | np.ndarray | torch.Tensor | None = None) -> torch.Tensor:
+        """Decode the frames at ``indices`` (any order, repeats allowed; None = all) -> uint8 [T, H, W, 3].
+
+        Only the distinct requested frames are decoded; the output follows the requested order.
+        """
+        idx = _normalize_indices(indices, self.info.num_frames, str(self.path))
+        targets, inverse = np.unique(idx, return_inverse=True)
+        with self._lock:
+            try:
+                frames = self._impl.read(targets)
+            except CorruptVideoError:
+                if self.requested_backend != "auto" or self._impl is self._probe or self._probe is None:
+                    raise
+                self._impl = self._probe  # decord failed on a file PyAV can open: fall back
+                self.info = VideoInfo(**{**self.info.__dict__, "backend": self._impl.name})
+                frames = self._impl.read(targets)
+        frames = np.ascontiguousarray(frames[inverse.reshape(-1)])
+        return torch.from_numpy(frames)
+
+    def close(self) -> None:
+        self._impl = None
+        self._probe = None
+
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        i = self.info
+        return f"VideoReader({i.path!r}, {i.num_frames} frames, {i.width}x{i.height}, {i.fps:g} fps, {i.backend})"
+
+
+def open_video(path: str | os.PathLike, backend: str = "auto", num_threads: int = 1) -> VideoReader:
+    """Open ``path`` once for metadata and several reads (see :class:`VideoReader`)."""
+    return VideoReader(path, backend=backend, num_threads=num_threads)
+
+
+def video_info(path: str | os.PathLike, backend: str = "auto") -> VideoInfo:
+    """Metadata of ``path`` as :class:`VideoInfo` (validates the file; raises :class:`VideoReadError`)."""
+    return VideoReader(path, backend=backend).info
+
+
+def read_video(
+    path: str | os.PathLike,
+    indices: Iterable[int] | np.ndarray | torch.Tensor | None = None,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """Decode frames of ``path`` -> uint8 tensor ``[T, H, W, 3]`` (RGB).
+
+    ``indices``: frame numbers in any order, repeats allowed (None = every frame); only these frames are
+    decoded and they come back in the requested order. Raises :class:`FrameIndexError` (also an
+    ``IndexError``) for negative or too large indices and other :class:`VideoReadError` subclasses for
+    missing, empty, non-video, truncated or frameless files.
+    """
+    if indices is not None and not isinstance(indices, (np.ndarray, torch.Tensor, list, tuple)):
+        indices = list(indices)
+    return VideoReader(path, backend=backend).read(indices)
