@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kit-installed
 PROFILE ?= tutorial
 
-.PHONY: setup run test demo bench clean-runs
+.PHONY: setup run test reproduce demo bench clean-runs
 
 setup: $(STAMP)
 
@@ -23,6 +23,10 @@ run: setup
 ## the whole test suite (CI runs exactly this)
 test: setup
 	$(PY) -m pytest
+
+## run the tutorial notebooks, then check the claims they report
+reproduce: run
+	$(PY) -m pytest -m tutorial_results
 
 demo: setup
 	$(PY) demos/app.py
