@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "CLIP_MEAN", "CLIP_STD", "IMAGENET", "CLIP",
-    "frames_to_tensor", "resize", "resize_short_side", "center_crop", "three_crop", "crop",
+    "frames_to_tensor", "resize", "resize_short_side", "center_crop", "spatial_crops", "three_crop", "crop",
     "random_resized_crop_params", "random_resized_crop", "multi_scale_crop_params", "multi_scale_crop",
     "horizontal_flip", "random_horizontal_flip", "normalize", "denormalize",
     "Compose", "ResizeShortSide", "CenterCrop", "ThreeCrop", "RandomResizedCrop", "MultiScaleCrop",
@@ -105,25 +105,36 @@ def center_crop(x: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
     return crop(x, int(round((h - th) / 2.0)), int(round((w - tw) / 2.0)), th, tw)
 
 
-def three_crop(x: torch.Tensor, size: int) -> list[torch.Tensor]:
-    """Three ``size x size`` crops along the long side (start, middle, end), official VideoMAE test.
+def spatial_crops(x: torch.Tensor, size: int, num_crops: int = 3) -> list[torch.Tensor]:
+    """``num_crops`` square crops spread evenly along the long side (official VideoMAE multi-crop test).
 
-    Crop ``k`` starts at ``int(k * (long - size) / 2)`` along the long side, at 0 along the short side
-    (which must already equal ``size``; otherwise the short side is centre-cropped). Returns 3 ``[C, T, s, s]``.
+    Crop ``k`` starts at ``int(k * (long - size) / (num_crops - 1))`` along the long side (one crop: the
+    centre, ``(long - size) // 2``); the short side, which the official test has already resized to
+    ``size``, is centre-cropped. ``[C, T, H, W]`` -> ``num_crops`` x ``[C, T, size, size]``.
     """
     _check_clip(x)
+    if num_crops < 1:
+        raise ValueError(f"num_crops must be >= 1, got {num_crops}")
     h, w = x.shape[-2:]
     if min(h, w) < size:
-        raise ValueError(f"three_crop({size}) needs both sides >= {size}, got {h}x{w}; resize first")
-    step = (max(h, w) - size) / 2.0
-    views = []
-    for k in range(3):
-        start = int(k * step)
-        if h >= w:
-            views.append(crop(x, start, (w - size) // 2, size, size))
-        else:
-            views.append(crop(x, (h - size) // 2, start, size, size))
-    return views
+        raise ValueError(f"cropping {size}x{size} views needs both sides >= {size}, got {h}x{w}; resize first")
+    long = max(h, w)
+    if num_crops == 1:
+        starts = [(long - size) // 2]
+    else:
+        step = (long - size) / (num_crops - 1)
+        starts = [int(k * step) for k in range(num_crops)]
+    if h >= w:
+        return [crop(x, s, (w - size) // 2, size, size) for s in starts]
+    return [crop(x, (h - size) // 2, s, size, size) for s in starts]
+
+
+def three_crop(x: torch.Tensor, size: int) -> list[torch.Tensor]:
+    """Three ``size x size`` crops along the long side (start, middle, end): the official VideoMAE test.
+
+    ``[C, T, H, W]`` -> 3 x ``[C, T, size, size]``; see :func:`spatial_crops`.
+    """
+    return spatial_crops(x, size, 3)
 
 
 def random_resized_crop_params(
