@@ -1,0 +1,384 @@
+"""Checkpoint downloads: resumable, sha256-verified, atomic, offline-aware, with a tqdm progress bar.
+
+Only the standard library's :mod:`urllib` is used (no ``requests``); nothing touches the network at import time.
+
+- :func:`download_url` fetches one URL to a file. It writes ``<file>.part`` in the destination folder, resumes
+  an interrupted download with an HTTP ``Range`` request (restarting cleanly when the server ignores ``Range``
+  or answers 416), verifies the sha256 digest and moves the result into place with :func:`os.replace`.
+  When no digest is published, the digest of the first download is recorded in ``<file>.sha256`` (the format
+  of ``sha256sum``, so ``sha256sum -c`` works) and later copies are verified against it.
+- :func:`download_pretrained` resolves a name from :func:`internvideo_core.registry.list_pretrained` to
+  ``paths.cache_dir() / entry.filename`` and returns the cached file when it is present and verified.
+- Offline: ``INTERNVIDEO_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``) makes every download raise
+  :class:`HubOfflineError` before any request; so does an unreachable host. The message names the URL to fetch
+  and the full path to put the file at, so the kit finds it afterwards.
+- Gated Hugging Face repositories: if ``HF_TOKEN`` (or ``HUGGING_FACE_HUB_TOKEN``) is set, it is sent as a
+  bearer token to ``huggingface.co`` only (never forwarded to the CDN a download is redirected to).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import os
+import re
+import shutil
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterator, Sequence
+from urllib.parse import urlparse
+
+__all__ = [
+    "HubError",
+    "HubOfflineError",
+    "ChecksumError",
+    "is_offline",
+    "sha256_file",
+    "download_url",
+    "cached_path",
+    "download_pretrained",
+    "register_mirror",
+    "mirrors_for",
+]
+
+_CHUNK = 1 << 20
+_USER_AGENT = "internvideo-kit (urllib)"
+_TRUE = {"1", "true", "yes", "on"}
+_MIRRORS: dict[str, list[str]] = {}
+
+
+class HubError(RuntimeError):
+    """A download failed; the message says which URL, where the file was going and what to do."""
+
+
+class HubOfflineError(HubError):
+    """Downloads are disabled (``INTERNVIDEO_OFFLINE`` / ``HF_HUB_OFFLINE``) or the host cannot be reached."""
+
+
+class ChecksumError(HubError):
+    """A file's sha256 digest differs from the published or recorded one; the bad file has been removed."""
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+def is_offline() -> bool:
+    """True when ``INTERNVIDEO_OFFLINE`` or ``HF_HUB_OFFLINE`` is set to 1/true/yes/on."""
+    return any(os.environ.get(v, "").strip().lower() in _TRUE for v in ("INTERNVIDEO_OFFLINE", "HF_HUB_OFFLINE"))
+
+
+def _offline_var() -> str:
+    for v in ("INTERNVIDEO_OFFLINE", "HF_HUB_OFFLINE"):
+        if os.environ.get(v, "").strip().lower() in _TRUE:
+            return v
+    return "INTERNVIDEO_OFFLINE"
+
+
+def sha256_file(path: str | os.PathLike, *, chunk: int = _CHUNK) -> str:
+    """Hex sha256 digest of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def register_mirror(name: str, url: str) -> None:
+    """Add an alternative URL for the pretrained checkpoint ``name``, tried after ``entry.url`` fails."""
+    urls = _MIRRORS.setdefault(name, [])
+    if url not in urls:
+        urls.append(url)
+
+
+def mirrors_for(name: str) -> list[str]:
+    """Alternative URLs registered for ``name`` (see :func:`register_mirror`)."""
+    return list(_MIRRORS.get(name, ()))
+
+
+def _sidecar(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".sha256")
+
+
+def _read_sidecar(dest: Path) -> tuple[str | None, tuple[int, int] | None]:
+    """(recorded digest, (size, mtime_ns) of the file when it was last verified) from ``<dest>.sha256``."""
+    side = _sidecar(dest)
+    if not side.exists():
+        return None, None
+    digest, stamp = None, None
+    for line in side.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        m = re.fullmatch(r"#\s*verified size=(\d+) mtime_ns=(\d+)", line)
+        if m:
+            stamp = (int(m.group(1)), int(m.group(2)))
+        elif line and not line.startswith("#") and digest is None:
+            token = line.split()[0].lower()
+            if re.fullmatch(r"[0-9a-f]{64}", token):
+                digest = token
+    return digest, stamp
+
+
+def _write_sidecar(dest: Path, digest: str, source: str) -> None:
+    st = dest.stat()
+    text = (f"{digest}  {dest.name}\n"
+            f"# sha256 of {dest.name}, written by internvideo_core.hub; source: {source}\n"
+            f"# verified size={st.st_size} mtime_ns={st.st_mtime_ns}\n")
+    tmp = _sidecar(dest).with_name(_sidecar(dest).name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, _sidecar(dest))
+
+
+def _fetch_hint(urls: Sequence[str], dest: Path) -> str:
+    lines = [f"  fetch: {urls[0]}"]
+    lines += [f"     or: {u}" for u in urls[1:]]
+    lines.append(f"  and save it as: {dest}")
+    auth = " -H \"Authorization: Bearer $HF_TOKEN\"" if "huggingface.co" in urls[0] else ""
+    lines.append(f"  e.g.  curl -L --fail{auth} -o '{dest}' '{urls[0]}'")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Exclusive lock on ``path`` (POSIX ``flock``), so parallel ranks do not write the same ``.part`` file."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock, downloads still atomic
+        yield
+        return
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+# --------------------------------------------------------------------------------------------- verification
+def _verify_existing(dest: Path, sha256: str | None, source: str, recheck: bool = False) -> bool:
+    """Check a file already at ``dest``. True: good (sidecar written/refreshed). False: it was bad and removed.
+
+    A file whose size and modification time match the sidecar's record of its last verification is trusted
+    without re-hashing (gigabytes otherwise); ``recheck=True`` always hashes.
+    """
+    expected = sha256.lower() if sha256 else None
+    recorded, stamp = _read_sidecar(dest)
+    st = dest.stat()
+    fresh = stamp == (st.st_size, st.st_mtime_ns)
+    want = expected or recorded
+    if want is not None and fresh and recorded == want and not recheck:
+        return True  # verified before and unchanged since: skip re-hashing gigabytes
+    got = sha256_file(dest)
+    if want is None:
+        _write_sidecar(dest, got, f"{source} (digest recorded on first use)")
+        return True
+    if got == want:
+        _write_sidecar(dest, got, source)
+        return True
+    dest.unlink()
+    return False
+
+
+def _check_digest(part: Path, dest: Path, expected: str | None, recorded: str | None, url: str) -> str:
+    got = sha256_file(part)
+    want = expected or recorded
+    if want is not None and got != want:
+        part.unlink(missing_ok=True)
+        origin = ("the published digest" if expected else
+                  f"the digest recorded in {_sidecar(dest)} when the file was first downloaded")
+        advice = ("The download was corrupted or the file on the server changed. Run the command again to "
+                  "retry; if it keeps failing, fetch the file by hand and compare its sha256 with "
+                  "the expected value.")
+        if not expected:
+            advice += (f" If the upstream file was replaced on purpose, delete {_sidecar(dest)} and run again to "
+                       "record the new digest.")
+        raise ChecksumError(
+            f"sha256 mismatch for {url}\n  expected: {want} ({origin})\n  got:      {got}\n"
+            f"The bad download was deleted; nothing was written to {dest}. {advice}"
+        )
+    return got
+
+
+# ----------------------------------------------------------------------------------------------- transfer
+def _request(url: str, start: int, timeout: float) -> http.client.HTTPResponse:
+    req = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"})
+    if start > 0:
+        req.add_header("Range", f"bytes={start}-")
+    host = (urlparse(url).hostname or "").lower()
+    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    if token and (host == "huggingface.co" or host.endswith(".huggingface.co")):
+        req.add_unredirected_header("Authorization", f"Bearer {token}")
+    return urllib.request.urlopen(req, timeout=timeout)
+
+
+def _total_from_content_range(value: str | None) -> int | None:
+    m = re.match(r"bytes\s+(?:\d+-\d+|\*)/(\d+)", value or "")
+    return int(m.group(1)) if m else None
+
+
+class _Interrupted(Exception):
+    """The connection ended before the announced length; the ``.part`` file keeps what arrived."""
+
+
+def _transfer_once(url: str, part: Path, *, timeout: float, progress: bool, desc: str) -> None:
+    """One HTTP request that appends to ``part`` (resuming with Range when it is non-empty)."""
+    from tqdm.auto import tqdm
+
+    start = part.stat().st_size if part.exists() else 0
+    try:
+        resp = _request(url, start, timeout)
+    except urllib.error.HTTPError as err:
+        if err.code == 416 and start > 0:
+            total = _total_from_content_range(err.headers.get("Content-Range"))
+            err.close()
+            if total is not None and total == start:
+                return  # the part file already holds the whole file
+            part.unlink()  # stale or oversized partial file: start again from zero
+            return _transfer_once(url, part, timeout=timeout, progress=progress, desc=desc)
+        raise
+    with resp:
+        status = getattr(resp, "status", 200)
+        mode = "ab"
+        if start > 0 and status == 206:
+            total = _total_from_content_range(resp.headers.get("Content-Range"))
+            cr = re.match(r"bytes\s+(\d+)-", resp.headers.get("Content-Range") or "")
+            if cr is None or int(cr.group(1)) != start:  # not the range we asked for: restart cleanly
+                resp.close()
+                part.unlink()
+                return _transfer_once(url, part, timeout=timeout, progress=progress, desc=desc)
+        else:
+            if start > 0:  # server ignored Range and sent the whole file (200)
+                start, mode = 0, "wb"
+            length = resp.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+        if total is not None:
+            free = shutil.disk_usage(part.parent).free
+            if total - start > free:
+                raise HubError(f"not enough disk space in {part.parent} for {url}: need {total - start} bytes, "
+                               f"{free} free. Free some space or set INTERNVIDEO_CACHE to another folder.")
+        got = start
+        with open(part, mode) as out, tqdm(total=total, initial=start, unit="B", unit_scale=True,
+                                           unit_divisor=1024, desc=desc, disable=not progress,
+                                           leave=False) as bar:
+            try:
+                while block := resp.read(_CHUNK):
+                    out.write(block)
+                    got += len(block)
+                    bar.update(len(block))
+            except (http.client.IncompleteRead, ConnectionError, TimeoutError) as err:
+                raise _Interrupted(f"{type(err).__name__}: {err}") from err
+        if total is not None and got < total:
+            raise _Interrupted(f"connection closed after {got} of {total} bytes")
+
+
+def download_url(url: str, dest: str | os.PathLike, sha256: str | None = None, *, progress: bool = True,
+                 timeout: float = 30.0, retries: int = 3, mirrors: Sequence[str] = (),
+                 recheck: bool = False) -> Path:
+    """Download ``url`` to ``dest`` (resumable, verified, atomic) and return ``Path(dest)``.
+
+    Args:
+        url: http(s) URL.
+        dest: final file path; the folder is created. An existing file there is verified and reused.
+        sha256: published hex digest, or ``None`` (then the first download's digest is recorded in
+            ``<dest>.sha256`` and later copies are checked against it).
+        progress: show a tqdm bar (stderr).
+        timeout: seconds to wait for the server on connect and on each read.
+        retries: how many times an interrupted transfer is resumed within this call.
+        mirrors: further URLs of the same file, tried in order when ``url`` fails (not after a checksum error).
+        recheck: re-hash a file already at ``dest`` even if it is unchanged since its last verification.
+
+    Raises:
+        HubOfflineError: downloads are disabled, or no host could be reached.
+        ChecksumError: the digest does not match (the bad file is removed, nothing is left at ``dest``).
+        HubError: any other failure (HTTP error, disk full); ``<dest>.part`` is kept so a rerun resumes.
+    """
+    dest = Path(dest).expanduser()
+    urls = [url, *[m for m in mirrors if m != url]]
+    if dest.exists() and _verify_existing(dest, sha256, url, recheck):
+        return dest
+    if is_offline():
+        raise HubOfflineError(
+            f"{dest.name} is not in the cache and downloads are disabled ({_offline_var()}=1).\n"
+            f"{_fetch_hint(urls, dest)}\nor unset {_offline_var()} to let the kit download it."
+        )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    with _file_lock(dest.with_name(dest.name + ".lock")):
+        if dest.exists() and _verify_existing(dest, sha256, url):  # another process finished meanwhile
+            return dest
+        recorded, _ = _read_sidecar(dest)
+        failures: list[str] = []
+        unreachable = 0
+        marker = part.with_name(part.name + ".url")
+        for candidate in urls:
+            # a partial file is only resumed from the URL that started it (mirrors may serve other bytes)
+            started_by = marker.read_text(encoding="utf-8").strip() if marker.exists() else urls[0]
+            if part.exists() and started_by != candidate:
+                part.unlink()
+            marker.write_text(candidate, encoding="utf-8")
+            failure = _fetch_to_part(candidate, part, timeout=timeout, progress=progress, retries=retries,
+                                     desc=dest.name)
+            if failure is None:
+                try:
+                    got = _check_digest(part, dest, sha256.lower() if sha256 else None, recorded, candidate)
+                except ChecksumError:
+                    marker.unlink(missing_ok=True)
+                    raise
+                os.replace(part, dest)
+                marker.unlink(missing_ok=True)
+                note = "" if (sha256 or recorded) else " (digest recorded on first download)"
+                _write_sidecar(dest, got, candidate + note)
+                return dest
+            failures.append(f"{candidate}: {failure}")
+            unreachable += failure.startswith("cannot reach")
+        detail = "\n".join(f"  - {f}" for f in failures)
+        cls = HubOfflineError if unreachable == len(urls) else HubError
+        raise cls(f"could not download {dest.name}:\n{detail}\nTo install it by hand:\n{_fetch_hint(urls, dest)}")
+
+
+def _fetch_to_part(url: str, part: Path, *, timeout: float, progress: bool, retries: int, desc: str) -> str | None:
+    """Fill ``part`` from ``url``, resuming up to ``retries`` times. None on success, else why it failed."""
+    attempts = 0
+    while True:
+        try:
+            _transfer_once(url, part, timeout=timeout, progress=progress, desc=desc)
+            return None
+        except _Interrupted as err:
+            attempts += 1
+            if attempts > retries:
+                kept = part.stat().st_size if part.exists() else 0
+                return f"interrupted ({err}); {kept} bytes kept in {part}, run again to resume"
+        except urllib.error.HTTPError as err:
+            hint = ""
+            if err.code in (401, 403) and "huggingface.co" in url:
+                hint = (" (gated or private Hugging Face repository: accept its conditions on the model page "
+                        "and set HF_TOKEN to an access token)")
+            err.close()
+            return f"HTTP {err.code} {err.reason}{hint}"
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
+            return f"cannot reach the host ({getattr(err, 'reason', err)})"
+
+
+# ------------------------------------------------------------------------------------------- pretrained
+def cached_path(name: str, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where the checkpoint ``name`` lives in the cache (whether or not it is there yet)."""
+    from internvideo_core.paths import cache_dir as default_cache_dir
+    from internvideo_core.registry import get_pretrained
+
+    entry = get_pretrained(name)
+    return Path(cache_dir).expanduser() / entry.filename if cache_dir else default_cache_dir() / entry.filename
+
+
+def download_pretrained(name: str, *, cache_dir: str | os.PathLike | None = None, progress: bool = True,
+                        timeout: float = 30.0, recheck: bool = False) -> Path:
+    """Path of the released checkpoint ``name`` in the cache, downloading and verifying it if needed.
+
+    The file goes to ``cache_dir`` (default :func:`internvideo_core.paths.cache_dir`, ``INTERNVIDEO_CACHE``)
+    under ``entry.filename``. Mirrors registered with :func:`register_mirror` are tried after ``entry.url``.
+    """
+    from internvideo_core.registry import get_pretrained
+
+    entry = get_pretrained(name)
+    dest = cached_path(name, cache_dir)
+    try:
+        return download_url(entry.url, dest, entry.sha256, progress=progress, timeout=timeout,
+                            mirrors=mirrors_for(name), recheck=recheck)
+    except HubError as err:
+        raise type(err)(f"checkpoint {name!r} ({entry.arch}): {err}") from err
