@@ -1,0 +1,137 @@
+"""Open-set metrics (AUROC, macro-F1, threshold, EDL) and open-ended QA accuracy."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from internvideo_core.eval.openset import (
+    binary_auroc, edl_outputs, edl_uncertainty, macro_f1, open_macro_f1_openness, open_set_auroc,
+    open_set_macro_f1, openness, uncertainty_threshold,
+)
+from internvideo_core.eval.qa import (
+    build_answer_vocab, normalize_answer, qa_accuracy, qa_accuracy_by_type, question_type,
+)
+
+
+# ----------------------------------------------------------------------------------------------- AUROC
+def test_auroc_hand_case_with_tie():
+    # unknown 0.8 beats all 3 known; unknown 0.4 beats 0.1 and 0.35, ties with 0.4 (1/2): (3 + 2.5) / 6
+    assert open_set_auroc([0.1, 0.4, 0.35], [0.8, 0.4]) == pytest.approx(5.5 / 6)
+    assert open_set_auroc([0.1, 0.2], [0.8, 0.9]) == 1.0
+    assert open_set_auroc([0.8, 0.9], [0.1, 0.2]) == 0.0
+
+
+def _pairwise_auroc(known, unknown):
+    total = 0.0
+    for u in unknown:
+        for k in known:
+            total += 1.0 if u > k else 0.5 if u == k else 0.0
+    return total / (len(known) * len(unknown))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=25), st.lists(st.integers(0, 5), min_size=1, max_size=25))
+def test_auroc_equals_brute_force_pairwise(known, unknown):
+    assert open_set_auroc(np.array(known, float), np.array(unknown, float)) == \
+        pytest.approx(_pairwise_auroc(known, unknown), abs=1e-12)
+
+
+def test_auroc_needs_both_groups():
+    with pytest.raises(ValueError, match="at least one"):
+        binary_auroc([1, 1], [0.2, 0.3])
+
+
+# ------------------------------------------------------------------------------------ threshold and F1
+def test_uncertainty_threshold_official_rule():
+    u = np.random.default_rng(0).permutation(np.arange(1, 101, dtype=float))
+    # N=100: top = 100 - int(95) = 5 -> 5th largest value
+    assert uncertainty_threshold(u) == 96.0
+    assert uncertainty_threshold(np.arange(1, 21, dtype=float)) == 20.0  # top = 1 -> the largest
+
+
+def test_macro_f1_hand_case():
+    # class 0: TP1 FP1 FN1 -> 0.5; class 1: TP2 FP1 -> 0.8; class 2: FN1 -> 0
+    assert macro_f1([0, 0, 1, 1, 2], [0, 1, 1, 1, 0]) == pytest.approx((0.5 + 0.8 + 0.0) / 3)
+    # a label that only appears in the predictions still counts (sklearn semantics)
+    assert macro_f1([0, 0], [0, 3]) == pytest.approx((2 / 3 + 0.0) / 2)
+
+
+def test_open_set_macro_f1_hand_case():
+    labels = [0, 1, -1, 5]           # -1 and 5 are unknown for K = 2
+    preds = [0, 1, 1, 0]
+    unc = [0.1, 0.9, 0.8, 0.2]       # > 0.5 -> rejected as unknown
+    # after rejection: preds [0, 2, 2, 0], labels [0, 1, 2, 2]
+    expected = (2 / 3 + 0.0 + 0.5) / 3
+    assert open_set_macro_f1(labels, preds, unc, 0.5, num_known_classes=2) == pytest.approx(expected)
+
+
+def test_openness_curve():
+    assert openness(101, 0) == 0.0
+    assert openness(101, 51) == pytest.approx((1 - np.sqrt(202 / 253)) * 100)
+    rng = np.random.default_rng(1)
+    kl = rng.integers(0, 3, 30)
+    ul = rng.integers(0, 4, 20)
+    perfect = open_macro_f1_openness(kl, kl, np.full(30, 0.1), ul, np.zeros(20, int), np.full(20, 0.9),
+                                     threshold=0.5, num_known_classes=3, num_unknown_classes=4, num_rand=3)
+    assert perfect["open_maF1"] == pytest.approx(1.0) and len(perfect["openness"]) == 5
+    # with a single unknown class the curve is deterministic: weighted mean = the n=1 point
+    preds = kl.copy()
+    preds[:5] = (preds[:5] + 1) % 3
+    unc_u = np.where(np.arange(20) % 2 == 0, 0.9, 0.1)
+    one = open_macro_f1_openness(kl, preds, np.full(30, 0.1), np.zeros(20, int), np.zeros(20, int), unc_u,
+                                 threshold=0.5, num_known_classes=3, num_unknown_classes=1)
+    expected = open_set_macro_f1(np.r_[kl, np.full(20, -1)], np.r_[preds, np.zeros(20, int)],
+                                 np.r_[np.full(30, 0.1), unc_u], 0.5, 3)
+    assert one["open_maF1"] == pytest.approx(expected, rel=1e-6)
+
+
+# ------------------------------------------------------------------------------------------------ EDL
+def test_edl_uncertainty_values():
+    zeros = torch.zeros(2, 4)
+    out = edl_outputs(zeros)  # exp evidence: e = 1, alpha = 2, S = 8, u = 4 / 8
+    torch.testing.assert_close(out["uncertainty"], torch.full((2,), 0.5))
+    torch.testing.assert_close(out["probs"], torch.full((2, 4), 0.25))
+    assert torch.equal(edl_uncertainty(zeros, kind="relu"), torch.ones(2))  # no evidence -> u = 1
+    big = torch.tensor([[100.0, 0.0, 0.0]])
+    out = edl_outputs(big)  # clamped at exp(10)
+    assert out["strength"].item() == pytest.approx(np.exp(10) + 1 + 2 * 2, rel=1e-6)
+    assert out["uncertainty"].item() == pytest.approx(3 / (np.exp(10) + 5), rel=1e-6)
+    torch.testing.assert_close(out["probs"].sum(-1), torch.ones(1))
+    soft = edl_outputs(torch.tensor([[0.0, 1.0]]), kind="softplus")
+    torch.testing.assert_close(soft["evidence"], torch.nn.functional.softplus(torch.tensor([[0.0, 1.0]])))
+    with pytest.raises(ValueError, match="evidence kind"):
+        edl_outputs(zeros, kind="sigmoid")
+
+
+# ------------------------------------------------------------------------------------------------- QA
+def test_build_answer_vocab():
+    answers = ["man", "Dog ", "dog", "cat", "man", "car", "dog", "cat"]
+    assert build_answer_vocab(answers) == ["dog", "man", "cat", "car"]   # ties keep first appearance
+    assert build_answer_vocab(answers, top_k=2) == ["dog", "man"]
+    assert normalize_answer("  Man ") == "man"
+
+
+def test_qa_accuracy_in_vocab_and_all():
+    vocab = ["dog", "man", "cat"]
+    true = ["dog", "man", "cat", "car", "Dog"]   # "car" is out of vocabulary
+    pred = ["dog", "cat", "cat", "dog", "dog"]
+    r = qa_accuracy(pred, true, vocab)
+    assert r["num_oov"] == 1 and r["num_questions"] == 5
+    assert r["in_vocab"] == pytest.approx(75.0)    # 3 of the 4 answerable questions
+    assert r["all"] == pytest.approx(60.0)         # OOV counted wrong
+    with pytest.raises(ValueError, match="predictions"):
+        qa_accuracy(pred[:2], true, vocab)
+
+
+def test_qa_accuracy_by_type():
+    questions = ["What is a man doing?", "who is singing?", "what is shown?", "Who cooks?"]
+    types = [question_type(q) for q in questions]
+    assert types == ["what", "who", "what", "who"]
+    r = qa_accuracy_by_type(["run", "girl", "car", "chef"], ["run", "boy", "dog", "chef"], types)
+    assert r == {"what": 50.0, "who": 50.0}
+    r = qa_accuracy_by_type(["run", "girl", "car", "chef"], ["run", "boy", "dog", "chef"], types,
+                            vocab=["run", "chef", "boy"])
+    assert r == {"what": 100.0, "who": 50.0}
