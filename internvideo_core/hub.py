@@ -197,7 +197,8 @@ def _check_digest(part: Path, dest: Path, expected: str | None, recorded: str | 
 
 
 # ----------------------------------------------------------------------------------------------- transfer
-def _request(url: str, start: int, timeout: float) -> http.client.HTTPResponse:
+def _build_request(url: str, start: int) -> urllib.request.Request:
+    """GET request; ``Range`` when resuming; the HF token only for huggingface.co and not kept on redirects."""
     req = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"})
     if start > 0:
         req.add_header("Range", f"bytes={start}-")
@@ -205,7 +206,11 @@ def _request(url: str, start: int, timeout: float) -> http.client.HTTPResponse:
     token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
     if token and (host == "huggingface.co" or host.endswith(".huggingface.co")):
         req.add_unredirected_header("Authorization", f"Bearer {token}")
-    return urllib.request.urlopen(req, timeout=timeout)
+    return req
+
+
+def _request(url: str, start: int, timeout: float) -> http.client.HTTPResponse:
+    return urllib.request.urlopen(_build_request(url, start), timeout=timeout)
 
 
 def _total_from_content_range(value: str | None) -> int | None:

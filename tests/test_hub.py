@@ -264,6 +264,16 @@ def test_mirror_used_when_the_main_url_fails(server, online):
         download_url(server.url("missing.pth"), online / "g.pth", None, progress=False)
 
 
+def test_hf_token_is_sent_to_huggingface_only_and_not_on_redirects(monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_secret")
+    req = hub._build_request("https://huggingface.co/OpenGVLab/InternVideo1.0/resolve/main/x.ckpt", 10)
+    assert req.unredirected_hdrs.get("Authorization") == "Bearer hf_secret"
+    assert "Authorization" not in req.headers and req.headers["Range"] == "bytes=10-"
+    other = hub._build_request("https://pjlab-gvm-data.oss-cn-shanghai.aliyuncs.com/x.pth", 0)
+    assert "Authorization" not in other.unredirected_hdrs and "Range" not in other.headers
+    assert "Authorization" not in hub._build_request("https://huggingface.co.evil.example/x", 0).unredirected_hdrs
+
+
 # ------------------------------------------------------------------------------------- download_pretrained
 def _mm_overrides(cfg: dict) -> dict:
     v, t = cfg["vision"], cfg["text"]
