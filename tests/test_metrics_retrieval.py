@@ -164,3 +164,17 @@ def test_errors_are_actionable():
 def test_query_ranks_direct():
     sim = np.array([[0.1, 0.9, 0.5], [0.3, 0.2, 0.1]])
     np.testing.assert_array_equal(query_ranks(sim, [0, 0], ties="optimistic"), [2, 0])
+
+
+def test_blocked_tie_counts_match_unblocked():
+    from internvideo_core.eval.retrieval import _tie_counts
+
+    rng = np.random.default_rng(5)
+    sim = rng.integers(0, 5, size=(50, 30)).astype(np.float64)
+    tgt = rng.integers(0, 30, size=50)
+    for a, b in zip(_tie_counts(sim, tgt, block=7), _tie_counts(sim, tgt, block=4096)):
+        np.testing.assert_array_equal(a, b)
+    greater, equal, left = _tie_counts(sim, tgt)
+    row = sim[0]
+    assert greater[0] == np.sum(row > row[tgt[0]]) and equal[0] == np.sum(row == row[tgt[0]])
+    assert left[0] == np.sum(row[: tgt[0]] == row[tgt[0]])

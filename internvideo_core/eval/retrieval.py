@@ -64,15 +64,26 @@ def dual_softmax(sim: Any) -> np.ndarray:
     return s * _softmax(s, axis=0)
 
 
-def _tie_counts(sim: np.ndarray, target_col: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each row ``i``: (# entries > target, # entries == target incl. itself, # equal entries left of target)."""
-    rows = np.arange(sim.shape[0])
-    d = sim[rows, target_col][:, None]
-    greater = np.sum(sim > d, axis=1)
-    equal_mask = sim == d
-    equal = np.sum(equal_mask, axis=1)
-    left = np.arange(sim.shape[1])[None, :] < target_col[:, None]
-    equal_left = np.sum(equal_mask & left, axis=1)
+def _tie_counts(sim: np.ndarray, target_col: np.ndarray,
+                block: int = 2048) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each row ``i``: (# entries > target, # entries == target incl. itself, # equal entries left of target).
+
+    Rows are processed in blocks so that a 60k x 3k matrix (MSR-VTT full) does not need several GB of masks.
+    """
+    n = sim.shape[0]
+    greater = np.empty(n, dtype=np.int64)
+    equal = np.empty(n, dtype=np.int64)
+    equal_left = np.empty(n, dtype=np.int64)
+    cols = np.arange(sim.shape[1])[None, :]
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
+        s = sim[lo:hi]
+        tgt = target_col[lo:hi]
+        d = s[np.arange(hi - lo), tgt][:, None]
+        greater[lo:hi] = np.sum(s > d, axis=1)
+        eq = s == d
+        equal[lo:hi] = np.sum(eq, axis=1)
+        equal_left[lo:hi] = np.sum(eq & (cols < tgt[:, None]), axis=1)
     return greater, equal, equal_left
 
 
@@ -186,7 +197,8 @@ def retrieval_metrics(sim: Any, dsl: bool = False, text_to_video: Sequence[int] 
     m = dual_softmax(s) if dsl else s
     t2v = metrics_from_ranks(query_ranks(m, t2v_idx, ties=ties, official_style="index"), median="lower")
     # group max: grouped[g, v] = max over captions t of video g of m[t, v]
-    grouped = np.full((n_videos, n_videos), -np.inf, dtype=m.dtype)
-    np.maximum.at(grouped, t2v_idx, m)
+    order = np.argsort(t2v_idx, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(t2v_idx[order]) != 0])  # every video has >= 1 caption
+    grouped = np.maximum.reduceat(m[order], starts, axis=0)
     v2t = metrics_from_ranks(query_ranks(grouped.T, ties=ties))
     return {"t2v": t2v, "v2t": v2t}
