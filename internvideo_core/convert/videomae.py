@@ -118,8 +118,8 @@ def pretrain_from_external(model: nn.Module, tensors: dict[str, torch.Tensor],
 
 
 def to_official(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The weights with the official key names and shapes (``model.state_dict()``, detached, on the CPU)."""
-    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    """The weights with the official key names and shapes (``model.state_dict()``, detached, same device)."""
+    return {k: v.detach() for k, v in model.state_dict().items()}
 
 
 def save_official(model: nn.Module, path: str | Path) -> Path:
@@ -127,7 +127,7 @@ def save_official(model: nn.Module, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wrapper = "model" if isinstance(model, VideoMAEPretrain) else "module"
-    torch.save({wrapper: to_official(model)}, path)
+    torch.save({wrapper: {k: v.cpu() for k, v in to_official(model).items()}}, path)
     return path
 
 

@@ -1,0 +1,110 @@
+"""Tube and random masking: exact counts, tube structure, explicit generators, determinism."""
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from safetensors.torch import load_file
+
+from internvideo_core.masking import make_mask, num_masked, random_mask, tube_mask
+
+grids = st.tuples(st.integers(1, 8), st.integers(1, 14), st.integers(1, 14))
+ratios = st.floats(0.0, 0.99)
+
+
+@settings(max_examples=60, deadline=None)
+@given(batch=st.integers(1, 5), grid=grids, ratio=ratios, seed=st.integers(0, 2**31))
+def test_tube_mask_invariants(batch, grid, ratio, seed):
+    t, h, w = grid
+    mask = tube_mask(batch, grid, ratio, generator=torch.Generator().manual_seed(seed))
+    assert mask.dtype == torch.bool and mask.shape == (batch, t * h * w)
+    per_slot = mask.view(batch, t, h * w)
+    # the same spatial mask in every time slot
+    assert torch.equal(per_slot, per_slot[:, :1].expand_as(per_slot))
+    # exactly int(ratio * h * w) masked positions per slot (official TubeMaskingGenerator)
+    assert (per_slot.sum(-1) == int(ratio * h * w)).all()
+    assert (mask.sum(1) == num_masked("tube", grid, ratio)).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(batch=st.integers(1, 5), grid=grids, ratio=ratios, seed=st.integers(0, 2**31))
+def test_random_mask_invariants(batch, grid, ratio, seed):
+    n = grid[0] * grid[1] * grid[2]
+    mask = random_mask(batch, grid, ratio, generator=torch.Generator().manual_seed(seed))
+    assert mask.dtype == torch.bool and mask.shape == (batch, n)
+    assert (mask.sum(1) == int(ratio * n)).all()
+    assert (mask.sum(1) == num_masked("random", grid, ratio)).all()
+
+
+def test_official_counts_at_224():
+    g = torch.Generator().manual_seed(0)
+    mask = tube_mask(2, (8, 14, 14), 0.9, generator=g)
+    assert mask.sum(1).tolist() == [8 * 176, 8 * 176]
+    assert random_mask(2, (8, 14, 14), 0.9, generator=g).sum(1).tolist() == [int(0.9 * 1568)] * 2
+
+
+def test_same_seed_same_mask_and_batch_items_differ():
+    a = tube_mask(4, (8, 4, 4), 0.75, generator=torch.Generator().manual_seed(3))
+    b = tube_mask(4, (8, 4, 4), 0.75, generator=torch.Generator().manual_seed(3))
+    c = tube_mask(4, (8, 4, 4), 0.75, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    assert len({tuple(row.tolist()) for row in a}) > 1
+
+
+def test_global_rng_is_not_used():
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    tube_mask(3, (2, 3, 3), 0.5, generator=torch.Generator().manual_seed(0))
+    random_mask(3, (2, 3, 3), 0.5, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_generator_is_required_and_arguments_are_checked():
+    with pytest.raises(TypeError, match="torch.Generator"):
+        tube_mask(1, (2, 2, 2), 0.5, generator=None)
+    with pytest.raises(TypeError):
+        random_mask(1, (2, 2, 2), 0.5)  # generator is keyword-only and required
+    g = torch.Generator().manual_seed(0)
+    with pytest.raises(ValueError, match="ratio"):
+        tube_mask(1, (2, 2, 2), 1.0, generator=g)
+    with pytest.raises(ValueError, match="grid"):
+        random_mask(1, (2, 0, 2), 0.5, generator=g)
+    with pytest.raises(ValueError, match="unknown mask kind"):
+        make_mask("block", 1, (2, 2, 2), 0.5, generator=g)
+
+
+def test_make_mask_dispatches():
+    g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    assert torch.equal(make_mask("tube", 2, (4, 3, 3), 0.6, generator=g1),
+                       tube_mask(2, (4, 3, 3), 0.6, generator=g2))
+    g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    assert torch.equal(make_mask("random", 2, (4, 3, 3), 0.6, generator=g1),
+                       random_mask(2, (4, 3, 3), 0.6, generator=g2))
+
+
+def test_positions_are_uniform():
+    """Every spatial position is masked about equally often (no positional bias)."""
+    mask = tube_mask(4000, (1, 4, 4), 0.75, generator=torch.Generator().manual_seed(0))
+    freq = mask.float().mean(0)
+    assert (freq - 0.75).abs().max() < 0.04
+    rmask = random_mask(4000, (2, 2, 4), 0.5, generator=torch.Generator().manual_seed(0))
+    assert (rmask.float().mean(0) - 0.5).abs().max() < 0.04
+
+
+def test_random_mask_is_not_a_tube():
+    mask = random_mask(8, (8, 4, 4), 0.75, generator=torch.Generator().manual_seed(0)).view(8, 8, 16)
+    assert not torch.equal(mask, mask[:, :1].expand_as(mask))
+
+
+def test_official_fixture_mask_is_a_tube_mask(official_dir):
+    io = load_file(official_dir / "videomae_pretrain_io.safetensors")
+    mask = io["mask"].bool().view(-1, 8, 4)
+    assert torch.equal(mask, mask[:, :1].expand_as(mask))
+    assert (mask.sum(-1) == int(0.75 * 4)).all()
+
+
+def test_device_argument():
+    mask = tube_mask(1, (2, 2, 2), 0.5, generator=torch.Generator().manual_seed(0), device="meta")
+    assert mask.device.type == "meta"
