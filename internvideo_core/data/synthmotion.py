@@ -116,7 +116,7 @@ def make_clips(motions: tuple[str, ...] | list[str], per_class: int, seed: int =
 
 def generate_synthmotion(root: str | Path, profile_or_sizes: str | SynthSizes | dict[str, Any] = "tutorial",
                          seed: int = 0, parts: tuple[str, ...] | list[str] | None = None,
-                         cfg: SynthConfig | None = None, crf: int = 14, workers: int = 0,
+                         cfg: SynthConfig | None = None, crf: int = 18, workers: int = 0,
                          progress: bool = False) -> dict[str, Any]:
     """Write SynthMotion under ``root``: H.264 mp4 videos plus annotation files in the real formats.
 
@@ -124,8 +124,9 @@ def generate_synthmotion(root: str | Path, profile_or_sizes: str | SynthSizes | 
         root: output folder (created). profile_or_sizes: ``smoke``/``tutorial``/``full`` or sizes.
         seed: everything is a function of it. parts: subset of :data:`PARTS` (default all; ``openset``
             brings ``classification``, ``qa`` brings the caption videos). cfg: rendering knobs.
-        crf: x264 quality (lower = better; 14 keeps 64 x 64 frames sharp). workers: processes rendering and
-            encoding in parallel (0 = in this process); the output does not depend on it.
+        crf: x264 quality (lower = better; 18 keeps 64 x 64 frames within ~3 grey levels).
+        workers: processes rendering and encoding in parallel (0 = in this process); the files do not depend
+            on it.
     Returns:
         the manifest (also written to ``root/manifest.json`` without its ``timing`` entry): files per part
         (relative to ``root``), video counts, classes, sizes, config.

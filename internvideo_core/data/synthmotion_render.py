@@ -253,8 +253,9 @@ def motion_track(motion: str, rng: np.random.Generator, cfg: SynthConfig, radius
             tr.y = path
     elif motion in ("rotate clockwise", "rotate counterclockwise"):
         rate = min(sp * rng.uniform(9.0, 18.0), 60.0)  # deg / frame, well below the 180 alias limit
-        sign = 1.0 if motion == "rotate clockwise" else -1.0
-        tr.angle = angle0 + sign * rate * np.arange(t)
+        tr.angle = angle0 + rate * np.arange(t)
+        if motion == "rotate counterclockwise":  # the exact time reversal (angle0 is uniform anyway)
+            tr.angle = tr.angle[::-1].copy()
     elif motion in ("grow", "shrink"):
         k = 1.0 + min(sp * rng.uniform(0.6, 1.0), 2.0)
         small = max(radius / k, 2.5)

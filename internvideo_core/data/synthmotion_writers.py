@@ -26,9 +26,12 @@ AVA_VERSION = "v2.2"
 ACTIVITYNET_JSON = "activity_net.v1-3.min.json"
 
 
-def write_mp4(path: str | Path, frames: np.ndarray, fps: float, crf: int = 14, preset: str = "veryfast") -> None:
-    """Encode uint8 ``[T, H, W, 3]`` RGB frames as H.264 (libx264, yuv420p) mp4. Single-threaded so that the
-    bytes are a deterministic function of the frames."""
+def write_mp4(path: str | Path, frames: np.ndarray, fps: float, crf: int = 18, preset: str = "veryfast") -> None:
+    """Encode uint8 ``[T, H, W, 3]`` RGB frames as H.264 (libx264, yuv420p) mp4.
+
+    The bytes are a deterministic function of the frames: one thread, explicit timestamps and no macroblock
+    tree (x264's mbtree gives run-to-run differences on tiny frames; crf 18 without it matches the size and
+    quality of crf 14 with it, about 3 grey levels mean error at 64 x 64)."""
     import av
 
     t, h, w, c = frames.shape
@@ -40,10 +43,12 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float, crf: int = 14, p
     with av.open(str(path), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"crf": str(crf), "preset": preset, "threads": "1"}
+        stream.options = {"crf": str(crf), "preset": preset, "threads": "1", "x264-params": "mbtree=0"}
         stream.codec_context.thread_count = 1
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+        for i, frame in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            vf.pts = i
+            for packet in stream.encode(vf):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
