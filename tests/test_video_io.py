@@ -241,7 +241,7 @@ def test_unknown_backend(test_mp4):
 
 
 def test_auto_falls_back_to_pyav_when_decord_fails(test_mp4, monkeypatch):
-    def broken(self, path, num_threads=1):
+    def broken(self, path, num_threads=0):
         raise CorruptVideoError(path, "decord cannot open the file: simulated")
 
     monkeypatch.setattr(vio._DecordBackend, "__init__", broken)
@@ -262,3 +262,57 @@ def test_auto_falls_back_when_decord_fails_while_decoding(test_mp4, monkeypatch)
         frames = video.read([7])
         assert video.backend == "pyav"
     assert torch.equal(frames, reference)
+
+
+# ------------------------------------------------------------------------------- keyframe seeking
+def _encode(path, n: int = 100, gop: int = 10, codec: str = "libx264", size=(48, 64)) -> None:
+    """A synthetic video whose frames all differ, with a keyframe every ``gop`` frames (B-frames on)."""
+    import av
+
+    h, w = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=25)
+        stream.height, stream.width, stream.pix_fmt = h, w, "yuv420p"
+        stream.codec_context.gop_size = gop
+        options = {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0"}
+        if codec == "libx264":
+            options.update({"bf": "3", "crf": "18"})
+        stream.options = options
+        for i in range(n):
+            img = np.stack([(xx * 4 + i * 7) % 256, (yy * 5 + i * 3) % 256, np.full_like(xx, i * 11 % 256)], -1)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img.astype(np.uint8), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+@pytest.mark.parametrize("ext,codec", [("mp4", "libx264"), ("mkv", "libx264"), ("mkv", "mpeg4")])
+def test_pyav_keyframe_seeking_is_frame_exact(tmp_path, monkeypatch, ext, codec):
+    path = tmp_path / f"gop.{ext}"
+    _encode(path, codec=codec)
+    idx = [97, 3, 41, 40, 77, 99, 41]
+    sequential = read_video(path, idx, backend="pyav")
+    reference = read_video(path, idx, backend="decord")
+    assert torch.equal(sequential, reference)
+    assert len({tuple(f.flatten()[:64].tolist()) for f in sequential}) == 6  # 6 distinct frames
+
+    def no_sequential(self, targets):
+        raise AssertionError("the seek path should have served this read")
+
+    monkeypatch.setattr(vio._PyAVBackend, "_read_sequential", no_sequential)
+    seeking = read_video(path, idx, backend="pyav")
+    assert torch.equal(seeking, reference)
+
+
+def test_avi_timestamps_use_sequential_decoding(tmp_path, monkeypatch):
+    """AVI pts are unreliable (packed B-frames): PyAV must count pictures, never seek by pts."""
+    path = tmp_path / "gop.avi"
+    _encode(path, codec="mpeg4")
+    reference = read_video(path, [5, 60, 99], backend="decord")
+
+    def no_seeking(self, targets):
+        raise AssertionError("AVI must not use pts seeking")
+
+    monkeypatch.setattr(vio._PyAVBackend, "_read_seeking", no_seeking)
+    assert torch.equal(read_video(path, [5, 60, 99], backend="pyav"), reference)

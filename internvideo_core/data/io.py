@@ -11,6 +11,10 @@ packets; the PyAV reader counts decoded pictures), and on the kit's sample video
 frames (``tests/test_video_io.py``). ``num_frames`` is the number of such frames the reader can deliver; it
 may differ from a container's metadata frame count.
 
+Only the requested frames are converted to RGB. PyAV decodes forward from the start of the file, or, for
+containers with reliable timestamps (MP4/MOV/MKV/WebM, not AVI), from the last keyframe before a far
+target; both paths return the same frames (tested against decord).
+
 Frames are returned at their coded (storage) size, exactly as the official decord-based loaders see them:
 no display-aspect (SAR) correction and no rotation. ``VideoInfo.display_width``/``display_height`` report the
 display size (e.g. ``test.mp4`` is stored 340x256 with a 1024:765 pixel aspect, shown as 455x256).
@@ -294,16 +298,29 @@ def _normalize_indices(indices: Any, num_frames: int, path: str) -> np.ndarray:
     return arr
 
 
+class _SeekMismatch(Exception):
+    """Seek-based decoding met a frame it cannot place; the caller decodes from the start instead."""
+
+
 class _PyAVBackend:
-    """Frame-accurate reading by decoding in order from the start of the file (counting pictures)."""
+    """Frame-accurate PyAV reading.
+
+    Frame ``i`` is the ``i``-th decoded picture. Reading decodes forward from the start; for containers with
+    reliable timestamps (unique packet pts, not AVI) and several keyframes it first seeks to the last
+    keyframe before a far-away target and places decoded pictures by the rank of their pts, which equals
+    their decode-order number. Any surprise (unknown pts, a skipped picture) falls back to decoding from
+    the start, so seeking only ever changes speed, never the frames returned.
+    """
 
     name = "pyav"
+    SEEK_MIN_GAP = 32  # seek only when it skips at least this many frames
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, num_threads: int = 0) -> None:
         import av
 
         self.path = path
         self._av = av
+        self.num_threads = num_threads
         with open(path, "rb") as fh:
             head = fh.read(512)
         fmt = _sniff(head)
@@ -329,54 +346,101 @@ class _PyAVBackend:
             sar = stream.sample_aspect_ratio
             self.sar = Fraction(sar.numerator, sar.denominator) if sar and sar.numerator else Fraction(1)
             self.meta_frames = int(stream.frames or 0)
-            # count the frames by demuxing (no decoding): one picture per non-empty packet
-            count = 0
+            container_name = container.format.name if container.format else ""
+            # count the frames by demuxing (no decoding): one picture per non-empty, non-discarded packet
+            pts: list[int | None] = []
+            keys: list[bool] = []
             try:
                 for packet in container.demux(stream):
-                    if packet.size:
-                        count += 1
+                    if packet.size and not getattr(packet, "is_discard", False):
+                        pts.append(packet.pts)
+                        keys.append(bool(packet.is_keyframe))
             except Exception as exc:
-                raise CorruptVideoError(path, f"the file is damaged after {count} video packets: {exc}",
+                raise CorruptVideoError(path, f"the file is damaged after {len(pts)} video packets: {exc}",
                                         "fetch or re-encode the file again") from exc
         finally:
             container.close()
-        if count == 0:
+        if not pts:
             raise NoVideoFramesError(path, "the video stream holds no frames (0 video packets)",
                                      "the recording is empty; re-encode the source or drop this file")
-        self.num_frames = count
+        self.num_frames = len(pts)
+        self._frame_pts: list[int] = []
+        self._pts_index: dict[int, int] = {}
+        self._keyframes = np.zeros(0, dtype=np.int64)
+        if "avi" not in container_name and None not in pts and len(set(pts)) == len(pts):
+            self._frame_pts = sorted(pts)  # type: ignore[arg-type]
+            self._pts_index = {p: i for i, p in enumerate(self._frame_pts)}
+            self._keyframes = np.array(sorted(self._pts_index[p] for p, k in zip(pts, keys) if k), dtype=np.int64)
 
-    def read(self, targets: np.ndarray) -> np.ndarray:
-        """``targets``: sorted unique int64 indices -> uint8 [len(targets), H, W, 3]."""
-        av = self._av
+    # -- decoding -------------------------------------------------------------------------------------
+    def _open(self):
+        try:
+            container = self._av.open(str(self.path), mode="r", metadata_errors="ignore")
+        except Exception as exc:
+            raise CorruptVideoError(self.path, f"cannot reopen the file: {exc}", "was it changed or removed?") from exc
+        stream = container.streams.video[0]
+        if self.num_threads != 1:
+            stream.thread_type = "AUTO"
+            stream.thread_count = max(int(self.num_threads), 0)
+        return container, stream
+
+    def _keyframe_before(self, index: int) -> int:
+        pos = int(np.searchsorted(self._keyframes, index, side="right")) - 1
+        return int(self._keyframes[pos]) if pos >= 0 else 0
+
+    def _read_seeking(self, targets: np.ndarray) -> list[np.ndarray]:
+        container, stream = self._open()
+        wanted = set(targets.tolist())
+        got: dict[int, np.ndarray] = {}
+        pos = -1  # last decoded frame index
+        frames = None
+        try:
+            for t in targets.tolist():
+                if t in got:
+                    continue
+                key = self._keyframe_before(t)
+                if frames is None or (key > pos + 1 and t - pos > self.SEEK_MIN_GAP):
+                    if key == 0 and frames is None:
+                        frames = container.decode(stream)
+                    else:
+                        container.seek(int(self._frame_pts[key]), stream=stream, backward=True, any_frame=False)
+                        frames = container.decode(stream)
+                    pos = key - 1
+                for frame in frames:
+                    if frame.pts is None or frame.pts not in self._pts_index:
+                        raise _SeekMismatch
+                    idx = self._pts_index[frame.pts]
+                    if idx <= pos:
+                        continue  # leading pictures of an open GOP, or a repeat
+                    if idx != pos + 1:
+                        raise _SeekMismatch  # a picture was skipped: let ordinal decoding decide
+                    pos = idx
+                    if idx in wanted:
+                        got[idx] = frame.to_ndarray(format="rgb24")
+                    if idx >= t:
+                        break
+                if t not in got:
+                    raise _SeekMismatch
+        finally:
+            container.close()
+        return [got[t] for t in targets.tolist()]
+
+    def _read_sequential(self, targets: np.ndarray) -> list[np.ndarray]:
         out: list[np.ndarray] = []
-        if targets.size == 0:
-            return np.zeros((0, self.height, self.width, 3), dtype=np.uint8)
         last = int(targets[-1])
         pos = 0  # index of the next decoded picture
         k = 0
+        container, stream = self._open()
         try:
-            container = av.open(str(self.path), mode="r", metadata_errors="ignore")
-        except Exception as exc:
-            raise CorruptVideoError(self.path, f"cannot reopen the file: {exc}", "was it changed or removed?") from exc
-        try:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
             for frame in container.decode(stream):
                 if pos == targets[k]:
-                    array = frame.to_ndarray(format="rgb24")
-                    while k < targets.size and targets[k] == pos:
-                        out.append(array)
-                        k += 1
+                    out.append(frame.to_ndarray(format="rgb24"))
+                    k += 1
                     if k == targets.size:
                         break
                 pos += 1
                 if pos > last:
                     break
-        except Exception as exc:
-            if isinstance(exc, VideoReadError):
-                raise
-            raise CorruptVideoError(self.path, f"decoding failed at frame {pos}: {exc}",
-                                    "the file is damaged; re-encode it or drop it from the dataset") from exc
         finally:
             container.close()
         if k < targets.size:
@@ -388,6 +452,26 @@ class _PyAVBackend:
                 f"only {pos} of {self.num_frames} frames could be decoded, frame {int(targets[k])} was requested",
                 "the file is damaged or truncated; re-encode it or drop it from the dataset",
             )
+        return out
+
+    def read(self, targets: np.ndarray) -> np.ndarray:
+        """``targets``: sorted unique int64 indices -> uint8 [len(targets), H, W, 3]."""
+        if targets.size == 0:
+            return np.zeros((0, self.height, self.width, 3), dtype=np.uint8)
+        try:
+            out = None
+            if self._keyframes.size > 1 and self._keyframe_before(int(targets[-1])) > self.SEEK_MIN_GAP:
+                try:
+                    out = self._read_seeking(targets)
+                except _SeekMismatch:
+                    out = None
+            if out is None:
+                out = self._read_sequential(targets)
+        except VideoReadError:
+            raise
+        except Exception as exc:
+            raise CorruptVideoError(self.path, f"decoding failed: {exc}",
+                                    "the file is damaged; re-encode it or drop it from the dataset") from exc
         return np.stack(out)
 
 
@@ -396,7 +480,7 @@ class _DecordBackend:
 
     name = "decord"
 
-    def __init__(self, path: Path, num_threads: int = 1) -> None:
+    def __init__(self, path: Path, num_threads: int = 0) -> None:
         import decord
 
         self.path = path
@@ -428,11 +512,12 @@ class VideoReader:
     """An opened video: ``info`` (:class:`VideoInfo`) and ``read(indices) -> uint8 [T, H, W, 3]``.
 
     ``backend``: ``"auto"`` (decord if installed and it opens the file, else PyAV; also falls back to PyAV
-    when decord fails while decoding), ``"decord"`` or ``"pyav"``. Safe to use from one thread at a time;
-    the DataLoader pattern (one reader per sample, per worker) is the intended use.
+    when decord fails while decoding), ``"decord"`` or ``"pyav"``. ``num_threads``: decoder threads, 0 =
+    the decoder's choice (all cores); pass 1 inside DataLoader workers, as the official loaders do.
+    One reader serves one thread at a time (reads are serialised by a lock).
     """
 
-    def __init__(self, path: str | os.PathLike, backend: str = "auto", num_threads: int = 1) -> None:
+    def __init__(self, path: str | os.PathLike, backend: str = "auto", num_threads: int = 0) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.path = Path(path)
@@ -445,7 +530,7 @@ class VideoReader:
         if backend in ("pyav", "auto") and not _have_pyav() and not (backend == "auto" and _have_decord()):
             raise BackendUnavailableError(self.path, "backend 'pyav' is not installed", "pip install av")
         # the PyAV probe is the safety net: header sanity, a video stream, >= 1 frame (no decoding)
-        self._probe = _PyAVBackend(self.path) if _have_pyav() else None
+        self._probe = _PyAVBackend(self.path, num_threads=num_threads) if _have_pyav() else None
         self._impl: Any = self._probe
         if backend == "decord" or (backend == "auto" and _have_decord()):
             try:
@@ -513,7 +598,7 @@ class VideoReader:
         return f"VideoReader({i.path!r}, {i.num_frames} frames, {i.width}x{i.height}, {i.fps:g} fps, {i.backend})"
 
 
-def open_video(path: str | os.PathLike, backend: str = "auto", num_threads: int = 1) -> VideoReader:
+def open_video(path: str | os.PathLike, backend: str = "auto", num_threads: int = 0) -> VideoReader:
     """Open ``path`` once for metadata and several reads (see :class:`VideoReader`)."""
     return VideoReader(path, backend=backend, num_threads=num_threads)
 
@@ -527,6 +612,7 @@ def read_video(
     path: str | os.PathLike,
     indices: Iterable[int] | np.ndarray | torch.Tensor | None = None,
     backend: str = "auto",
+    num_threads: int = 0,
 ) -> torch.Tensor:
     """Decode frames of ``path`` -> uint8 tensor ``[T, H, W, 3]`` (RGB).
 
@@ -537,4 +623,4 @@ def read_video(
     """
     if indices is not None and not isinstance(indices, (np.ndarray, torch.Tensor, list, tuple)):
         indices = list(indices)
-    return VideoReader(path, backend=backend).read(indices)
+    return VideoReader(path, backend=backend, num_threads=num_threads).read(indices)
