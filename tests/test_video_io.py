@@ -221,6 +221,45 @@ def test_audio_only_file(tmp_path):
         video_info(path)
 
 
+@pytest.mark.parametrize("backend", ["auto", "decord", "pyav"])
+def test_damaged_packets_in_the_middle(tmp_path, test_mp4, backend):
+    data = bytearray(test_mp4.read_bytes())
+    data[600_000:620_000] = np.random.default_rng(0).integers(0, 256, 20_000, dtype=np.uint8).tobytes()
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(bytes(data))
+    # frames before the damage, and after the next keyframe (235), still read
+    assert read_video(path, [0, 50, 290], backend=backend).shape == (3, 256, 340, 3)
+    with pytest.raises(CorruptVideoError, match=r"damaged\.mp4: (decoding failed|decord failed)"):
+        read_video(path, [0, 150], backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["auto", "pyav"])
+def test_zero_decodable_frames(tmp_path, test_mp4, backend):
+    data = bytearray(test_mp4.read_bytes())
+    data[48:1_348_000] = bytes(1_348_000 - 48)  # every coded picture wiped, container index intact
+    path = tmp_path / "blank.mp4"
+    path.write_bytes(bytes(data))
+    assert video_info(path, backend="pyav").num_frames == 300  # the index still promises 300 frames
+    with pytest.raises(NoVideoFramesError, match=r"blank\.mp4: no frame of the video stream could be decoded"):
+        read_video(path, [0], backend=backend)
+
+
+def test_decord_refuses_undecodable_file(tmp_path, test_mp4):
+    data = bytearray(test_mp4.read_bytes())
+    data[48:1_348_000] = bytes(1_348_000 - 48)
+    path = tmp_path / "blank.mp4"
+    path.write_bytes(bytes(data))
+    with pytest.raises(VideoReadError):
+        read_video(path, [0], backend="decord")
+
+
+def test_closed_reader(test_mp4):
+    video = open_video(test_mp4, backend="pyav")
+    video.close()
+    with pytest.raises(VideoReadError, match="closed"):
+        video.read([0])
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("bad", [[300], [0, 5, 1000], [-1], [3, -2]])
 def test_indices_out_of_range(test_mp4, backend, bad):

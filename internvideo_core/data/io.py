@@ -25,6 +25,7 @@ cheap, safe means (size, magic bytes, MP4/AVI box sizes, a PyAV header probe) be
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 import threading
@@ -421,6 +422,10 @@ class _PyAVBackend:
                         break
                 if t not in got:
                     raise _SeekMismatch
+        except _SeekMismatch:
+            raise
+        except Exception as exc:  # a decoder error: let the sequential reader report it precisely
+            raise _SeekMismatch from exc
         finally:
             container.close()
         return [got[t] for t in targets.tolist()]
@@ -441,6 +446,12 @@ class _PyAVBackend:
                 pos += 1
                 if pos > last:
                     break
+        except Exception as exc:
+            if pos == 0:
+                raise NoVideoFramesError(self.path, f"no frame of the video stream could be decoded ({exc})",
+                                         "the file is damaged; re-encode it or drop it from the dataset") from exc
+            raise CorruptVideoError(self.path, f"decoding failed after frame {pos - 1} of {self.num_frames}: {exc}",
+                                    "the file is damaged; re-encode it or drop it from the dataset") from exc
         finally:
             container.close()
         if k < targets.size:
@@ -569,6 +580,8 @@ class VideoReader:
 
         Only the distinct requested frames are decoded; the output follows the requested order.
         """
+        if self._impl is None:
+            raise VideoReadError(self.path, "this reader is closed", "open the video again with open_video()")
         idx = _normalize_indices(indices, self.info.num_frames, str(self.path))
         targets, inverse = np.unique(idx, return_inverse=True)
         with self._lock:
@@ -578,7 +591,7 @@ class VideoReader:
                 if self.requested_backend != "auto" or self._impl is self._probe or self._probe is None:
                     raise
                 self._impl = self._probe  # decord failed on a file PyAV can open: fall back
-                self.info = VideoInfo(**{**self.info.__dict__, "backend": self._impl.name})
+                self.info = dataclasses.replace(self.info, backend=self._impl.name)
                 frames = self._impl.read(targets)
         frames = np.ascontiguousarray(frames[inverse.reshape(-1)])
         return torch.from_numpy(frames)
