@@ -121,7 +121,8 @@ class ContrastiveConfig(TrainConfig):
     Attributes:
         paraphrase: pick one caption at random among each video's paraphrases every step (else the first).
         max_logit_scale: upper clamp of ``exp(logit_scale)`` (CLIP: 100).
-        context_length: tokenizer length for captions given as strings.
+        context_length: tokenizer length for captions given as strings; ``None`` = the model's
+            ``config.context_length`` (77 if it has none).
     """
 
     epochs: int = 10
@@ -135,4 +136,4 @@ class ContrastiveConfig(TrainConfig):
     eps: float = 1e-6
     paraphrase: bool = True
     max_logit_scale: float = 100.0
-    context_length: int = 77
+    context_length: int | None = None

@@ -141,15 +141,16 @@ def train_contrastive(model: nn.Module, loader: Iterable, config: ContrastiveCon
     tokenize = tokenize or _default_tokenize
     text_gen = torch.Generator().manual_seed(cfg.seed * 1000 + 29 + D.get_rank())
     optimizer, lr_s, wd_s, spe, _ = setup_optimization(model, cfg, loader)
-    engine = wrap_ddp(DualEncoderTask(model, cfg.max_logit_scale), device)
+    engine = wrap_ddp(DualEncoderTask(model, cfg.max_logit_scale), device, find_unused_parameters=True)
     max_log = math.log(cfg.max_logit_scale)
+    context_length = cfg.context_length or getattr(getattr(model, "config", None), "context_length", None) or 77
 
     def compute_loss(batch: Any) -> torch.Tensor:
         if isinstance(batch, dict):
             video, captions = batch["video"], batch.get("text", batch.get("tokens"))
         else:
             video, captions = batch[0], batch[1]
-        tokens = select_captions(captions, text_gen if cfg.paraphrase else None, tokenize, cfg.context_length)
+        tokens = select_captions(captions, text_gen if cfg.paraphrase else None, tokenize, context_length)
         return engine(video, tokens.to(video.device, non_blocking=True))
 
     def after_step(step: int) -> None:

@@ -370,11 +370,14 @@ def setup_optimization(model: nn.Module, cfg: Any, loader: Iterable, layer_decay
     return optimizer, lr_schedule, wd_schedule, spe, lr
 
 
-def wrap_ddp(module: nn.Module, device: torch.device) -> nn.Module:
-    """``DistributedDataParallel(module)`` under a process group, else ``module``."""
+def wrap_ddp(module: nn.Module, device: torch.device, find_unused_parameters: bool = False) -> nn.Module:
+    """``DistributedDataParallel(module)`` under a process group, else ``module``.
+
+    ``find_unused_parameters``: needed when some trainable parameters take no part in the loss (e.g. the
+    dual encoder's masked-language-modelling embedding in contrastive training)."""
     if not D.is_dist():
         return module
     from torch.nn.parallel import DistributedDataParallel
 
     ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
-    return DistributedDataParallel(module, device_ids=ids)
+    return DistributedDataParallel(module, device_ids=ids, find_unused_parameters=find_unused_parameters)

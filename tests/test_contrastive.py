@@ -1,0 +1,113 @@
+"""Symmetric InfoNCE with a clamped learnable temperature; gathered features across two processes."""
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _ddp_cases import TINY_MM, one_process_results, two_process_results  # noqa: E402
+
+from internvideo_core.train.contrastive import contrastive_loss, select_captions  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models run fastest on one thread on a shared 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _reference_loss(v, t, logit_scale):
+    v, t = F.normalize(v, dim=-1), F.normalize(t, dim=-1)
+    logits = logit_scale.exp() * v @ t.t()
+    labels = torch.arange(len(v))
+    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
+
+
+def test_loss_equals_clip_formula_and_clamps_temperature():
+    g = torch.Generator().manual_seed(0)
+    v, t = torch.randn(6, 8, generator=g), torch.randn(6, 8, generator=g)
+    scale = torch.tensor(math.log(1 / 0.07))
+    torch.testing.assert_close(contrastive_loss(v, t, scale), _reference_loss(v, t, scale))
+    # perfectly aligned pairs at a high temperature cost almost nothing; the clamp caps exp(scale) at 100
+    big = torch.tensor(10.0, requires_grad=True)
+    loss = contrastive_loss(v, v, big)
+    torch.testing.assert_close(loss, _reference_loss(v, v, torch.tensor(math.log(100.0))))
+    loss.backward()
+    assert big.grad == 0  # clamped: no gradient pushes the temperature further
+    assert contrastive_loss(v, v, scale) < contrastive_loss(v, t, scale)
+
+
+def test_caption_selection_tokens_and_paraphrases():
+    tok = lambda texts, context_length=77: torch.tensor([[len(s)] for s in texts])  # noqa: E731
+    ids = torch.arange(2 * 3 * 4).reshape(2, 3, 4)
+    assert select_captions(ids[:, 0], None, tok).equal(ids[:, 0])
+    assert select_captions(ids, None, tok).equal(ids[:, 0])
+    picked = select_captions(ids, torch.Generator().manual_seed(0), tok)
+    assert all(any(picked[b].equal(ids[b, p]) for p in range(3)) for b in range(2))
+    caps = [["a", "bb", "ccc"], ["dddd", "eeeee"]]
+    seen = {tuple(select_captions(caps, torch.Generator().manual_seed(s), tok).flatten().tolist()) for s in range(20)}
+    assert len(seen) > 1 and all(x[0] in (1, 2, 3) and x[1] in (4, 5) for x in seen)
+    assert select_captions(["xy", "z"], None, tok).flatten().tolist() == [2, 1]
+
+
+def test_train_contrastive_runs_and_clamps_logit_scale():
+    from torch.utils.data import DataLoader
+
+    from internvideo_core import create_model
+    from internvideo_core.train.contrastive import ContrastiveConfig, collate_video_text, train_contrastive
+
+    torch.manual_seed(0)
+    model = create_model("internvideo_mm_tiny_synth", **TINY_MM)
+    with torch.no_grad():
+        model.logit_scale.fill_(6.0)  # above ln(100): must be clamped after the first step
+    g = torch.Generator().manual_seed(1)
+    items = [(torch.randn(3, 2, 32, 32, generator=g), [f"a shape moves {w}", f"something goes {w}"])
+             for w in ("left", "right", "up", "down")]
+    loader = DataLoader(items, batch_size=4, collate_fn=collate_video_text)
+    res = train_contrastive(model, loader, ContrastiveConfig(epochs=3, base_lr=1e-3, warmup_epochs=0,
+                                                             progress=False, device="cpu"))
+    assert len(res.losses) == 3 and all(math.isfinite(x) for x in res.losses)
+    assert float(model.logit_scale.detach()) <= math.log(100.0) + 1e-6
+
+
+@pytest.mark.slow
+def test_two_process_gathered_loss_and_grads_equal_full_batch():
+    r0, r1 = (r["contrastive_step"] for r in two_process_results())
+    ref = one_process_results("contrastive_step")
+    # the per-rank losses differ (own rows vs all columns), their mean is the full-batch loss
+    assert not torch.allclose(r0["loss"], r1["loss"])
+    torch.testing.assert_close(r0["loss_mean"], ref["loss"], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close((r0["loss"] + r1["loss"]) / 2, ref["loss"], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(r0["full_loss_from_gathered"], ref["loss"], rtol=1e-5, atol=1e-6)
+    # every rank gathered the full batch of features in rank order
+    torch.testing.assert_close(r0["gathered"], ref["gathered"], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(r1["gathered"], ref["gathered"], rtol=1e-5, atol=1e-6)
+    assert "logit_scale" in ref["grads"] and len(ref["grads"]) > 10
+    for name, g in ref["grads"].items():
+        torch.testing.assert_close(r0["grads"][name], r1["grads"][name], rtol=0, atol=0, msg=name)
+        torch.testing.assert_close(r0["grads"][name], g, rtol=1e-4, atol=1e-6, msg=name)
+
+
+@pytest.mark.slow
+def test_two_process_training_loop_matches_one_process():
+    r0, r1 = (r["contrastive_loop"] for r in two_process_results())
+    ref = one_process_results("contrastive_loop")
+    assert len(ref["losses"]) == 2
+    # the second loss is computed with the weights after the first (DDP) update
+    torch.testing.assert_close(r0["losses"], ref["losses"], rtol=1e-5, atol=1e-6)
+    moved = max(float((ref["state"][k] - ref["init"][k]).abs().max()) for k in ref["state"])
+    assert moved > 1e-2
+    for name, w in ref["state"].items():
+        torch.testing.assert_close(r0["state"][name], r1["state"][name], rtol=0, atol=0, msg=name)
+        # Adam divides by sqrt(v): on near-zero gradients float rounding of the reduction shows up at
+        # ~1 % of a step, so the weights are compared at 5 % of the largest move
+        torch.testing.assert_close(r0["state"][name], w, rtol=0, atol=0.05 * moved, msg=name)
