@@ -280,7 +280,7 @@ def test_unknown_backend(test_mp4):
 
 
 def test_auto_falls_back_to_pyav_when_decord_fails(test_mp4, monkeypatch):
-    def broken(self, path, num_threads=0):
+    def broken(self, path, num_threads=0, size=None):
         raise CorruptVideoError(path, "decord cannot open the file: simulated")
 
     monkeypatch.setattr(vio._DecordBackend, "__init__", broken)

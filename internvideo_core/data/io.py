@@ -491,21 +491,23 @@ class _DecordBackend:
 
     name = "decord"
 
-    def __init__(self, path: Path, num_threads: int = 0) -> None:
+    def __init__(self, path: Path, num_threads: int = 0, size: tuple[int, int] | None = None) -> None:
+        """``size``: ``(height, width)`` already known from the PyAV probe (saves decoding frame 0)."""
         import decord
 
         self.path = path
         try:
             self._vr = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=num_threads)
             self.num_frames = len(self._vr)
-            first = self._vr[0].shape if self.num_frames else (0, 0, 3)
             self.fps = float(self._vr.get_avg_fps())
+            if size is None or min(size) <= 0:
+                size = tuple(self._vr[0].shape[:2]) if self.num_frames else (0, 0)
         except Exception as exc:
             raise CorruptVideoError(path, f"decord cannot open the file: {exc}",
                                     "try backend='pyav' or re-encode the file") from exc
         if self.num_frames == 0:
             raise NoVideoFramesError(path, "decord finds no frames", "re-encode the file or drop it")
-        self.height, self.width = int(first[0]), int(first[1])
+        self.height, self.width = int(size[0]), int(size[1])
 
     def read(self, targets: np.ndarray) -> np.ndarray:
         if targets.size == 0:
@@ -545,7 +547,8 @@ class VideoReader:
         self._impl: Any = self._probe
         if backend == "decord" or (backend == "auto" and _have_decord()):
             try:
-                impl = _DecordBackend(self.path, num_threads=num_threads)
+                size = (self._probe.height, self._probe.width) if self._probe is not None else None
+                impl = _DecordBackend(self.path, num_threads=num_threads, size=size)
                 if self._probe is not None and impl.num_frames != self._probe.num_frames and backend == "auto":
                     impl = None  # disagreeing frame counts: PyAV's decode-order count is authoritative
                 if impl is not None:
@@ -570,7 +573,8 @@ class VideoReader:
 
     @property
     def backend(self) -> str:
-        return self._impl.name
+        """The backend that decodes (``"decord"`` or ``"pyav"``)."""
+        return self.info.backend
 
     def __len__(self) -> int:
         return self.info.num_frames
