@@ -283,7 +283,8 @@ def test_parts_selection(tmp_path: Path) -> None:
 def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from internvideo_core.cli import main
 
-    assert main(["synth", "--out", str(tmp_path), "--profile", "smoke", "--seed", "2", "--parts", "tal", "--quiet"]) == 0
+    argv = ["synth", "--out", str(tmp_path), "--profile", "smoke", "--seed", "2", "--parts", "tal", "--quiet"]
+    assert main(argv) == 0
     m = sm.load_manifest(tmp_path)
     assert m["parts"] == ["tal"] and m["seed"] == 2 and m["counts"] == {"tal": 5}
     assert "clips/s" in capsys.readouterr().out
@@ -310,3 +311,14 @@ def test_generation_rate_with_mp4(tmp_path: Path) -> None:
     n = m["counts"]["classification"]
     print(f"render + mp4: {n / cpu:.0f} clips/s CPU, {m['timing']['clips_per_s']} clips/s wall")
     assert n == 48 and n / cpu >= 30
+
+
+def test_ensure_synthmotion_reuses_and_regenerates(tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    sizes = dict(TINY, ssv2=(1, 0))
+    assert sm.ensure_synthmotion(sizes, seed=1, root=root, parts=["ssv2"]) == root
+    stamp = (root / "manifest.json").stat().st_mtime_ns
+    sm.ensure_synthmotion(sizes, seed=1, root=root, parts=["ssv2"])
+    assert (root / "manifest.json").stat().st_mtime_ns == stamp  # reused
+    sm.ensure_synthmotion(sizes, seed=2, root=root, parts=["ssv2"])
+    assert sm.load_manifest(root)["seed"] == 2 and not (tmp_path / "ds.partial").exists()

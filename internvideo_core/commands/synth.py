@@ -30,8 +30,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="generate the SynthMotion dataset (H.264 mp4 + real annotation formats)",
-                       description="Generate SynthMotion under --out: Kinetics/SSv2/MSR-VTT/MSRVTT-QA/ActivityNet/AVA "
-                                   "style annotations over procedurally rendered H.264 videos, deterministic from --seed.")
+                       description="Generate SynthMotion under --out: Kinetics/SSv2/MSR-VTT/MSRVTT-QA/ActivityNet/"
+                                   "AVA style annotations over procedurally rendered H.264 videos, deterministic "
+                                   "from --seed.")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--profile", default="tutorial", choices=["smoke", "tutorial", "full"])
     p.add_argument("--seed", type=int, default=0)

@@ -88,7 +88,8 @@ class TemporalRecord:
 
 
 class AVARow(NamedTuple):
-    """An AVA ground-truth row (normalised box); a tuple usable by :func:`~internvideo_core.eval.detection.ava_frame_map`."""
+    """An AVA ground-truth row (normalised box); as a tuple it is a ground-truth row of
+    :func:`~internvideo_core.eval.detection.ava_frame_map`."""
 
     video_id: str
     timestamp: int

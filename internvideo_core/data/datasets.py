@@ -66,8 +66,8 @@ def read_frames(path: str | os.PathLike, indices: np.ndarray, frame_template: st
     for i in unique:
         file = Path(path) / frame_template.format(int(i) + start_index)
         if not file.is_file():
-            raise FileNotFoundError(f"rawframe {file} not found (folder {path}, template {frame_template!r}, "
-                                    f"frame {int(i)} from start index {start_index}); check the frame count in the list")
+            raise FileNotFoundError(f"rawframe {file} not found (folder {path}, template {frame_template!r}, frame "
+                                    f"{int(i)} from start index {start_index}); check the frame count in the list")
         with Image.open(file) as im:
             frames.append(np.asarray(im.convert("RGB")))
     return torch.from_numpy(np.stack(frames)[inverse.reshape(-1)])

@@ -19,11 +19,16 @@ Parts (each in its own folder under the dataset root, in the real annotation for
 Every clip is rendered from its own generator seeded by ``(seed, part, split, index)``, so a clip is the
 same whether it is written to mp4 by :func:`generate_synthmotion` or returned in memory by
 :func:`synthmotion_clips`.
+
+    root = ensure_synthmotion("tutorial", seed=0)           # generated once into the cache, then reused
+    ds = kinetics_dataset(root / "kinetics/train.csv", root=root, num_frames=16, rate=1, size=64)  # mp4 path
+    clips = synthmotion_clips("classification", "train", "tutorial", seed=0)  # the same clips, in memory
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -46,7 +51,7 @@ __all__ = [
     "MOTION_CLASSES", "KNOWN_MOTIONS", "HELDOUT_MOTIONS", "DIRECTION_MOTIONS", "DIRECTION_PAIRS", "SHAPES",
     "COLOURS", "TAL_CLASSES", "AVA_CLASSES", "PARTS", "PROFILES", "SynthConfig", "SynthSizes", "SynthClips",
     "render_clip", "render_untrimmed", "render_multi_object", "synthmotion_clips", "make_clips",
-    "generate_synthmotion", "load_manifest",
+    "generate_synthmotion", "ensure_synthmotion", "load_manifest",
 ]
 
 
@@ -186,3 +191,35 @@ def load_manifest(root: str | Path) -> dict[str, Any]:
         raise FileNotFoundError(f"{path} not found: generate the dataset first, e.g. "
                                 f"`internvideo synth --out {root} --profile tutorial`")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def ensure_synthmotion(profile_or_sizes: str | SynthSizes | dict[str, Any] = "tutorial", seed: int = 0,
+                       root: str | Path | None = None, parts: tuple[str, ...] | list[str] | None = None,
+                       cfg: SynthConfig | None = None, workers: int = 0) -> Path:
+    """The folder of a generated SynthMotion, generating it only when missing or different.
+
+    ``root`` defaults to ``<cache>/synthmotion/<profile>_seed<seed>`` (see
+    :func:`~internvideo_core.paths.cache_dir`). An existing folder is reused when its manifest has the same
+    sizes, seed, config and at least the requested ``parts``; otherwise it is regenerated into a temporary
+    sibling and swapped in, so an interrupted run never leaves a half-written dataset behind.
+    """
+    from internvideo_core.paths import cache_dir
+
+    name, sizes = resolve_sizes(profile_or_sizes)
+    cfg = cfg or SynthConfig()
+    root = Path(root) if root is not None else cache_dir() / "synthmotion" / f"{name}_seed{seed}"
+    want = set(PARTS if parts is None else parts)
+    try:
+        m = load_manifest(root)
+        same = (m["seed"] == seed and m["sizes"] == json.loads(json.dumps(dataclasses.asdict(sizes)))
+                and m["config"] == json.loads(json.dumps(dataclasses.asdict(cfg))))
+        if same and want <= set(m["parts"]):
+            return root
+    except (FileNotFoundError, KeyError, json.JSONDecodeError):
+        pass
+    tmp = root.with_name(root.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    generate_synthmotion(tmp, profile_or_sizes, seed, parts=sorted(want), cfg=cfg, workers=workers)
+    shutil.rmtree(root, ignore_errors=True)
+    tmp.rename(root)
+    return root
