@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from internvideo_core.data import annotations as A
 from internvideo_core.data import synthmotion as sm
@@ -278,3 +280,13 @@ def test_roundtrip_activitynet_and_ava(synth: tuple[Path, dict]) -> None:
     for r in rows:
         per_box.setdefault((r.video_id, r.timestamp, r.person_id), []).append(r.action_id)
     assert all(sum(a <= 5 for a in acts) == 1 for acts in per_box.values())
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=st.lists(st.tuples(st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1,
+                                       max_size=20).filter(lambda s: s.strip() == s and not s.startswith("#")),
+                               st.integers(0, 400)), min_size=1, max_size=8))
+def test_video_list_round_trip(tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, int]]) -> None:
+    path = tmp_path_factory.mktemp("lists") / "list.csv"
+    path.write_text("".join(f"{p} {lab}\n" for p, lab in rows), encoding="utf-8")
+    assert [(r.path, r.label) for r in A.read_video_list(path)] == rows

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from internvideo_core.data import synthmotion as sm
 from internvideo_core.data.io import open_video, read_video
@@ -322,3 +324,18 @@ def test_ensure_synthmotion_reuses_and_regenerates(tmp_path: Path) -> None:
     assert (root / "manifest.json").stat().st_mtime_ns == stamp  # reused
     sm.ensure_synthmotion(sizes, seed=2, root=root, parts=["ssv2"])
     assert sm.load_manifest(root)["seed"] == 2 and not (tmp_path / "ds.partial").exists()
+
+
+@settings(max_examples=25, deadline=None)
+@given(motion=st.sampled_from(sm.MOTION_CLASSES), seed=st.integers(0, 2**32 - 1), half=st.integers(12, 48),
+       frames=st.integers(2, 24), speed=st.floats(0.2, 3.0), clutter=st.integers(0, 4), noise=st.floats(0, 0.1))
+def test_render_clip_any_config(motion: str, seed: int, half: int, frames: int, speed: float, clutter: int,
+                                noise: float) -> None:
+    cfg = SynthConfig(size=2 * half, num_frames=frames, speed=speed, clutter=clutter, clutter_moving=0.5, noise=noise)
+    clip, meta = render_clip(motion, seed, cfg)
+    assert clip.shape == (frames, 2 * half, 2 * half, 3) and clip.dtype == np.uint8
+    boxes = meta["boxes"]
+    assert boxes.shape == (frames, 4) and np.all((boxes >= 0) & (boxes <= 1))
+    visible = boxes[:, 2] > boxes[:, 0]
+    assert visible.sum() >= (1 if motion.startswith("fade") else frames)
+    assert meta["num_objects"] == clutter + 1

@@ -222,6 +222,11 @@ def render_background(rng: np.random.Generator, cfg: SynthConfig) -> tuple[np.nd
 
 
 # ---------------------------------------------------------------------------------------------- tracks
+def _uni(rng: np.random.Generator, lo: float, hi: float) -> float:
+    """``rng.uniform(lo, hi)`` tolerating ``hi`` a rounding error below ``lo`` (ranges that shrink to a point)."""
+    return float(rng.uniform(lo, max(lo, hi)))
+
+
 def _lin(a: float, b: float, t: int) -> np.ndarray:
     return np.linspace(a, b, t, dtype=np.float64)
 
@@ -238,12 +243,12 @@ def motion_track(motion: str, rng: np.random.Generator, cfg: SynthConfig, radius
     margin = radius + 1.0
     lo, hi = margin, n - margin
     angle0 = rng.uniform(0, 360)
-    cx, cy = rng.uniform(lo, hi), rng.uniform(lo, hi)
+    cx, cy = _uni(rng, lo, hi), _uni(rng, lo, hi)
     tr = Track.still(t, cx, cy, radius, angle0)
     if motion in ("move left", "move right", "move up", "move down"):
         step = min(sp * rng.uniform(0.9, 1.7) * n / 64.0, (hi - lo) / (t - 1))
         dist = step * (t - 1)
-        a = rng.uniform(lo, hi - dist)
+        a = _uni(rng, lo, hi - dist)
         path = _lin(a, a + dist, t)
         if motion in ("move left", "move up"):
             path = path[::-1].copy()
@@ -260,7 +265,7 @@ def motion_track(motion: str, rng: np.random.Generator, cfg: SynthConfig, radius
         k = 1.0 + min(sp * rng.uniform(0.6, 1.0), 2.0)
         small = max(radius / k, 2.5)
         big = min(small * k, n / 2 - 2)
-        cx, cy = rng.uniform(big + 1, n - big - 1), rng.uniform(big + 1, n - big - 1)
+        cx, cy = _uni(rng, big + 1, n - big - 1), _uni(rng, big + 1, n - big - 1)
         tr = Track.still(t, cx, cy, small, angle0)
         tr.r = _lin(small, big, t) if motion == "grow" else _lin(big, small, t)
     elif motion in ("fade in", "fade out"):
@@ -271,20 +276,20 @@ def motion_track(motion: str, rng: np.random.Generator, cfg: SynthConfig, radius
         tr.alpha = ramp if motion == "fade in" else ramp[::-1].copy()
     elif motion == "bounce":
         h = min(sp * rng.uniform(0.22, 0.34) * n, hi - lo)
-        cy = rng.uniform(lo + h, hi)
+        cy = _uni(rng, lo + h, hi)
         bounces = rng.uniform(1.0, 2.0) * min(sp, 2.0)
         phase = rng.uniform(0, np.pi)
         tr.y = cy - h * np.abs(np.sin(np.pi * bounces * np.arange(t) / (t - 1) + phase))
     elif motion == "orbit":
         rho = min(sp * rng.uniform(0.14, 0.22) * n, (hi - lo) / 2)
-        cx, cy = rng.uniform(lo + rho, hi - rho), rng.uniform(lo + rho, hi - rho)
+        cx, cy = _uni(rng, lo + rho, hi - rho), _uni(rng, lo + rho, hi - rho)
         phase = rng.uniform(0, 2 * np.pi)
         sign = rng.choice([-1.0, 1.0])
         ang = phase + sign * 2 * np.pi * rng.uniform(0.6, 1.0) * np.arange(t) / (t - 1)
         tr.x, tr.y = cx + rho * np.cos(ang), cy + rho * np.sin(ang)
     elif motion == "shake":
         amp = min(rng.uniform(0.05, 0.08) * n * sp, (hi - lo) / 2)
-        cx = rng.uniform(lo + amp, hi - amp)
+        cx = _uni(rng, lo + amp, hi - amp)
         period = rng.uniform(3.0, 5.0)
         tr.x = cx + amp * np.sin(2 * np.pi * np.arange(t) / period + rng.uniform(0, 2 * np.pi))
     # "stay": still
