@@ -185,6 +185,9 @@ def _epoch_iterator(loader: Iterable, epoch: int, skip: int) -> Iterator:
             sampler.set_epoch(epoch)
     elif hasattr(loader, "set_epoch"):
         loader.set_epoch(epoch)  # type: ignore[union-attr]
+    dataset = getattr(loader, "dataset", None)
+    if hasattr(dataset, "set_epoch"):  # datasets seeding their augmentation by (seed, epoch, index)
+        dataset.set_epoch(epoch)
     it = iter(loader)
     if skip and not fast:
         for _ in range(skip):  # read and drop the batches already trained on

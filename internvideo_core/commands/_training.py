@@ -1,0 +1,183 @@
+"""Shared pieces of the training commands (``pretrain``, ``finetune``, ``evaluate``, ``train-mm``).
+
+Not a subcommand (the leading underscore keeps :mod:`internvideo_core.cli` from registering it). Every
+config dataclass field becomes a flag (``base_lr`` -> ``--base-lr``), so the CLI and the Python API accept
+the same settings.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import json
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any, Callable
+
+__all__ = ["add_config_args", "config_from_args", "add_model_args", "model_overrides", "add_data_args",
+           "ClassificationData", "resolve_classification_data", "make_loader", "run_main", "WithIndex"]
+
+_HELP = {
+    "epochs": "passes over the training data",
+    "batch_size": "samples per process and step (default: 8)",
+    "base_lr": "peak lr per 256 samples (scaled by total batch / 256 unless --no-scale-lr)",
+    "checkpoint_every": "also save output_dir/checkpoint.pth every N steps (0: at the end of each epoch)",
+    "precision": "auto (bf16 autocast on CUDA, fp32 on CPU), fp32, bf16 or fp16",
+    "device": "auto, cpu, cuda (under torchrun each process takes GPU LOCAL_RANK)",
+    "max_steps": "stop after this many steps (quick checks)",
+    "mask_ratio": "fraction of tokens hidden from the encoder",
+    "layer_decay": "layer-wise lr decay factor (1 = off)",
+    "clip_grad": "max gradient norm (default: no clipping)",
+}
+
+
+def _base_type(tp: Any) -> tuple[Any, bool]:
+    """``(inner type, optional?)`` of a resolved annotation."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0], True
+    return tp, False
+
+
+def add_config_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
+    """One flag per field of the dataclass ``cls`` (defaults shown in ``--help``)."""
+    hints = typing.get_type_hints(cls)
+    group = parser.add_argument_group(f"{cls.__name__} (training settings)")
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        tp, optional = _base_type(hints[f.name])
+        default = f.default
+        help_text = _HELP.get(f.name, "") + f" (default: {default})"
+        if tp is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+        elif typing.get_origin(tp) is tuple:
+            inner = typing.get_args(tp)[0]
+            group.add_argument(flag, type=inner, nargs=len(typing.get_args(tp)), default=default, help=help_text,
+                               metavar=f.name.upper())
+        else:
+            group.add_argument(flag, type=tp, default=default, help=help_text)
+
+
+def config_from_args(args: argparse.Namespace, cls: type, **fixed: Any):
+    """Build ``cls`` from the parsed flags (``fixed`` wins)."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+    for k, v in values.items():
+        if isinstance(v, list):
+            values[k] = tuple(v)
+    values.update(fixed)
+    return cls(**values)
+
+
+def add_model_args(parser: argparse.ArgumentParser, default_model: str) -> None:
+    parser.add_argument("--model", default=default_model, help=f"architecture name (default: {default_model}; "
+                        "see `internvideo zoo list`)")
+    parser.add_argument("--model-args", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="config overrides, e.g. embed_dim=384 depth=12 drop_path_rate=0.1")
+
+
+def model_overrides(items: list[str]) -> dict[str, Any]:
+    """``["depth=2", "img_size=32"]`` -> ``{"depth": 2, "img_size": 32}`` (python literals, else strings)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--model-args expects KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value
+    return out
+
+
+def add_data_args(parser: argparse.ArgumentParser, *, val: bool = False) -> None:
+    g = parser.add_argument_group("data")
+    g.add_argument("--data", required=True,
+                   help="a SynthMotion folder (internvideo synth --out DIR) or an annotation file: a VideoMAE list "
+                        "'path label' or an official Kinetics CSV")
+    g.add_argument("--data-root", default=None, help="folder the paths in the list are relative to "
+                   "(default: the SynthMotion folder, else the list's folder)")
+    g.add_argument("--classes", default=None, help="class-name list (one per line) for Kinetics CSVs and the count")
+    if val:
+        g.add_argument("--val-data", default=None, help="validation list (default: the SynthMotion val split; "
+                       "'none' to skip)")
+    g.add_argument("--num-frames", type=int, default=None, help="frames per clip (default: the model's)")
+    g.add_argument("--sampling-rate", type=int, default=None,
+                   help="frame stride of dense sampling (default: 4 official, 1 for SynthMotion's short clips)")
+    g.add_argument("--img-size", type=int, default=None, help="crop size (default: the model's img_size)")
+    g.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes")
+
+
+@dataclasses.dataclass
+class ClassificationData:
+    annotation: Path
+    root: Path
+    classes: list[str] | None
+    synth: bool
+
+
+def resolve_classification_data(data: str, split: str, root: str | None = None,
+                                classes: str | None = None) -> ClassificationData:
+    """Find the ``split`` list of a SynthMotion folder, or take ``data`` as the annotation file itself."""
+    path = Path(data)
+    names = Path(classes).read_text(encoding="utf-8").split("\n") if classes else None
+    if path.is_dir():
+        manifest = path / "manifest.json"
+        if not manifest.is_file():
+            raise SystemExit(f"{path} is a folder without manifest.json: pass a SynthMotion folder "
+                             "(internvideo synth --out DIR) or an annotation file")
+        files = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+        if "classification" not in files:
+            raise SystemExit(f"{path} has no classification part: generate it with "
+                             f"`internvideo synth --out {path} --parts classification`")
+        part = files["classification"]
+        if names is None:
+            names = (path / part["classes"]).read_text(encoding="utf-8").split("\n")
+        return ClassificationData(path / part[split], Path(root) if root else path,
+                                  [n for n in names if n.strip()], True)
+    if not path.is_file():
+        raise SystemExit(f"annotation file {path} not found")
+    return ClassificationData(path, Path(root) if root else path.parent,
+                              [n for n in names if n.strip()] if names else None, False)
+
+
+def make_loader(dataset: Any, batch_size: int, *, train: bool, seed: int = 0, num_workers: int = 0,
+                collate_fn: Callable | None = None):
+    """DataLoader with a rank-sharded :class:`~internvideo_core.train.distributed.ResumableSampler`."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from internvideo_core.train.distributed import ResumableSampler
+
+    sampler = ResumableSampler(dataset, shuffle=train, seed=seed, drop_last=train)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=train, num_workers=num_workers,
+                      pin_memory=torch.cuda.is_available(), collate_fn=collate_fn,
+                      persistent_workers=False)
+
+
+class WithIndex:
+    """Dataset wrapper appending the item index (a video id for multi-view aggregation / deduplication)."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int):
+        item = self.dataset[i]
+        return (*item, i)
+
+
+def run_main(register: Callable[[argparse._SubParsersAction], None], name: str,
+             argv: list[str] | None = None) -> int:
+    """``python -m internvideo_core.commands.<name>`` (e.g. under torchrun) = ``internvideo <name>``."""
+    parser = argparse.ArgumentParser(prog=f"internvideo {name}")
+    sub = parser.add_subparsers(dest="command")
+    register(sub)
+    args = parser.parse_args([name, *(sys.argv[1:] if argv is None else argv)])
+    return int(args.func(args) or 0)
