@@ -83,7 +83,8 @@ def capture_rng_state(generators: Mapping[str, torch.Generator] | None = None) -
     version, internal, gauss_next = random.getstate()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else [],
+        # the current device only: one process drives one GPU (all devices would touch every GPU's context)
+        "cuda": [torch.cuda.get_rng_state()] if torch.cuda.is_available() and torch.cuda.is_initialized() else [],
         "numpy": {"kind": str(kind), "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
                   "pos": int(pos), "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
         "python": {"version": int(version), "internal": list(internal), "gauss_next": gauss_next},
@@ -96,7 +97,7 @@ def restore_rng_state(state: Mapping[str, Any], generators: Mapping[str, torch.G
     """Inverse of :func:`capture_rng_state`; generators are restored in place (missing names are an error)."""
     torch.set_rng_state(state["torch"])
     if state.get("cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state(state["cuda"][0])
     npst = state["numpy"]
     np.random.set_state((npst["kind"], npst["keys"].numpy().astype(np.uint32), npst["pos"], npst["has_gauss"],
                          npst["cached_gaussian"]))
