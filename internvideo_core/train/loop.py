@@ -350,6 +350,18 @@ def run_training(
     return result
 
 
+def _first_batch_size(loader: Iterable) -> int | None:
+    """Batch size of an in-memory list of batches (tensors, tuples or dicts whose first item is a video)."""
+    if not isinstance(loader, (list, tuple)) or not loader:
+        return None
+    first = loader[0]
+    if isinstance(first, Mapping):
+        first = first.get("video")
+    elif isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    return int(first.shape[0]) if isinstance(first, torch.Tensor) and first.ndim > 0 else None
+
+
 def setup_optimization(model: nn.Module, cfg: Any, loader: Iterable, layer_decay: float = 1.0,
                        skip_list: Iterable[str] | None = None):
     """AdamW + lr / wd schedules from a :class:`~internvideo_core.train.config.TrainConfig`.
@@ -360,7 +372,7 @@ def setup_optimization(model: nn.Module, cfg: Any, loader: Iterable, layer_decay
     from internvideo_core.train.optim import create_optimizer, scale_lr
 
     spe = _steps_per_epoch(loader, cfg.steps_per_epoch)
-    batch = cfg.batch_size or getattr(loader, "batch_size", None)
+    batch = cfg.batch_size or getattr(loader, "batch_size", None) or _first_batch_size(loader)
     if cfg.scale_lr and not batch:
         raise ValueError("scale_lr needs the per-process batch size: set batch_size in the config")
     factor = (batch * D.get_world_size() / 256) if cfg.scale_lr else 1.0
