@@ -141,3 +141,32 @@ def test_positional_table_is_not_in_state_dict():
     model = create_model("videomae_vit_tiny_synth")
     assert "pos_embed" not in model.state_dict()
     assert model.pos_embed.shape == (128, 192)
+
+
+def test_classifier_from_in_memory_autoencoder():
+    from internvideo_core.convert.videomae import load_from_autoencoder
+
+    torch.manual_seed(0)
+    ae = create_model("videomae_pretrain_tiny_synth")
+    vit = create_model("videomae_vit_tiny_synth", num_classes=6)
+    report = load_from_autoencoder(vit, ae)
+    assert set(report.initialized) == {"fc_norm.weight", "fc_norm.bias", "head.weight", "head.bias"}
+    assert torch.equal(vit.blocks[3].mlp.fc2.weight, ae.encoder.blocks[3].mlp.fc2.weight)
+    # same encoder, same token features on a fully visible clip
+    x = torch.randn(1, 3, 16, 64, 64)
+    mask = torch.zeros(1, 128, dtype=torch.bool)
+    with torch.no_grad():
+        feats = ae.forward_encoder(x, mask)
+        vit.eval()
+        tokens = vit.forward_tokens(x)
+    assert (ae.encoder.norm(tokens) - feats).abs().max() < 1e-5
+    with pytest.raises(CheckpointError, match="does not fit"):
+        load_from_autoencoder(create_model("videomae_vit_tiny_synth", depth=3), ae)
+
+
+def test_nothing_masked_predicts_nothing():
+    ae = create_model("videomae_pretrain_tiny_synth").eval()
+    x = torch.randn(1, 3, 16, 64, 64)
+    with torch.no_grad():
+        out = ae(x, torch.zeros(1, 128, dtype=torch.bool))
+    assert out.shape == (1, 0, 1536)

@@ -176,3 +176,33 @@ def test_grad_checkpointing_gives_same_gradients(official_dir):
         grads.append(model.blocks[0].attn.qkv.weight.grad.clone())
     assert grads[0].abs().max() > 0
     torch.testing.assert_close(grads[0], grads[1], atol=1e-6, rtol=1e-5)
+
+
+def test_sinusoid_table_equals_numpy_reference():
+    """The float64 torch table equals the official numpy construction (as kept in transformers)."""
+    from transformers.models.videomae.modeling_videomae import get_sinusoid_encoding_table
+
+    from internvideo_core.models.pos_embed import sinusoid_table
+
+    ours = sinusoid_table(1568, 768)
+    ref = get_sinusoid_encoding_table(1568, 768)[0]
+    assert (ours - ref).abs().max() < 1e-6
+
+
+def test_pos_table_resizing_rules():
+    from internvideo_core.models.pos_embed import resize_pos_table, sinusoid_table, video_pos_table
+
+    ref = sinusoid_table(8 * 14 * 14, 32)
+    assert torch.equal(video_pos_table((8, 14, 14), 32, (8, 14, 14)), ref)  # 224 / 16: no resizing
+    assert torch.equal(resize_pos_table(ref, (8, 14, 14), (8, 14, 14)), ref)
+    # time only: 8 -> 4 slots with align_corners=False averages neighbouring slots pairwise
+    t4 = resize_pos_table(ref, (8, 14, 14), (4, 14, 14)).view(4, 196, 32)
+    slots = ref.view(8, 196, 32)
+    torch.testing.assert_close(t4, (slots[0::2] + slots[1::2]) / 2, atol=1e-6, rtol=0)
+    # the classifier resizes, the own-grid convention does not
+    with torch.device("meta"):
+        a = create_model("videomae_vit_base_patch16_224", img_size=160, num_frames=8)
+        b = create_model("videomae_vit_base_patch16_224", img_size=160, num_frames=8, pos_ref_img_size=None)
+    assert a.pos_embed.shape == b.pos_embed.shape == (4 * 10 * 10, 768)
+    assert not torch.allclose(a.pos_embed, b.pos_embed)
+    assert torch.equal(b.pos_embed, sinusoid_table(400, 768))

@@ -36,7 +36,8 @@ from internvideo_core.convert.hf_videomae import hf_to_official, is_hf_videomae
 from internvideo_core.models.videomae import VideoMAEPretrain
 from internvideo_core.models.vit import VideoViT
 
-__all__ = ["classifier_from_external", "pretrain_from_external", "to_official", "save_official"]
+__all__ = ["classifier_from_external", "pretrain_from_external", "to_official", "save_official",
+           "load_from_autoencoder"]
 
 _DECODER_REASON = ("pretraining decoder part, not used by the classifier (official run_class_finetuning.py "
                    "drops it too)")
@@ -129,6 +130,29 @@ def save_official(model: nn.Module, path: str | Path) -> Path:
     wrapper = "model" if isinstance(model, VideoMAEPretrain) else "module"
     torch.save({wrapper: {k: v.cpu() for k, v in to_official(model).items()}}, path)
     return path
+
+
+def load_from_autoencoder(classifier: VideoViT, autoencoder: VideoMAEPretrain) -> LoadReport:
+    """Initialise ``classifier`` from an in-memory autoencoder's encoder, exactly as loading its checkpoint.
+
+    Same rules as a released pretraining file (decoder ignored, ``encoder.norm`` dropped with mean pooling,
+    ``fc_norm`` / ``head`` newly initialised); any other mismatch (width, depth, patch size) raises
+    :class:`CheckpointError` naming the keys. Returns the :class:`LoadReport` (also set as ``load_report``).
+    """
+    report = LoadReport(path=f"<{type(autoencoder).__name__} in memory>", source_format="kit-autoencoder")
+    state = classifier_from_external(classifier, dict(autoencoder.state_dict()), report)
+    own = classifier.state_dict()
+    unexpected = sorted(set(state) - set(own))
+    missing = sorted(set(own) - set(state) - set(report.initialized))
+    wrong = sorted(k for k in set(state) & set(own) if state[k].shape != own[k].shape)
+    if unexpected or missing or wrong:
+        raise CheckpointError(
+            f"the autoencoder does not fit the classifier: unexpected {unexpected[:10]}, missing {missing[:10]}, "
+            f"shape mismatches {wrong[:10]}; build both with the same width/depth/patch/tubelet sizes")
+    classifier.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=False)
+    report.converted = len(state)
+    classifier.load_report = report
+    return report
 
 
 register_converter(VideoViT, Converter(classifier_from_external, to_official))

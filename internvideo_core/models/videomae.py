@@ -200,7 +200,9 @@ class VideoMAEPretrain(nn.Module):
         vis = self.encoder_to_decoder(self.encoder(x, visible_idx))
         pos = self.pos_embed.to(dtype=vis.dtype, device=vis.device)
         full = torch.cat([vis + pos[visible_idx], self.mask_token.to(vis.dtype) + pos[masked_idx]], dim=1)
-        return self.decoder(full, masked_idx.shape[1])
+        n_mask = masked_idx.shape[1]
+        out = self.decoder(full, n_mask)
+        return out if n_mask > 0 else out[:, :0]  # nothing masked: nothing to predict
 
     # --- targets, loss, visualisation -------------------------------------------------------------
     def _unnormalize(self, x: torch.Tensor) -> torch.Tensor:
