@@ -90,8 +90,11 @@ def register_mirror(name: str, url: str) -> None:
 
 
 def mirrors_for(name: str) -> list[str]:
-    """Alternative URLs registered for ``name`` (see :func:`register_mirror`)."""
-    return list(_MIRRORS.get(name, ()))
+    """Alternative URLs of ``name``: the entry's own ``mirrors``, then any added with :func:`register_mirror`."""
+    from internvideo_core.registry import get_pretrained
+
+    urls = list(get_pretrained(name).mirrors)
+    return urls + [u for u in _MIRRORS.get(name, ()) if u not in urls]
 
 
 def _sidecar(dest: Path) -> Path:
@@ -376,7 +379,7 @@ def download_pretrained(name: str, *, cache_dir: str | os.PathLike | None = None
     """Path of the released checkpoint ``name`` in the cache, downloading and verifying it if needed.
 
     The file goes to ``cache_dir`` (default :func:`internvideo_core.paths.cache_dir`, ``INTERNVIDEO_CACHE``)
-    under ``entry.filename``. Mirrors registered with :func:`register_mirror` are tried after ``entry.url``.
+    under ``entry.filename``. The mirrors of :func:`mirrors_for` are tried after ``entry.url``.
     """
     from internvideo_core.registry import get_pretrained
 

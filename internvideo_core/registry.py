@@ -47,7 +47,8 @@ class PretrainedEntry:
     """A released checkpoint.
 
     ``sha256`` may be ``None`` when the digest was not published; the hub then records the digest of the
-    first download next to the file and verifies later copies against it.
+    first download next to the file and verifies later copies against it. ``mirrors``: further URLs of the
+    same file, tried in order when ``url`` fails.
     """
 
     name: str
@@ -63,6 +64,7 @@ class PretrainedEntry:
     num_classes: int | None = None
     overrides: dict = field(default_factory=dict)
     notes: str = ""
+    mirrors: tuple[str, ...] = ()
 
 
 _MODELS: dict[str, ModelEntry] = {}

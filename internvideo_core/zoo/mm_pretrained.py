@@ -15,7 +15,8 @@ never collide with an architecture name (``create_model("internvideo_mm_l14")`` 
 """
 from __future__ import annotations
 
-from internvideo_core.hub import register_mirror
+import dataclasses
+
 from internvideo_core.registry import PretrainedEntry, register_pretrained
 
 REPO = "https://github.com/OpenGVLab/InternVideo"
@@ -123,10 +124,7 @@ QA = [
     for tag, row, fname in _QA
 ]
 
-ENTRIES: tuple[PretrainedEntry, ...] = tuple(PRETRAINED + RETRIEVAL + QA)
-
-for _name, _urls in _MIRRORS.items():
-    for _url in _urls:
-        register_mirror(_name, _url)
+ENTRIES: tuple[PretrainedEntry, ...] = tuple(
+    dataclasses.replace(e, mirrors=tuple(_MIRRORS.get(e.name, ()))) for e in PRETRAINED + RETRIEVAL + QA)
 for _entry in ENTRIES:
     register_pretrained(_entry)

@@ -11,7 +11,6 @@ this file only describes the files and does not need them at import time.
 """
 from __future__ import annotations
 
-from internvideo_core.hub import register_mirror
 from internvideo_core.registry import PretrainedEntry, register_pretrained
 
 REPO = "https://github.com/OpenGVLab/InternVideo"
@@ -28,7 +27,7 @@ _MOVED = ("The Aliyun OSS links were reported broken in 2025 (OpenGVLab/InternVi
           "put it at the cache path that `internvideo zoo download` prints.")
 
 
-def _pretrain(size: str, letter: str, epochs: int, mirrors: list[str]) -> tuple[PretrainedEntry, list[str]]:
+def _pretrain(size: str, letter: str, epochs: int, mirrors: list[str]) -> PretrainedEntry:
     name = f"videomae_pretrain_{size}_hybrid"
     return PretrainedEntry(
         name=name,
@@ -42,7 +41,8 @@ def _pretrain(size: str, letter: str, epochs: int, mirrors: list[str]) -> tuple[
         notes=(f"Masked video autoencoder ViT-{letter.upper()}/16 (encoder + decoder) pretrained on "
                f"UnlabeledHybrid (about 1M unlabeled clips), {epochs} epochs, 90 % tube masking; "
                "no classifier head. Mirrors tried if the URL fails: " + ", ".join(mirrors) + "."),
-    ), mirrors
+        mirrors=tuple(mirrors),
+    )
 
 
 def _finetuned(name: str, arch_size: str, url: str, filename: str, data: str, num_classes: int,
@@ -122,10 +122,7 @@ for _split, _top1 in ((1, "89.64"), (2, "89.92"), (3, "88.35")):
         f"videomae_vit_huge_hmdb51_split{_split}.pth", f"HMDB51 split {_split}", 51, "hmdb51",
         f"HMDB51 train/test split {_split}, top-1 {_top1} (from the folder name). " + _H_ASSUMED))
 
-ENTRIES: tuple[PretrainedEntry, ...] = tuple(e for e, _ in _PRETRAIN) + tuple(_FINETUNED)
+ENTRIES: tuple[PretrainedEntry, ...] = tuple(_PRETRAIN) + tuple(_FINETUNED)
 
-for _entry, _mirrors in _PRETRAIN:
-    for _url in _mirrors:
-        register_mirror(_entry.name, _url)
 for _entry in ENTRIES:
     register_pretrained(_entry)
