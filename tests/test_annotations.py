@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from internvideo_core.data import annotations as A
 from internvideo_core.data import synthmotion as sm
+from internvideo_core.data import video_qa_formats as Q
+from internvideo_core.data import video_text_formats as F
 
 TINY = dict(classification=(1, 1, 1), ssv2=(1, 1), vl=(8, 2, 4), captions_per_video=3, zero_shot_combos=2,
             tal=(2, 1), tal_frames=(48, 56), ava=(2, 1), ava_segments=3, openset_per_class=1)
@@ -132,7 +134,7 @@ def test_msrvtt_caption_formats(tmp_path: Path) -> None:
     assert [r.video_id for r in A.read_msrvtt_json(p, "test")] == ["video7010"]
     csv_p = write(tmp_path, "MSRVTT_JSFUSION_test.csv",
                   "key,vid_key,video_id,sentence\nret0,msr7020,video7020,a family is having coversation\n")
-    assert A.read_msrvtt_csv(csv_p) == [A.CaptionRecord("video7020", "test", ("a family is having coversation",))]
+    assert F.read_msrvtt_1ka(csv_p) == [A.CaptionRecord("video7020", "test", ("a family is having coversation",))]
     with expect_error("missing 'videos'"):
         A.read_msrvtt_json(write(tmp_path, "x.json", "{}"))
     data["sentences"].append({"video_id": "video0"})
@@ -144,11 +146,11 @@ def test_msrvtt_qa(tmp_path: Path) -> None:
     p = write(tmp_path, "test_qa.json", json.dumps([
         {"answer": "clothes", "id": 0, "question": "what is a boy combing his hair with?", "video_id": 7010},
         {"answer": "left", "id": 1, "question": "which way?", "video_id": "video3", "type": "direction"}]))
-    recs = A.read_msrvtt_qa(p)
+    recs = Q.read_msrvtt_qa_json(p)
     assert recs[0] == A.QARecord(0, "video7010", "what is a boy combing his hair with?", "clothes", "")
     assert recs[1].video_id == "video3" and recs[1].type == "direction"
     with expect_error("answer", line="entry 0"):
-        A.read_msrvtt_qa(write(tmp_path, "bad.json", json.dumps([{"video_id": 1, "question": "q"}])))
+        Q.read_msrvtt_qa_json(write(tmp_path, "bad.json", json.dumps([{"video_id": 1, "question": "q"}])))
 
 
 def test_activitynet_json(tmp_path: Path) -> None:
@@ -243,13 +245,13 @@ def test_roundtrip_captions_qa(synth: tuple[Path, dict]) -> None:
     assert sizes == [8, 2, 4]
     assert all(len(r.captions) == 3 for r in recs)
     assert all((root / f"msrvtt/videos/{r.video_id}.mp4").is_file() for r in recs)
-    jsf = A.read_msrvtt_csv(root / "msrvtt/msrvtt_jsfusion_test.csv")
+    jsf = F.read_msrvtt_1ka(root / "msrvtt/msrvtt_jsfusion_test.csv")
     test = {r.video_id: r.captions for r in A.read_msrvtt_json(root / "msrvtt/videodatainfo.json", "test")}
     assert [r.video_id for r in jsf] == list(test) and all(r.captions[0] in test[r.video_id] for r in jsf)
     answers = json.loads((root / "msrvtt/qa/answers.json").read_text())
     ids = {r.video_id for r in recs}
     for split in ("train", "val", "test"):
-        qa = A.read_msrvtt_qa(root / f"msrvtt/qa/{split}_qa.json")
+        qa = Q.read_msrvtt_qa_json(root / f"msrvtt/qa/{split}_qa.json")
         assert qa and all(q.video_id in ids and q.answer in answers for q in qa)
         assert {q.type for q in qa} >= {"what", "colour", "shape", "count"}
 

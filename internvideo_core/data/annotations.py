@@ -4,8 +4,8 @@
     read_rawframe_list   mmaction rawframe lists ``frame_dir num_frames label``
     read_kinetics_csv    official Kinetics ``label,youtube_id,time_start,time_end,split`` (test: no label)
     read_ssv2_labels / read_ssv2_json   Something-Something v2 labels JSON and train/validation/test JSON
-    read_msrvtt_json / read_msrvtt_csv  MSR-VTT ``videodatainfo.json`` and JSFusion-style test CSV
-    read_msrvtt_qa       MSRVTT-QA JSON lists ``{"id", "video_id", "question", "answer"[, "type"]}``
+    read_msrvtt_json     MSR-VTT ``videodatainfo.json`` (other video-text and QA formats, MSR-VTT 1k-A
+                         included: :mod:`.video_text_formats`, :mod:`.video_qa_formats`)
     read_activitynet_json  ActivityNet v1.3 JSON (segments in seconds)
     read_ava_csv / read_ava_excluded / read_ava_label_map   AVA CSV, excluded timestamps, pbtxt / ``id: name``
     read_class_names     one class name per line
@@ -26,7 +26,7 @@ from typing import Any, NamedTuple, Sequence
 __all__ = [
     "AnnotationError", "VideoRecord", "CaptionRecord", "QARecord", "TemporalRecord", "AVARow", "AVADetection",
     "read_class_names", "read_video_list", "read_rawframe_list", "read_kinetics_csv", "read_ssv2_labels",
-    "read_ssv2_json", "read_msrvtt_json", "read_msrvtt_csv", "read_msrvtt_qa", "read_activitynet_json",
+    "read_ssv2_json", "read_msrvtt_json", "read_activitynet_json",
     "activitynet_rows", "read_ava_csv", "read_ava_excluded", "read_ava_label_map", "KINETICS_TEMPLATE",
 ]
 
@@ -286,38 +286,6 @@ def read_msrvtt_json(path: PathLike, split: str | None = None) -> list[CaptionRe
         vsplit = str(v.get("split", ""))
         if want is None or vsplit == want:
             out.append(CaptionRecord(str(v["video_id"]), vsplit, tuple(caps.get(str(v["video_id"]), ()))))
-    return out
-
-
-def read_msrvtt_csv(path: PathLike) -> list[CaptionRecord]:
-    """JSFusion-style retrieval CSV (``key,vid_key,video_id,sentence``): one caption per row."""
-    rows = list(csv.reader(_lines(path)))
-    if not rows or not {"video_id", "sentence"} <= set(rows[0]):
-        raise AnnotationError(path, 1, f"header {rows[0] if rows else []}", "columns key,vid_key,video_id,sentence")
-    col = {h: i for i, h in enumerate(rows[0])}
-    out = []
-    for n, r in enumerate(rows[1:], start=2):
-        if not r:
-            continue
-        if len(r) != len(rows[0]):
-            raise AnnotationError(path, n, f"{len(r)} columns", f"{len(rows[0])} columns {rows[0]}")
-        out.append(CaptionRecord(r[col["video_id"]], "test", (r[col["sentence"]],)))
-    return out
-
-
-def read_msrvtt_qa(path: PathLike) -> list[QARecord]:
-    """MSRVTT-QA style JSON list ``[{"id", "video_id", "question", "answer"[, "type"]}]``; integer video ids
-    ``N`` become ``"videoN"`` (the MSR-VTT file name)."""
-    data = _load_json(path)
-    if not isinstance(data, list):
-        raise AnnotationError(path, None, f"top level is {type(data).__name__}", "a list of question objects")
-    out = []
-    for i, q in enumerate(data):
-        if not isinstance(q, dict) or not {"video_id", "question", "answer"} <= set(q):
-            raise AnnotationError(path, f"entry {i}", f"found {q!r}", 'an object with "video_id", "question", "answer"')
-        vid = q["video_id"]
-        vid = f"video{vid}" if isinstance(vid, int) else str(vid)
-        out.append(QARecord(int(q.get("id", i)), vid, str(q["question"]), str(q["answer"]), str(q.get("type", ""))))
     return out
 
 

@@ -23,6 +23,8 @@ import torch
 from torch.utils.data import Dataset
 
 from internvideo_core.data import annotations as A
+from internvideo_core.data.video_qa_formats import read_msrvtt_qa_json
+from internvideo_core.data.video_text_formats import read_msrvtt_1ka
 from internvideo_core.data.io import open_video
 from internvideo_core.data.sampling import (
     dense_indices, dense_views, segment_indices, segment_views, uniform_indices, union_indices,
@@ -253,7 +255,7 @@ class CaptionDataset(_VideoTextBase):
                  std: Sequence[float] = CLIP_STD, backend: str = "auto", seed: int = 0) -> None:
         super().__init__(video_dir, template, num_frames, size, short_side, mean, std, backend, seed)
         path = Path(annotation)
-        self.records = A.read_msrvtt_csv(path) if path.suffix == ".csv" else A.read_msrvtt_json(path, split)
+        self.records = read_msrvtt_1ka(path) if path.suffix == ".csv" else A.read_msrvtt_json(path, split)
         missing = [r.video_id for r in self.records if not r.captions]
         if missing:
             raise A.AnnotationError(path, None, f"videos without captions: {missing[:5]}", "at least one caption each")
@@ -288,7 +290,7 @@ class QADataset(_VideoTextBase):
             answers = json.loads(Path(answers).read_text(encoding="utf-8"))
         self.answers = list(answers)
         self._answer_index = {a: i for i, a in enumerate(self.answers)}
-        self.records = A.read_msrvtt_qa(annotation)
+        self.records = read_msrvtt_qa_json(annotation)
 
     def __len__(self) -> int:
         return len(self.records)
