@@ -149,3 +149,10 @@ def test_to_official_of_hf_loaded_model_matches_kit_names(hf_classifier):
     sd = hf_to_official(dict(hf_classifier.state_dict()))
     kit.load_state_dict(sd, strict=True)
     assert set(to_official_state_dict(kit)) == set(sd)
+
+
+def test_to_hf_warns_when_pos_tables_differ():
+    kit = create_model("videomae_vit_base_patch16_224", img_size=32, num_frames=4, embed_dim=64, depth=1,
+                       num_heads=4, num_classes=3)
+    with pytest.warns(UserWarning, match="pos_ref_img_size=None"):
+        to_hf_model(kit)

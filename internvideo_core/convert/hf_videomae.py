@@ -194,10 +194,17 @@ def kit_overrides_from_hf_config(hf_config: Any, *, pretraining: bool = False) -
 def to_hf_model(model: torch.nn.Module):
     """A ``transformers`` ``VideoMAEForVideoClassification`` / ``VideoMAEForPreTraining`` with the kit model's
     weights (imports ``transformers`` lazily; it is an optional dependency)."""
+    import warnings
+
     import transformers
 
     from internvideo_core.checkpoint import to_official_state_dict
 
+    ref = getattr(model.config, "pos_ref_grid", None)
+    if ref is not None and tuple(ref) != tuple(model.config.grid):
+        warnings.warn(f"this classifier resizes the {ref} sinusoid table to its grid {model.config.grid} (official "
+                      "rule); transformers builds the table for the grid itself, so outputs will differ. Build "
+                      "the kit model with pos_ref_img_size=None for an exact match.", stacklevel=2)
     kw = hf_config_kwargs(model.config)
     cls = (transformers.VideoMAEForPreTraining if hasattr(model.config, "decoder_embed_dim")
            else transformers.VideoMAEForVideoClassification)
