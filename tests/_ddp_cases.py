@@ -139,10 +139,20 @@ def run_torchrun(out: Path, *cases: str, nproc: int = 2, timeout: float = 300) -
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
            str(HERE / "_ddp_worker.py"), str(out), *cases]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise AssertionError(f"torchrun failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    run_with_retry(cmd, env, timeout)
     return [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(nproc)]
+
+
+def run_with_retry(cmd: list[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
+    """Run a torchrun command; retry once, since a free port picked by ``--standalone`` can be taken by
+    another process on a shared machine before the workers bind it. A real failure fails twice."""
+    errors = []
+    for _ in range(2):
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+        if proc.returncode == 0:
+            return proc
+        errors.append(f"exit {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    raise AssertionError("torchrun failed twice:\n" + "\n----\n".join(errors))
 
 
 @functools.cache

@@ -32,6 +32,7 @@ from internvideo_core.train import distributed as D
 from internvideo_core.train.checkpointing import (
     capture_rng_state,
     load_training_checkpoint,
+    preserve_rng,
     restore_rng_state,
     save_training_checkpoint,
 )
@@ -325,8 +326,6 @@ def run_training(
         epoch_done = batch_idx >= spe
         summary = meter.means()
         if epoch_done and end_of_epoch is not None:
-            from internvideo_core.train.checkpointing import preserve_rng
-
             with preserve_rng(generators):
                 extra = end_of_epoch(epoch) or {}
             model.train()
@@ -369,7 +368,7 @@ def setup_optimization(model: nn.Module, cfg: Any, loader: Iterable, layer_decay
     Returns ``(optimizer, lr_schedule, wd_schedule, steps_per_epoch, peak_lr)``; lr values are scaled by
     ``batch_size * world_size / 256`` when ``cfg.scale_lr``.
     """
-    from internvideo_core.train.optim import create_optimizer, scale_lr
+    from internvideo_core.train.optim import create_optimizer
 
     spe = _steps_per_epoch(loader, cfg.steps_per_epoch)
     batch = cfg.batch_size or getattr(loader, "batch_size", None) or _first_batch_size(loader)
@@ -395,4 +394,5 @@ def wrap_ddp(module: nn.Module, device: torch.device, find_unused_parameters: bo
     from torch.nn.parallel import DistributedDataParallel
 
     ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
-    return DistributedDataParallel(module, device_ids=ids, find_unused_parameters=find_unused_parameters)
+    return DistributedDataParallel(module, device_ids=ids, find_unused_parameters=find_unused_parameters,
+                                   gradient_as_bucket_view=True)
