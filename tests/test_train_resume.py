@@ -169,3 +169,15 @@ def test_resume_refuses_other_files(tmp_path):
         load_training_checkpoint(path)
     with pytest.raises(FileNotFoundError):
         load_training_checkpoint(tmp_path / "missing.pth")
+
+
+def test_resume_with_changed_settings_warns(tmp_path):
+    _pretrain(tmp_path / "part", max_steps=2)
+    torch.manual_seed(0)
+    model = create_model("videomae_pretrain_tiny_synth", **TINY, decoder_embed_dim=16, decoder_depth=1,
+                         decoder_num_heads=2)
+    loader = DataLoader(NoisyClips(), batch_size=4, shuffle=True, drop_last=True)
+    cfg = PretrainConfig(epochs=3, warmup_epochs=1, base_lr=2e-2, mask_ratio=0.75, output_dir=str(tmp_path / "part"),
+                         max_steps=3, progress=False, seed=3)
+    with pytest.warns(UserWarning, match="base_lr: 0.01 -> 0.02"):
+        pretrain(model, loader, cfg, resume=tmp_path / "part" / "checkpoint.pth")

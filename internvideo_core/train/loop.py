@@ -196,6 +196,24 @@ def _epoch_iterator(loader: Iterable, epoch: int, skip: int) -> Iterator:
     return it
 
 
+_RUN_ONLY_FIELDS = {"output_dir", "progress", "max_steps", "device", "checkpoint_every", "precision"}
+
+
+def _warn_config_change(path: Any, saved: Mapping[str, Any], config: Any) -> None:
+    """Warn when a resumed run changes settings that shape the training trajectory."""
+    if config is None or not saved:
+        return
+    import warnings
+
+    from internvideo_core.train.checkpointing import config_to_dict
+
+    now = config_to_dict(config)
+    changed = sorted(k for k in now.keys() & saved.keys() if k not in _RUN_ONLY_FIELDS and now[k] != saved[k])
+    if changed:
+        warnings.warn(f"resuming {path} with changed settings {', '.join(f'{k}: {saved[k]} -> {now[k]}' for k in changed)}"
+                      "; the run will not continue the original one exactly", stacklevel=3)
+
+
 def run_training(
     *,
     model: nn.Module,
@@ -253,6 +271,7 @@ def run_training(
         step, start_epoch, skip = ckpt["step"], ckpt["epoch"], ckpt["batch_in_epoch"]
         if skip >= spe:
             start_epoch, skip = start_epoch + 1, 0
+        _warn_config_change(resume, ckpt.get("config") or {}, config)
         rngs = ckpt["rng"]
         if len(rngs) != world:
             raise ValueError(f"{resume} was written by {len(rngs)} process(es) but this run has {world}; "
