@@ -185,6 +185,7 @@ def load_checkpoint(model: nn.Module, path: str | Path, *, strict: bool = True) 
         report.ignored.setdefault(k, "not a parameter of this model")
     for k in wrong:
         report.ignored[k] = f"shape {tuple(state[k].shape)} does not fit {tuple(own[k].shape)}"
+        report.initialized.setdefault(k, f"left as initialised: the file's tensor has shape {tuple(state[k].shape)}")
         state.pop(k)
     for k in missing:
         report.initialized.setdefault(k, "not in the checkpoint")
