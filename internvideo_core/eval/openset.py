@@ -18,7 +18,7 @@ AUROC and F1 are fractions in [0, 1] (the official tables print x100).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
