@@ -300,8 +300,11 @@ def _free(device: torch.device) -> None:
 
 
 def measure(workload: str, models: dict[str, nn.Module], batch: int, args: argparse.Namespace,
-            device: torch.device, dtype: torch.dtype) -> dict[str, dict[str, Any]]:
-    """``{contender: {"times_s": [...], "peak_mem_gib": float | None}}`` for one workload."""
+            device: torch.device, dtype: torch.dtype, peak: MatmulPeak | None = None) -> dict[str, dict[str, Any]]:
+    """``{contender: {"times_s": [...], "cpu_times_s": [...], "peak_mem_gib": float | None}}`` for one workload.
+
+    Interleaved order also samples ``peak`` once per repeat round.
+    """
     names = list(models)
     kit_config = models["kit"].config
     out: dict[str, dict[str, Any]] = {n: {"times_s": [], "cpu_times_s": [], "peak_mem_gib": None} for n in names}
@@ -336,6 +339,8 @@ def measure(workload: str, models: dict[str, nn.Module], batch: int, args: argpa
             wall, cpu = time_window(steps[name], args.iters, device)
             out[name]["times_s"].append(wall)
             out[name]["cpu_times_s"].append(cpu)
+        if peak is not None:
+            peak.sample()
     del steps
     for name in names:
         models[name].zero_grad(set_to_none=True)
@@ -380,17 +385,33 @@ def step_flops(workload: str, config: Any, mask_ratio: float = 0.9) -> int:
     return forward_flops(workload, config, mask_ratio) * (1 if workload == "inference" else 3)
 
 
-def matmul_peak_tflops(device: torch.device, dtype: torch.dtype, n: int, iters: int = 10, repeats: int = 5) -> float:
-    """Best achieved TFLOP/s of ``[n, n] @ [n, n]`` in ``dtype`` on ``device`` (the MFU denominator)."""
-    g = torch.Generator().manual_seed(0)
-    a = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
-    b = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
-    for _ in range(2):
-        a @ b
-    best = float("inf")
-    for _ in range(repeats):
-        best = min(best, time_window(lambda: a @ b, iters, device)[0])
-    return 2 * n ** 3 * iters / best / 1e12
+class MatmulPeak:
+    """Achieved TFLOP/s of ``[n, n] @ [n, n]`` in ``dtype`` on ``device``: the MFU denominator.
+
+    :meth:`sample` times one window of ``iters`` matmuls; :attr:`best` is the fastest window seen. The run
+    samples at the start, once per interleaved repeat round (so on a shared CPU the peak is measured under
+    the same load as the contenders) and at the end.
+    """
+
+    def __init__(self, device: torch.device, dtype: torch.dtype, n: int, iters: int = 10) -> None:
+        g = torch.Generator().manual_seed(0)
+        self.a = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
+        self.b = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
+        self.device, self.n, self.iters = device, n, iters
+        self.samples: list[float] = []
+        for _ in range(2):
+            self.a @ self.b
+
+    def sample(self, windows: int = 1) -> float:
+        """Time ``windows`` windows, record their TFLOP/s and return the best so far."""
+        for _ in range(windows):
+            wall = time_window(lambda: self.a @ self.b, self.iters, self.device)[0]
+            self.samples.append(2 * self.n ** 3 * self.iters / wall / 1e12)
+        return self.best
+
+    @property
+    def best(self) -> float:
+        return max(self.samples)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -554,7 +575,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if dropped:
             print(f"transformers is not installed: skipping {dropped} (pip install transformers)", file=sys.stderr)
             args.contenders = [c for c in args.contenders if not c.startswith("hf_")]
-    peaks = [matmul_peak_tflops(device, dtype, args.peak_size)]
+    peak_probe = MatmulPeak(device, dtype, args.peak_size)
+    peak_probe.sample(5)
     batches = {"inference": args.batch_inference, "finetune": args.batch_finetune, "pretrain": args.batch_pretrain}
     report: dict[str, Any] = {"meta": {}, "checks": {}, "results": {}}
     tokens = None
@@ -567,13 +589,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["checks"][wl] = check_models(wl, models, args, device)
         print(f"[{wl}] check vs kit (fp32 rel. max error): "
               + ", ".join(f"{k} {v:.1e}" for k, v in report["checks"][wl].items()), flush=True)
-        raws[wl] = measure(wl, models, batches[wl], args, device, dtype)
+        raws[wl] = measure(wl, models, batches[wl], args, device, dtype, peak_probe)
         flops[wl] = step_flops(wl, config, args.mask_ratio)
         del models
         _free(device)
-    # measured again at the end (the best of both: on a shared machine the first may have been disturbed)
-    peaks.append(matmul_peak_tflops(device, dtype, args.peak_size))
-    peak = max(peaks)
+    peak = peak_probe.sample(5)  # the fastest window of the whole run
     for wl, raw in raws.items():
         report["results"][wl] = summarize(raw, batches[wl], args.iters, flops[wl], peak)
     report["meta"] = {
@@ -597,7 +617,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "iters": args.iters,
         "threads": torch.get_num_threads(),
         "matmul_peak_tflops": peak,
-        "matmul_peak_tflops_start_end": peaks,
+        "matmul_peak_samples": peak_probe.samples,
         "matmul_peak_size": args.peak_size,
         "flops_per_clip_step": flops,
         "fused_adamw": device.type == "cuda" and args.fused_adamw,
