@@ -1,0 +1,7 @@
+"""Recipes: profile-dependent configurations plus thin functions that the notebooks call.
+
+A recipe chooses sizes and hyper-parameters (smoke / tutorial / full) and wires the data, the models and the
+training loops of :mod:`internvideo_core.train` together; it holds no training logic of its own.
+
+    videomae_synth   VideoMAE pretraining and fine-tuning on SynthMotion (notebooks 02 and 03)
+"""
