@@ -145,12 +145,31 @@ def plot_bars(values: Mapping[str, float], *, ylabel: str = "", title: str = "",
 def show_mask_overlay(clip, mask, grid: tuple[int, int, int], *, tubelet: int = 2, max_frames: int = 8,
                       title: str = ""):
     """Frames with masked patches greyed out. ``mask``: bool ``[N]`` over (t, h, w) tokens, True = masked."""
+    return show_frames(mask_frames(clip, mask, grid, tubelet=tubelet), max_frames=max_frames, title=title)
+
+
+def mask_frames(clip, mask, grid: tuple[int, int, int], *, tubelet: int = 2) -> np.ndarray:
+    """``uint8 [T, H, W, 3]`` frames with the masked patches greyed out (the picture of the encoder's input).
+
+    ``clip``: ``uint8 [T,H,W,3]`` or float ``[C,T,H,W]`` in [0, 1]; ``mask``: bool ``[N]`` over the (t, h, w)
+    token grid ``grid``, True = masked; ``tubelet``: frames per token.
+    """
     frames = _to_uint8_frames(clip).copy()
     m = (mask.detach().cpu().numpy() if hasattr(mask, "detach") else np.asarray(mask)).reshape(grid)
     t_tok, h_tok, w_tok = grid
     ph, pw = frames.shape[1] // h_tok, frames.shape[2] // w_tok
     for t in range(frames.shape[0]):
-        tm = m[min(t // tubelet, t_tok - 1)]
-        big = np.kron(tm, np.ones((ph, pw), dtype=bool))
+        big = np.kron(m[min(t // tubelet, t_tok - 1)], np.ones((ph, pw), dtype=bool))
         frames[t][big] = (frames[t][big] * 0.25 + 96).astype(np.uint8)
-    return show_frames(frames, max_frames=max_frames, title=title)
+    return frames
+
+
+def show_reconstructions(original, rows: Mapping[str, tuple], grid: tuple[int, int, int], *, tubelet: int = 2,
+                         frames_per_clip: int = 8, scale: float = 1.2):
+    """Masked-autoencoder reconstructions: the original clip, then for each named entry of ``rows`` the masked
+    input and the reconstruction. ``rows``: ``{name: (mask [N] bool, reconstruction [C,T,H,W] in [0, 1])}``."""
+    clips, titles = [original], ["original"]
+    for name, (mask, recon) in rows.items():
+        clips += [mask_frames(original, mask, grid, tubelet=tubelet), recon]
+        titles += [f"{name}: input", f"{name}: output"]
+    return show_gallery(clips, titles, frames_per_clip=frames_per_clip, scale=scale)

@@ -120,6 +120,15 @@ def test_grouped_batch_sampler():
                 assert twins[i - 24] and (i - 24) in b       # a twin travels with its clip
     with pytest.raises(ValueError):
         R.GroupedBatchSampler(keys, batch_size=0, group_size=2)
+    # two keyings: consecutive clips mostly share a key under one of them (random order: about 1 pair in 6)
+    k1, k2 = [i % 12 for i in range(96)], [i // 2 for i in range(96)]
+    torch.manual_seed(0)
+    both = R.GroupedBatchSampler([k1, k2], batch_size=8, group_size=4)
+    batches = list(both)
+    assert len(batches) == 12 and all(len(b) == 8 for b in batches) and len({i for b in batches for i in b}) == 96
+    pairs = [(b[j], b[j + 1]) for b in batches for j in range(7)]
+    shared = sum(k1[a] == k1[b] or k2[a] == k2[b] for a, b in pairs) / len(pairs)
+    assert shared > 0.4, shared
 
 
 def test_train_save_load_and_evaluate(train, test_clips, recipe, tmp_path, monkeypatch):
@@ -170,6 +179,15 @@ def test_zero_shot_report_counts(test_clips):
     probs2[torch.arange(len(test_clips)), torch.tensor(wrong)] = 1.0
     rep2 = R.zero_shot_report(probs2, test_clips, classes)
     assert rep2["heldout_combination"] == rep2["heldout_motion"] == 0.0 and rep2["heldout_shape"] == 100.0
+    assert rep["heldout_motion_given_shape"] == 100.0 and rep2["heldout_motion_given_shape"] == 0.0
+    # wrong shape, right motion: motion counts, and among the clip's own shape the right motion is the runner-up
+    probs3 = torch.zeros_like(probs)
+    for i, m in enumerate(test_clips.metas):
+        other = next(s for s in R.SHAPES if s != m["shape"])
+        probs3[i, classes.index((other, m["motion"]))] = 1.0
+        probs3[i, classes.index((m["shape"], m["motion"]))] = 0.5
+    rep3 = R.zero_shot_report(probs3, test_clips, classes)
+    assert rep3["heldout_motion"] == rep3["heldout_motion_given_shape"] == 100.0 and rep3["heldout_shape"] == 0.0
 
 
 def test_multiple_choice_items_match_the_dataset_file(test_clips):

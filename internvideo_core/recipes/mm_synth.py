@@ -83,7 +83,7 @@ class MMSynthRecipe:
     num_frames: int = 4
     reverse_prob: float = 0.5
     hard_negative_group: int = 4
-    group_by: tuple[str, ...] = ("shape", "colour")
+    group_by: tuple[str, ...] | tuple[tuple[str, ...], ...] = ("shape", "colour")
     reversed_twins: bool = False
     attribute_dropout: float = 0.5
     # model
@@ -351,6 +351,8 @@ def drop_attributes(caption: str, meta: dict[str, Any], colour: bool = True, sha
 class GroupedBatchSampler:
     """Batches made of groups of ``group_size`` clips that share a key (e.g. their colour), so that in-batch
     negatives differ in what the key leaves out (shape, motion). ``group_size <= 1`` = plain shuffled batches.
+    ``keys`` is one key per clip, or a list of such lists (several keyings: each epoch, every clip is grouped
+    by one of them at random).
 
     ``twins``: bool per clip, True where the clip has a *reversed twin* (dataset index ``N + i``, the same frames
     played backwards with captions of the opposite motion); if given, half of every group are such twins of the
@@ -362,10 +364,9 @@ class GroupedBatchSampler:
                  twins: Sequence[bool] | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.n = len(keys)
-        self.groups: dict[Any, list[int]] = {}
-        for i, k in enumerate(keys):
-            self.groups.setdefault(k, []).append(i)
+        # several keyings (a list of key lists): every epoch each clip is grouped by one of them, at random
+        self.keyings = [list(k) for k in keys] if keys and isinstance(keys[0], list) else [list(keys)]
+        self.n = len(self.keyings[0])
         self.batch_size, self.group_size = batch_size, max(1, group_size)
         self.twins = list(twins) if twins is not None else None
         self.num_batches = self.n // batch_size
@@ -387,7 +388,11 @@ class GroupedBatchSampler:
         if self.group_size == 1:
             order = torch.randperm(self.n).tolist()
         else:
-            chunks = [c for members in self.groups.values() for c in self._chunks(members)]
+            pick = torch.randint(len(self.keyings), (self.n,)).tolist()
+            groups: dict[Any, list[int]] = {}
+            for i in range(self.n):
+                groups.setdefault((pick[i], self.keyings[pick[i]][i]), []).append(i)
+            chunks = [c for members in groups.values() for c in self._chunks(members)]
             order = [i for c in torch.randperm(len(chunks)).tolist() for i in chunks[c]]
         for b in range(min(self.num_batches, len(order) // self.batch_size)):
             yield order[b * self.batch_size:(b + 1) * self.batch_size]
@@ -484,8 +489,10 @@ def train_dual_encoder_on_synthmotion(profile: str = "tutorial", seed: int = 0, 
     if recipe.reversed_twins:
         twins = [r is not None and REVERSED_MOTION.get(m["motion"], m["motion"]) != m["motion"]
                  for r, m in zip(train.reversed_captions, train.metas)]
-    sampler = GroupedBatchSampler([tuple(m[k] for k in recipe.group_by) for m in train.metas], recipe.batch_size,
-                                  recipe.hard_negative_group, twins)
+    keyings = [recipe.group_by] if isinstance(recipe.group_by[0], str) else list(recipe.group_by)
+    keys = [[tuple(m[k] for k in keying) for m in train.metas] for keying in keyings]
+    sampler = GroupedBatchSampler(keys[0] if len(keys) == 1 else keys, recipe.batch_size, recipe.hard_negative_group,
+                                  twins)
     loader = DataLoader(CaptionTrainSet(train, recipe.num_frames, recipe.reverse_prob, recipe.attribute_dropout),
                         batch_sampler=sampler,
                         collate_fn=collate_video_text)
@@ -686,19 +693,28 @@ def zero_shot_motions(model: nn.Module, video_emb: torch.Tensor, recipe: MMSynth
 def zero_shot_report(probs: torch.Tensor, clips: CaptionClips, classes: Sequence[tuple[str, str]]
                      ) -> dict[str, float]:
     """Accuracies (percent) of (shape, motion) predictions ``probs [N, C]`` on ``clips``: the whole combination,
-    the motion alone and the shape alone, on held-out clips (``heldout_*``, never captioned in training) and on
-    the other test clips (``seen_*``)."""
+    the motion alone and the shape alone, and ``motion_given_shape`` (the best motion among the classes of the
+    clip's own shape, i.e. choosing the right sentence "a circle moves right" among "a circle <motion>"), on
+    held-out clips (``heldout_*``, combinations never captioned in training) and on the other test clips
+    (``seen_*``)."""
     pred = [classes[i] for i in probs.argmax(1).tolist()]
     zs = clips.zero_shot.tolist()
     out: dict[str, float] = {}
     for name, want in (("heldout", True), ("seen", False)):
         rows = [i for i, z in enumerate(zs) if z == want]
-        for what, hit in (("combination", lambda p, m: p == (m["shape"], m["motion"])),
-                          ("motion", lambda p, m: p[1] == m["motion"]), ("shape", lambda p, m: p[0] == m["shape"])):
-            out[f"{name}_{what}"] = (100.0 * sum(hit(pred[i], clips.metas[i]) for i in rows) / len(rows)
+        for what, hit in (("combination", lambda i, p, m: p == (m["shape"], m["motion"])),
+                          ("motion", lambda i, p, m: p[1] == m["motion"]),
+                          ("shape", lambda i, p, m: p[0] == m["shape"]),
+                          ("motion_given_shape", lambda i, p, m: _best_motion(probs[i], classes, m["shape"]) == m["motion"])):
+            out[f"{name}_{what}"] = (100.0 * sum(hit(i, pred[i], clips.metas[i]) for i in rows) / len(rows)
                                      if rows else float("nan"))
         out[f"{name}_clips"] = len(rows)
     return out
+
+
+def _best_motion(p: torch.Tensor, classes: Sequence[tuple[str, str]], shape: str) -> str:
+    cols = [j for j, (s, _) in enumerate(classes) if s == shape]
+    return classes[cols[int(p[cols].argmax())]][1]
 
 
 def multiple_choice_items(clips: CaptionClips, seed: int = 0, num_options: int = 5) -> list[dict[str, Any]]:
