@@ -13,14 +13,22 @@ Data (the ``captions`` part of SynthMotion, MSR-VTT-like):
 - **val / test**: the profile's clips (``test_videos`` may extend the test split, so the zero-shot numbers rest on
   more held-out clips); every 4th test clip shows a (shape, motion) combination that no training caption has.
 
-Two training choices make the small model learn *motion* and not only colour and shape, which alone already
-separate most pairs of a random batch:
+Trained naively, a small model from scratch learns colour (enough to tell most pairs of a random batch apart)
+and little else in a few CPU minutes. Four cheap choices make it learn *motion* as well:
 
+- **pretrained, locked text tower**: InternVideo-MM starts from CLIP; without CLIP, the text tower is first
+  trained alone on the captions (:func:`warm_start_text_tower`: two paraphrases of a clip must match, with
+  colour / shape / motion words dropped at random) and then frozen (``freeze_text``, as in LiT);
+- **attribute dropout**: the captions the video tower is matched against lose their colour and/or shape words at
+  random (:func:`drop_attributes`), so the motion must be read from the video;
 - **time reversal**: with probability ``reverse_prob`` a clip is played backwards and its captions are written
   for the reversed motion ("moves left" <-> "moves right", "grows" <-> "shrinks"...), generated from the clip's
   annotation; a reversal that would create a held-out combination is skipped;
-- **hard-negative batches** (``hard_negative_group``): clips of the same shape and colour are put in the same
-  batch in groups, so that in-batch negatives often differ only in their motion.
+- **hard-negative batches** (``hard_negative_group``, ``group_by``): clips of the same shape and colour are put
+  in the same batch in groups, so that in-batch negatives often differ only in their motion.
+
+Shape is what this 48-px model learns least in the tutorial budget; colour, motion and temporal order are
+learned (see the tutorial numbers in ``tests/test_tutorial_results_mm.py``).
 
     model, history = train_dual_encoder_on_synthmotion("tutorial", seed=0)   # saved for notebooks 05-07
     model, history = get_dual_encoder("tutorial", seed=0)                    # load it, or train it if missing
@@ -388,7 +396,7 @@ class GroupedBatchSampler:
         if self.group_size == 1:
             order = torch.randperm(self.n).tolist()
         else:
-            pick = torch.randint(len(self.keyings), (self.n,)).tolist()
+            pick = torch.randint(len(self.keyings), (self.n,)).tolist() if len(self.keyings) > 1 else [0] * self.n
             groups: dict[Any, list[int]] = {}
             for i in range(self.n):
                 groups.setdefault((pick[i], self.keyings[pick[i]][i]), []).append(i)
