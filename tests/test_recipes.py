@@ -1,0 +1,153 @@
+"""The VideoMAE-on-SynthMotion recipe (notebooks 02 and 03) at smoke size: data, loader, training, testing."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from internvideo_core.recipes import videomae_synth as R
+from internvideo_core.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+
+
+@pytest.fixture(scope="module")
+def recipe() -> R.VideoMAESynthRecipe:
+    return R.get_recipe("smoke")
+
+
+@pytest.fixture(scope="module")
+def data(recipe) -> R.SynthData:
+    return R.load_synth_data(recipe, "smoke", seed=0)
+
+
+def test_profiles_and_overrides():
+    assert set(R.RECIPES) == {"smoke", "tutorial", "full"}
+    r = R.get_recipe("tutorial", mask_ratio=0.75)
+    assert r.mask_ratio == 0.75 and R.get_recipe("tutorial").mask_ratio == 0.9
+    assert R.get_recipe("tutorial").mask_type == "tube"
+    with pytest.raises(ValueError, match="unknown profile"):
+        R.get_recipe("huge")
+    for r in R.RECIPES.values():  # every recipe builds a consistent token grid
+        assert r.img_size % r.patch_size == 0 and r.num_frames % r.tubelet_size == 0
+        assert r.render_size >= r.img_size and r.clip_frames >= r.num_frames * r.frame_stride - r.frame_stride + 1
+
+
+def test_fingerprint_tracks_model_and_pretraining_fields():
+    base = R.get_recipe("tutorial")
+    assert base.fingerprint() == R.get_recipe("tutorial").fingerprint()
+    assert base.replace(embed_dim=base.embed_dim * 2).fingerprint() != base.fingerprint()
+    assert base.replace(pretrain_epochs=base.pretrain_epochs + 1).fingerprint() != base.fingerprint()
+    assert base.replace(finetune_epochs=base.finetune_epochs + 1).fingerprint() == base.fingerprint()
+
+
+def test_data_split_sizes(recipe, data):
+    n_classes = len(data.classes)
+    assert n_classes == 12
+    assert data.train_videos.shape[0] == recipe.labels_per_class * n_classes
+    assert torch.bincount(data.train_labels, minlength=n_classes).tolist() == [recipe.labels_per_class] * n_classes
+    assert data.pool.dtype == torch.uint8 and data.pool.shape[1:] == (recipe.clip_frames, recipe.render_size,
+                                                                        recipe.render_size, 3)
+    assert len(data.test_videos) == len(data.test_labels) > 0
+    # the labelled clips are part of the unlabelled pool (semi-supervised setting), test clips are not
+    pool = {bytes(v.flatten()[:4096].numpy()) for v in data.pool}
+    assert all(bytes(v.flatten()[:4096].numpy()) in pool for v in data.train_videos)
+    assert not any(bytes(v.flatten()[:4096].numpy()) in pool for v in data.test_videos)
+
+
+def test_clips_to_input_matches_manual_crop_and_normalisation(recipe):
+    g = torch.Generator().manual_seed(0)
+    v = torch.randint(0, 256, (3, recipe.clip_frames, recipe.render_size, recipe.render_size, 3), dtype=torch.uint8,
+                      generator=g)
+    s, st = recipe.img_size, recipe.frame_stride
+    off, top, left = torch.tensor([0, 1, st - 1]), torch.tensor([0, 2, 4]), torch.tensor([4, 0, 1])
+    x = R.clips_to_input(v, recipe, offset=off, crop=(top, left))
+    assert x.shape == (3, 3, recipe.num_frames, s, s)
+    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(3, 1, 1, 1)
+    for i in range(3):
+        o, y0, x0 = int(off[i]), int(top[i]), int(left[i])
+        ref = v[i, o::st][: recipe.num_frames, y0:y0 + s, x0:x0 + s].permute(3, 0, 1, 2).float() / 255
+        torch.testing.assert_close(x[i], (ref - mean) / std)
+    centre = R.clips_to_input(v[:1], recipe)
+    c = (recipe.render_size - s) // 2
+    ref = v[0, ::st][: recipe.num_frames, c:c + s, c:c + s].permute(3, 0, 1, 2).float() / 255
+    torch.testing.assert_close(centre[0], (ref - mean) / std)
+
+
+def test_loader_shuffles_per_epoch_and_keeps_labels(recipe):
+    n = 10
+    videos = torch.zeros(n, recipe.clip_frames, recipe.render_size, recipe.render_size, 3, dtype=torch.uint8)
+    for i in range(n):  # clip i is filled with the value 20 * i, its label is i
+        videos[i] = 20 * i
+    labels = torch.arange(n)
+    loader = R.ClipLoader(videos, labels, recipe, batch_size=4, train=True, seed=1)
+    assert len(loader) == 2  # last incomplete batch dropped
+
+    def epoch_labels(e: int) -> list[int]:
+        loader.set_epoch(e)
+        out = []
+        for x, y in loader:
+            assert x.shape == (4, 3, recipe.num_frames, recipe.img_size, recipe.img_size)
+            value = (x[:, 0, 0, 0, 0] * IMAGENET_STD[0] + IMAGENET_MEAN[0]) * 255  # undo normalisation
+            assert torch.allclose(value, 20.0 * y.float(), atol=1e-3)
+            out += y.tolist()
+        return out
+
+    assert epoch_labels(0) == epoch_labels(0)
+    assert epoch_labels(0) != epoch_labels(1)
+    test_loader = R.ClipLoader(videos, None, recipe, batch_size=4, train=False)
+    assert len(test_loader) == 3 and sum(len(x) for x in test_loader) == n
+
+
+def test_shuffle_frames_permutes_each_clip():
+    g = torch.Generator().manual_seed(0)
+    v = torch.arange(4 * 8, dtype=torch.uint8).view(4, 8, 1, 1, 1).expand(4, 8, 2, 2, 3).contiguous()
+    s = R.shuffle_frames(v, g)
+    assert s.shape == v.shape
+    for i in range(4):
+        assert sorted(s[i, :, 0, 0, 0].tolist()) == v[i, :, 0, 0, 0].tolist()
+    assert not torch.equal(s, v)
+
+
+def test_copy_baseline_shows_leakage_of_random_masking_only():
+    r = R.get_recipe("smoke", frame_stride=2)  # 8 frames: 4 time slots
+    model = R.build_pretrain_model(r)
+    g = torch.Generator().manual_seed(0)
+    v = torch.randint(0, 256, (4, r.clip_frames, r.render_size, r.render_size, 3), dtype=torch.uint8, generator=g)
+    tube = R.copy_neighbour_error(model, v, r, "tube", 0.9)
+    rand = R.copy_neighbour_error(model, v, r, "random", 0.9)
+    assert tube["copyable"] == 0.0
+    assert rand["copyable"] > 0.1
+    static = v[:, :1].expand_as(v).contiguous()  # a still video: copying a neighbour is exact
+    assert R.copy_neighbour_error(model, static, r, "random", 0.9)["error"] < 1e-6
+
+
+def test_linear_probe_separates_separable_features():
+    g = torch.Generator().manual_seed(0)
+    centres = torch.randn(3, 8, generator=g) * 5
+    y = torch.arange(60) % 3
+    x = centres[y] + 0.1 * torch.randn(60, 8, generator=g)
+    assert R.linear_probe(x[:30], y[:30], x[30:], y[30:]) == 100.0
+
+
+def test_smoke_pretrain_save_finetune_roundtrip(recipe, data, tmp_path, monkeypatch):
+    monkeypatch.setenv("INTERNVIDEO_RUNS", str(tmp_path / "runs"))
+    torch.set_num_threads(1)
+    model, history = R.pretrain_on_synthmotion("smoke", seed=0, data=data)
+    assert history["mask"] == "tube" and history["ratio"] == 0.9
+    assert len(history["loss"]) == recipe.pretrain_epochs * (len(data.pool) // recipe.pretrain_batch_size)
+    assert all(torch.isfinite(torch.tensor(history["loss"])))
+    path = R.save_pretrained(model, "smoke", recipe=recipe)
+    assert path == R.pretrain_checkpoint_path("smoke") and path.exists()
+    assert R.checkpoint_matches(path, recipe) and not R.checkpoint_matches(path, recipe.replace(embed_dim=64))
+    # the classifier takes the encoder weights: compare one block's qkv weight
+    clf = R.build_classifier(recipe, len(data.classes), path)
+    torch.testing.assert_close(clf.blocks[0].attn.qkv.weight, model.encoder.blocks[0].attn.qkv.weight)
+    assert any(k.startswith("decoder.") for k in clf.load_report.ignored)
+    clf, hist, metrics = R.finetune_on_synthmotion(path, "smoke", seed=0, data=data)
+    assert 0.0 <= metrics["top1"] <= 100.0 and metrics["probs"].shape == (len(data.test_labels), 12)
+    assert hist["load_report"] is not None and len(hist["loss"]) > 0
+    multi = R.evaluate_classifier(clf, data.test_videos, data.test_labels, recipe, temporal_views=2, spatial_views=3)
+    assert multi["num_views"] == 6
+    torch.testing.assert_close(multi["probs"].sum(-1), torch.ones(len(data.test_labels)))
+    rec = model.reconstruct(R.clips_to_input(data.test_videos[:2], recipe),
+                            R.make_mask("tube", 2, recipe.grid, 0.9, seed=0))
+    assert rec.shape == (2, 3, recipe.num_frames, recipe.img_size, recipe.img_size)
