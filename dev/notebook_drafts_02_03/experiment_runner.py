@@ -6,14 +6,14 @@ fts = json.loads(sys.argv[2]); seed = int(sys.argv[3]) if len(sys.argv) > 3 else
 mode = sys.argv[4] if len(sys.argv) > 4 else "both"
 r = R.get_recipe("tutorial", **base)
 dkey = hashlib.md5(json.dumps([r.render_size, r.clip_frames, r.synth, r.pretrain_parts, r.finetune_part, r.labels_per_class, seed], default=str).encode()).hexdigest()[:10]
-dpath = f"/tmp/h8/data_{dkey}.pt"
+dpath = f"/tmp/internvideo_experiments/data_{dkey}.pt"
 if os.path.exists(dpath):
     data = R.SynthData(**torch.load(dpath))
 else:
     data = R.load_synth_data(r, "tutorial", seed)
     torch.save(vars(data), dpath)
 tag = sys.argv[5] if len(sys.argv) > 5 else ""
-path = f"/tmp/h8/ckpt_{r.fingerprint()}_{seed}.safetensors"
+path = f"/tmp/internvideo_experiments/ckpt_{r.fingerprint()}_{seed}.safetensors"
 if mode != "scratch" and not os.path.exists(path):
     t=time.perf_counter(); c=time.process_time()
     mae, h = R.pretrain_on_synthmotion("tutorial", seed, recipe=r, data=data)
@@ -22,7 +22,7 @@ if mode != "scratch" and not os.path.exists(path):
     R.save_pretrained(mae, "tutorial", path, recipe=r)
 for ft in fts:
     rr = r.replace(**ft)
-    xav = f"/tmp/h8/xavier_{r.fingerprint()}_{seed}.safetensors"
+    xav = f"/tmp/internvideo_experiments/xavier_{r.fingerprint()}_{seed}.safetensors"
     torch.manual_seed(seed); R.save_pretrained(R.build_pretrain_model(r), "tutorial", xav, recipe=r)
     inits = {"both": (path, None), "pre": (path,), "scratch": (None,), "ctl": (path, xav), "all": (path, xav, None)}[mode]
     for init in inits:

@@ -1,4 +1,4 @@
-import sys; sys.path.insert(0, "/tmp/nb")
+import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from nbbuild import build
 build("/work/main/notebooks/02_masked_video_pretraining.ipynb", [
 ("md", """
