@@ -6,10 +6,12 @@ headline numbers with :func:`internvideo_core.results.save_results`.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from internvideo_core.paths import REPO_DIR, runs_dir
 
@@ -19,6 +21,27 @@ PROFILES = ("smoke", "tutorial", "full")
 def notebook_paths(pattern: str = "[0-9][0-9]_*.ipynb") -> list[Path]:
     """The numbered notebooks in ``notebooks/``, in order."""
     return sorted((REPO_DIR / "notebooks").glob(pattern))
+
+
+# What the kernels inherit: figures captured as cell outputs (inline backend, also when the calling process
+# uses Agg, as the tests do) and idle OpenMP threads that sleep instead of spinning (on a shared 2-core
+# machine spinning threads made the tutorial notebooks 3-10x slower).
+KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "OMP_WAIT_POLICY": "PASSIVE"}
+
+
+@contextlib.contextmanager
+def _kernel_environment() -> Iterator[None]:
+    """Set :data:`KERNEL_ENV` in ``os.environ`` (inherited by the papermill kernel), restore it afterwards."""
+    backup = {k: os.environ.get(k) for k in KERNEL_ENV}
+    os.environ.update(KERNEL_ENV)
+    try:
+        yield
+    finally:
+        for key, value in backup.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @dataclass
@@ -40,19 +63,12 @@ def execute_notebook(path: Path, profile: str = "tutorial", seed: int = 0, *, ke
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / path.name
     params = {"PROFILE": profile, "SEED": seed, **(extra_parameters or {})}
-    env_backup = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "Agg"
     start = time.perf_counter()
-    try:
+    with _kernel_environment():
         papermill.execute_notebook(
             str(path), str(output), parameters=params, kernel_name=kernel, cwd=str(path.parent),
             progress_bar=False, execution_timeout=timeout_s,
         )
-    finally:
-        if env_backup is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = env_backup
     return NotebookRun(path, output, time.perf_counter() - start)
 
 

@@ -44,6 +44,10 @@ def test_notebook_runs_in_smoke_profile(path: Path, tmp_path, monkeypatch):
     executed = nbformat.read(run.output, as_version=4)
     errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors, errors
+    if any("viz." in c.source or "plt." in c.source for c in executed.cells if c.cell_type == "code"):
+        images = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs
+                  if "image/png" in o.get("data", {})]
+        assert images, f"{path.name} draws figures but the executed copy holds none (kernel backend must be inline)"
     results = tmp_path / "runs" / "results" / "smoke" / f"{path.stem}.json"
     assert results.exists(), f"{path.name} must write its headline numbers with save_results({path.stem!r}, PROFILE, ...)"
     values = json.loads(results.read_text())["values"]
