@@ -1,0 +1,433 @@
+"""Which model each part of the demo uses, where it comes from, and how a clip is prepared for it.
+
+Three tasks, each served by one model:
+
+==============  ==================================  ===============================================================
+task            released checkpoint (kit cache)     tutorial checkpoint (``runs/checkpoints/<profile>/``)
+==============  ==================================  ===============================================================
+recognition     ``videomae_vit_base_k400`` ...      ``videomae_synth_classifier.safetensors`` (notebook 03)
+video_text      ``internvideo_mm_l14_pretrain``,    ``mm_synth.safetensors`` (notebook 04)
+                ``internvideo_mm_b16_pretrain``
+reconstruction  ``videomae_pretrain_base_hybrid``   ``videomae_synth_pretrain.safetensors`` (notebook 02)
+==============  ==================================  ===============================================================
+
+:func:`choose_model` looks at files only (no network, no download, no weights read): with ``full=True`` a
+released checkpoint already in the cache comes first and the tutorial file second; otherwise the tutorial file
+comes first. When neither exists the choice carries a message saying what is missing and how to get it.
+:func:`load_model` then builds the model, loads the weights strictly and returns a :class:`DemoModel` with the
+frame sampling and preprocessing of that model (the official protocol for released checkpoints, with one view
+to stay CPU-friendly; the recipe's own preprocessing for the tutorial models).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "TASKS", "TASK_TITLES", "RELEASED", "ModelChoice", "DemoModel", "ModelUnavailable", "choose_model",
+    "load_model", "classifier_checkpoint_path", "save_classifier", "tutorial_checkpoint_path", "video_text_defaults",
+    "mm_recipe_from_metadata",
+]
+
+TASKS: tuple[str, ...] = ("recognition", "video_text", "reconstruction")
+TASK_TITLES = {
+    "recognition": "action recognition (VideoMAE classifier)",
+    "video_text": "zero-shot labels and retrieval (InternVideo-MM dual encoder)",
+    "reconstruction": "masked reconstruction (VideoMAE autoencoder)",
+}
+#: Released checkpoints for each task, in order of preference (the first one found in the cache is used).
+RELEASED: dict[str, tuple[str, ...]] = {
+    "recognition": ("videomae_vit_base_k400", "videomae_vit_large_k400", "videomae_vit_base_k710",
+                    "videomae_vit_large_k700", "videomae_vit_base_ssv2", "videomae_vit_large_ssv2"),
+    "video_text": ("internvideo_mm_l14_pretrain", "internvideo_mm_b16_pretrain"),
+    "reconstruction": ("videomae_pretrain_base_hybrid", "videomae_pretrain_large_hybrid",
+                       "videomae_pretrain_huge_hybrid"),
+}
+_NOTEBOOK = {"recognition": "03", "video_text": "04", "reconstruction": "02"}
+_DEFAULT_KINETICS_LABELS = ("arm wrestling", "playing guitar", "riding a bike", "dancing ballet",
+                            "swimming backstroke", "shaking hands")
+
+
+def video_text_defaults(kind: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """``(candidate labels, prompt templates, retrieval query)`` offered with a released (``kind="released"``,
+    Kinetics names and the 28 CLIP Kinetics templates) or a tutorial dual encoder (SynthMotion motions, written
+    as the captions are: "a red shape moves to the left", ensembled over the eight colours)."""
+    if kind == "released":
+        from internvideo_core.eval.zeroshot import KINETICS_TEMPLATES
+
+        return _DEFAULT_KINETICS_LABELS, tuple(KINETICS_TEMPLATES), "two people arm wrestling"
+    from internvideo_core.data import synthmotion_annotations as A
+    from internvideo_core.data.synthmotion import KNOWN_MOTIONS
+    from internvideo_core.recipes.mm_synth import colour_templates
+
+    labels = tuple(f"shape {A.MOTION_PHRASES[m][0]}" for m in KNOWN_MOTIONS)
+    return labels, tuple(colour_templates(("a {}",))), "a red circle moves to the left"
+
+
+class ModelUnavailable(RuntimeError):
+    """The task has no usable model; the message says what is missing and what to do."""
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """Where the model of ``task`` comes from: ``kind`` ``"released"`` / ``"tutorial"`` / ``"missing"``;
+    ``name`` (checkpoint or recipe name), ``path``; ``problem`` explains a missing or unusable model."""
+
+    task: str
+    kind: str
+    name: str
+    path: Path | None
+    problem: str = ""
+    profile: str = ""
+
+    @property
+    def available(self) -> bool:
+        return not self.problem and self.path is not None
+
+    def describe(self) -> str:
+        """One Markdown line for the page: ``model: <name> from <path>``, or the problem."""
+        if not self.available:
+            return self.problem
+        what = {"released": "released checkpoint", "tutorial": f"tutorial model, {self.profile} profile"}[self.kind]
+        return f"model: **{self.name}** from `{self.path}` ({what})"
+
+
+@dataclass
+class DemoModel:
+    """A loaded model with its input protocol.
+
+    ``frame_indices(num_frames) -> int64 [T]``: which frames of a video it reads; ``preprocess(uint8 [T, H, W, 3])
+    -> float [V, 3, T, S, S]`` (V views). Recognition: ``classes``. Video-text: ``tokenize(list[str]) -> tokens``,
+    default prompt ``templates`` (each with ``{}``), ``default_labels``, ``default_query``. Reconstruction: the
+    ``pixel_mean`` / ``pixel_std`` the input was normalised with.
+    """
+
+    choice: ModelChoice
+    model: nn.Module
+    frame_indices: Callable[[int], np.ndarray]
+    preprocess: Callable[[torch.Tensor], torch.Tensor]
+    protocol: str
+    classes: tuple[str, ...] = ()
+    tokenize: Callable[[Sequence[str]], torch.Tensor] | None = None
+    templates: tuple[str, ...] = ()
+    default_labels: tuple[str, ...] = ()
+    default_query: str = ""
+    pixel_mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    pixel_std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+
+# ------------------------------------------------------------------------------------------ checkpoint paths
+def classifier_checkpoint_path(profile: str) -> Path:
+    """``runs/checkpoints/<profile>/videomae_synth_classifier.safetensors``: the fine-tuned SynthMotion classifier
+    the demo expects from notebook 03 (written with :func:`save_classifier`). If the recipe module defines its own
+    ``classifier_checkpoint_path``, that one wins."""
+    from internvideo_core.recipes import videomae_synth as VS
+
+    own = getattr(VS, "classifier_checkpoint_path", None)
+    if own is not None:
+        return Path(own(profile))
+    from internvideo_core.paths import runs_dir
+
+    return runs_dir() / "checkpoints" / profile / "videomae_synth_classifier.safetensors"
+
+
+def save_classifier(model: nn.Module, profile: str, classes: Sequence[str], path: str | Path | None = None, *,
+                    recipe: Any = None) -> Path:
+    """Save a SynthMotion classifier (kit safetensors) where the demo finds it, with its class names and the
+    recipe fingerprint in the metadata (``classes`` is a JSON list, index = output unit)."""
+    from internvideo_core.checkpoint import save_safetensors
+    from internvideo_core.recipes import videomae_synth as VS
+
+    r = recipe or VS.get_recipe(profile)
+    head = getattr(model, "head", None)
+    if isinstance(head, nn.Linear) and head.out_features != len(classes):
+        raise ValueError(f"the classifier has {head.out_features} outputs but {len(classes)} class names were given")
+    meta = {"recipe": "videomae_synth", "task": "classifier", "profile": profile, "fingerprint": r.fingerprint(),
+            "classes": json.dumps(list(classes))}
+    return save_safetensors(model, path or classifier_checkpoint_path(profile), metadata=meta)
+
+
+def tutorial_checkpoint_path(task: str, profile: str) -> Path:
+    """The file the tutorial notebooks write for ``task`` (see the module table)."""
+    from internvideo_core.recipes import mm_synth, videomae_synth
+
+    if task == "recognition":
+        return classifier_checkpoint_path(profile)
+    if task == "video_text":
+        return mm_synth.checkpoint_path(profile)
+    if task == "reconstruction":
+        return videomae_synth.pretrain_checkpoint_path(profile)
+    raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
+
+
+def _metadata(path: Path) -> dict[str, str] | None:
+    """safetensors metadata, or None when the file cannot be opened as safetensors."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return dict(fh.metadata() or {})
+    except Exception:  # any unreadable file is reported the same way
+        return None
+
+
+# --------------------------------------------------------------------------------------------------- choice
+def _released_choice(task: str) -> ModelChoice | None:
+    from internvideo_core.hub import cached_path
+    from internvideo_core.registry import list_pretrained
+
+    known = set(list_pretrained())
+    for name in RELEASED[task]:
+        if name in known:
+            path = cached_path(name)
+            if path.is_file() and path.stat().st_size > 0:
+                return ModelChoice(task, "released", name, path)
+    return None
+
+
+def _tutorial_choice(task: str, profile: str) -> ModelChoice:
+    from internvideo_core.recipes import mm_synth, videomae_synth
+
+    path = tutorial_checkpoint_path(task, profile)
+    name = {"recognition": "videomae_vit_tiny_synth", "video_text": "internvideo_mm_tiny_synth",
+            "reconstruction": "videomae_pretrain_tiny_synth"}[task]
+    run = f"`make run`, or `internvideo notebooks run --profile {profile} --only {_NOTEBOOK[task]}`"
+    if profile not in videomae_synth.RECIPES or profile not in mm_synth.RECIPES:
+        return ModelChoice(task, "tutorial", name, None, f"unknown profile {profile!r}; use one of "
+                           f"{sorted(videomae_synth.RECIPES)}", profile)
+    if not path.is_file():
+        return ModelChoice(task, "tutorial", name, None,
+                           f"`{path}` does not exist (notebook {_NOTEBOOK[task]} writes it: {run})", profile)
+    meta = _metadata(path)
+    if meta is None:
+        return ModelChoice(task, "tutorial", name, None,
+                           f"`{path}` is not a readable safetensors file; delete it and rerun notebook "
+                           f"{_NOTEBOOK[task]} ({run})", profile)
+    if task in ("recognition", "reconstruction"):
+        want = videomae_synth.get_recipe(profile).fingerprint()
+        if meta.get("fingerprint") != want:
+            return ModelChoice(task, "tutorial", name, None,
+                               f"`{path}` was written for another version of the {profile} recipe (fingerprint "
+                               f"{meta.get('fingerprint')!r}, expected {want!r}); rerun notebook "
+                               f"{_NOTEBOOK[task]} ({run})", profile)
+    return ModelChoice(task, "tutorial", name, path, "", profile)
+
+
+def choose_model(task: str, profile: str = "tutorial", full: bool = False) -> ModelChoice:
+    """Pick the model of ``task`` from the files present (never downloads, never reads weights).
+
+    ``full``: prefer a released checkpoint in the kit cache (``INTERNVIDEO_CACHE``) over the tutorial file.
+    Without ``full`` the tutorial file comes first and a cached released checkpoint is the fallback.
+    """
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
+    released = _released_choice(task)
+    tutorial = _tutorial_choice(task, profile)
+    order = [released, tutorial] if full else [tutorial, released]
+    for choice in order:
+        if choice is not None and choice.available:
+            return choice
+    from internvideo_core.paths import cache_dir
+
+    first = RELEASED[task][0]
+    problem = (f"**No model for {TASK_TITLES[task]}.** The demo looks for the tutorial model: {tutorial.problem}; "
+               f"and for a released checkpoint in the kit cache `{cache_dir()}` (none of "
+               f"{', '.join(RELEASED[task])} is there): `internvideo zoo download {first}`, then "
+               "`python demos/app.py --full`. The other tabs still work.")
+    return ModelChoice(task, "missing", "", None, problem, profile)
+
+
+# ---------------------------------------------------------------------------------------------- loading
+def load_model(choice: ModelChoice, device: str | torch.device = "cpu") -> DemoModel:
+    """Build and load the model of ``choice`` (strict), in eval mode on ``device``; :class:`ModelUnavailable` on
+    failure."""
+    if not choice.available:
+        raise ModelUnavailable(choice.problem)
+    loaders = {("released", "recognition"): _released_classifier, ("released", "video_text"): _released_mm,
+               ("released", "reconstruction"): _released_mae, ("tutorial", "recognition"): _tutorial_classifier,
+               ("tutorial", "video_text"): _tutorial_mm, ("tutorial", "reconstruction"): _tutorial_mae}
+    try:
+        loaded = loaders[(choice.kind, choice.task)](choice)
+    except ModelUnavailable:
+        raise
+    except Exception as err:  # shown to the user with the file and what to do
+        raise ModelUnavailable(f"**Could not load {choice.name} from `{choice.path}`**: {type(err).__name__}: {err}. "
+                               "Delete the file and fetch or train it again.") from err
+    loaded.model.eval().to(device)
+    return loaded
+
+
+def _square_uint8(frames: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 ``[T, H, W, 3]`` -> uint8 ``[T, size, size, 3]``: short side to ``size`` (antialiased), centre crop."""
+    from einops import rearrange
+
+    from internvideo_core.data.transforms import center_crop, frames_to_tensor, resize_short_side
+
+    x = center_crop(resize_short_side(frames_to_tensor(frames), size, antialias=True), size)
+    return rearrange((x * 255).round_().clamp_(0, 255).to(torch.uint8), "c t h w -> t h w c")
+
+
+def _official_videomae_input(frames: torch.Tensor, size: int) -> torch.Tensor:
+    """Official VideoMAE test preprocessing, one centre view: ``[1, 3, T, size, size]`` (ImageNet mean/std)."""
+    from internvideo_core.data.transforms import (
+        IMAGENET_MEAN, IMAGENET_STD, center_crop, frames_to_tensor, normalize, resize_short_side,
+    )
+
+    x = center_crop(resize_short_side(frames_to_tensor(frames), size), size)
+    return normalize(x, IMAGENET_MEAN, IMAGENET_STD)[None]
+
+
+def _released_classifier(choice: ModelChoice) -> DemoModel:
+    from internvideo_core.data.sampling import dense_indices, segment_indices
+    from internvideo_core.eval.zeroshot import clean_classname
+    from internvideo_core.paths import read_labels
+    from internvideo_core.registry import create_model, get_pretrained
+
+    entry = get_pretrained(choice.name)
+    model = create_model(entry.arch, checkpoint_path=str(choice.path), **entry.overrides)
+    n_cls = int(entry.num_classes or model.num_classes)
+    classes = tuple(clean_classname(c) for c in read_labels(entry.label_map)) if entry.label_map else ()
+    if len(classes) != n_cls:
+        classes = tuple(f"class {i}" for i in range(n_cls))
+    t, size = entry.num_frames, entry.img_size
+    if entry.label_map == "sthv2":
+        def indices(n: int) -> np.ndarray:
+            return segment_indices(n, t, mode="test")
+        how = f"{t} segments (TSN centres)"
+    else:
+        def indices(n: int) -> np.ndarray:
+            return dense_indices(n, t, 4, mode="test", num_clips=1)[0]
+        how = f"{t} frames, every 4th, from the middle of the video"
+    return DemoModel(choice, model, indices, lambda f: _official_videomae_input(f, size),
+                     f"{how}; short side {size}, centre crop {size} x {size}; one view (the official test "
+                     "averages 5 clips x 3 crops)", classes=classes)
+
+
+def _released_mm(choice: ModelChoice) -> DemoModel:
+    from internvideo_core.data.pipelines import mm_clip_from_frames
+    from internvideo_core.data.sampling import uniform_indices
+    from internvideo_core.registry import create_model, get_pretrained
+    from internvideo_core.text import tokenize
+
+    entry = get_pretrained(choice.name)
+    model = create_model(entry.arch, checkpoint_path=str(choice.path), **entry.overrides)
+    t, size = entry.num_frames, entry.img_size
+    labels, templates, query = video_text_defaults("released")
+    return DemoModel(choice, model, lambda n: uniform_indices(n, t), lambda f: mm_clip_from_frames(f, size)[None],
+                     f"{t} frames (linspace), short side 256, centre crop {size}, CLIP mean/std",
+                     tokenize=tokenize, templates=templates, default_labels=labels, default_query=query)
+
+
+def _released_mae(choice: ModelChoice) -> DemoModel:
+    from internvideo_core.data.sampling import dense_indices
+    from internvideo_core.registry import create_model, get_pretrained
+
+    entry = get_pretrained(choice.name)
+    model = create_model(entry.arch, checkpoint_path=str(choice.path), **entry.overrides)
+    t, size = model.config.num_frames, model.config.img_size
+    return DemoModel(choice, model, lambda n: dense_indices(n, t, 4, mode="val"),
+                     lambda f: _official_videomae_input(f, size),
+                     f"{t} frames, every 4th, from the middle of the video; short side {size}, centre crop")
+
+
+def _videomae_recipe_input(recipe: Any) -> tuple[Callable[[int], np.ndarray], Callable[[torch.Tensor], torch.Tensor]]:
+    """Sampling and preprocessing of the videomae_synth recipe for any video: ``clip_frames`` evenly spaced frames
+    stand for the rendered clip, of which every ``frame_stride``-th is read; frames are squared to ``render_size``
+    and centre-cropped to ``img_size`` by the recipe's own ``clips_to_input`` (ImageNet mean/std)."""
+    from internvideo_core.recipes import videomae_synth as VS
+
+    flat = recipe.replace(clip_frames=recipe.num_frames, frame_stride=1)
+
+    def indices(n: int) -> np.ndarray:
+        full = np.linspace(0, n - 1, recipe.clip_frames).round().astype(np.int64)
+        return full[:: recipe.frame_stride][: recipe.num_frames]
+
+    def preprocess(frames: torch.Tensor) -> torch.Tensor:
+        return VS.clips_to_input(_square_uint8(frames, recipe.render_size)[None], flat)
+
+    return indices, preprocess
+
+
+def _tutorial_classifier(choice: ModelChoice) -> DemoModel:
+    from internvideo_core.data.synthmotion import KNOWN_MOTIONS
+    from internvideo_core.recipes import videomae_synth as VS
+    from safetensors import safe_open
+
+    recipe = VS.get_recipe(choice.profile)
+    meta = _metadata(choice.path) or {}
+    with safe_open(str(choice.path), framework="pt") as fh:
+        if "head.weight" not in fh.keys():
+            raise ModelUnavailable(f"`{choice.path}` has no `head.weight`: it is not a classifier (the demo expects "
+                                   "the fine-tuned model of notebook 03, saved with `save_classifier`)")
+        n_cls = int(fh.get_slice("head.weight").get_shape()[0])
+    classes = tuple(json.loads(meta["classes"])) if "classes" in meta else ()
+    if not classes:
+        classes = tuple(KNOWN_MOTIONS) if n_cls == len(KNOWN_MOTIONS) else tuple(f"class {i}" for i in range(n_cls))
+    if len(classes) != n_cls:
+        raise ModelUnavailable(f"`{choice.path}` has {n_cls} outputs but its metadata names {len(classes)} classes")
+    model = VS.build_classifier(recipe, n_cls, checkpoint_path=choice.path)
+    indices, preprocess = _videomae_recipe_input(recipe)
+    return DemoModel(choice, model, indices, preprocess, _tutorial_videomae_protocol(recipe), classes=classes)
+
+
+def _tutorial_videomae_protocol(recipe: Any) -> str:
+    nth = {1: "", 2: "2nd ", 3: "3rd "}.get(recipe.frame_stride, f"{recipe.frame_stride}th ")
+    return (f"{recipe.num_frames} frames (every {nth}one of {recipe.clip_frames} evenly spaced); "
+            f"squared to {recipe.render_size} px, centre crop {recipe.img_size} px (SynthMotion tutorial input)")
+
+
+def _tutorial_mae(choice: ModelChoice) -> DemoModel:
+    from internvideo_core.checkpoint import load_checkpoint
+    from internvideo_core.recipes import videomae_synth as VS
+
+    recipe = VS.get_recipe(choice.profile)
+    model = VS.build_pretrain_model(recipe)
+    load_checkpoint(model, choice.path, strict=True)
+    indices, preprocess = _videomae_recipe_input(recipe)
+    return DemoModel(choice, model, indices, preprocess, _tutorial_videomae_protocol(recipe))
+
+
+def mm_recipe_from_metadata(meta: dict[str, str], profile: str) -> Any:
+    """The :class:`~internvideo_core.recipes.mm_synth.MMSynthRecipe` stored in a checkpoint's metadata (JSON),
+    or the profile's recipe when the file does not say."""
+    from internvideo_core.recipes import mm_synth as R
+
+    text = meta.get("recipe")
+    if not text:
+        return R.get_recipe(profile)
+
+    def tuples(v: Any) -> Any:
+        return tuple(tuples(x) for x in v) if isinstance(v, list) else v
+
+    stored = json.loads(text)
+    fields = {f.name for f in dataclasses.fields(R.MMSynthRecipe)}
+    return R.MMSynthRecipe(**{k: tuples(v) for k, v in stored.items() if k in fields})
+
+
+def _tutorial_mm(choice: ModelChoice) -> DemoModel:
+    from internvideo_core.checkpoint import load_checkpoint
+    from internvideo_core.data.sampling import uniform_indices
+    from internvideo_core.recipes import mm_synth as R
+
+    recipe = mm_recipe_from_metadata(_metadata(choice.path) or {}, choice.profile)
+    model = R.build_dual_encoder(recipe)
+    load_checkpoint(model, choice.path, strict=True)
+    t, size = recipe.num_frames, recipe.img_size
+
+    def preprocess(frames: torch.Tensor) -> torch.Tensor:
+        from einops import rearrange
+
+        return R.clips_to_input(rearrange(_square_uint8(frames, size), "t h w c -> 1 c t h w"))
+
+    labels, templates, query = video_text_defaults("tutorial")
+    return DemoModel(choice, model, lambda n: uniform_indices(n, t), preprocess,
+                     f"{t} frames (linspace), squared to {size} px, CLIP mean/std (SynthMotion tutorial input)",
+                     tokenize=R.text_tokenizer(recipe), templates=templates, default_labels=labels,
+                     default_query=query)
