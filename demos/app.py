@@ -1,0 +1,190 @@
+"""The InternVideo kit's Gradio demo: upload a clip (or pick an example), see its sampled frames, the action
+recognised by a VideoMAE classifier, zero-shot labels and text-to-video retrieval with the InternVideo-MM dual
+encoder, and masked reconstructions by a VideoMAE autoencoder.
+
+    python demos/app.py [--host 127.0.0.1] [--port 7860] [--profile tutorial] [--full] [--share no]
+
+The page only lays out widgets; everything else (which model, where it comes from, decoding, inference) lives
+in :mod:`internvideo_core.demo` and is tested without Gradio. See ``demos/README.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402  (after the analytics switch)
+
+from internvideo_core.demo.service import DemoError, DemoService  # noqa: E402
+
+__all__ = ["build_demo", "main"]
+
+log = logging.getLogger("internvideo.demo")
+_PLAYABLE = {".mp4", ".webm", ".ogg", ".m4v"}
+_INTRO = """# InternVideo kit demo
+Upload a short video (mp4, avi, webm) or pick an example: the real clips bundled in `data/videos` or SynthMotion
+clips the kit renders on the spot. Then try the tabs. Models and where they come from:
+"""
+
+
+def _warn(message: str) -> str:
+    return f"**Problem:** {message}" if not message.startswith("**") else message
+
+
+def _guard(fn: Callable[..., tuple], n_out: int, message_slot: int) -> Callable[..., tuple]:
+    """Run ``fn``; a :class:`DemoError` (or any other failure) becomes a message in output ``message_slot``
+    and empty values elsewhere: the visitor never sees a traceback."""
+
+    def run(*args: Any) -> tuple:
+        try:
+            return fn(*args)
+        except DemoError as err:
+            text = _warn(str(err))
+        except Exception as err:  # logged for the console, summarised for the page
+            log.exception("demo action failed")
+            text = f"**Something went wrong:** {type(err).__name__}: {err}"
+        out: list[Any] = [None] * n_out
+        out[message_slot] = text
+        return tuple(out)
+
+    return run
+
+
+def build_demo(service: DemoService | None = None, *, profile: str = "tutorial", full: bool = False,
+               synth_examples: int = 8) -> gr.Blocks:
+    """The demo page. ``service`` defaults to ``DemoService(profile, full, synth_examples)``."""
+    service = service or DemoService(profile=profile, full=full, synth_examples=synth_examples)
+    names = [e.name for e in service.examples]
+    first = service.examples[0] if service.examples else None
+    defaults = service.defaults()
+
+    def show(path: str | None) -> tuple:
+        info, frames = service.preview(path)
+        video = str(path) if path and Path(path).suffix.lower() in _PLAYABLE else None
+        return path, info, frames, video
+
+    def pick_example(name: str) -> tuple:
+        if not name:
+            return (gr.update(),) * 4
+        return show(str(service.example(name).path))
+
+    def uploaded(path: str | None) -> tuple:
+        if not path:
+            return (gr.update(),) * 4
+        return show(path)
+
+    def clip_name(path: str) -> str:
+        return Path(path).name if path else "?"
+
+    def recognise(path: str) -> tuple:
+        top = service.recognize(path, 5)
+        return top, f"{clip_name(path)}: {service.protocol('recognition')}"
+
+    def zero_shot(path: str, labels: str, templates: str) -> tuple:
+        probs = service.zero_shot(path, labels, templates)
+        return probs, f"{clip_name(path)}: softmax over {len(probs)} labels; {service.protocol('video_text')}"
+
+    def retrieve(query: str, k: float) -> tuple:
+        picture, table, _ = service.retrieve(query, int(k))
+        return picture, table
+
+    def reconstruct(path: str, ratio: float, seed: float) -> tuple:
+        picture, text, _ = service.reconstruct(path, float(ratio), int(seed or 0))
+        return picture, f"{clip_name(path)}: {text} Input: {service.protocol('reconstruction')}."
+
+    with gr.Blocks(title="InternVideo kit demo") as demo:
+        gr.Markdown(_INTRO)
+        gr.Markdown(service.describe_models(), elem_id="model-sources")
+        current = gr.State(str(first.path) if first else None)
+        with gr.Row():
+            with gr.Column(scale=1):
+                upload = gr.File(label="Upload a video", file_types=[".mp4", ".avi", ".webm", ".mkv", ".mov"],
+                                 type="filepath", elem_id="upload")
+                example = gr.Dropdown(names, value=first.name if first else None, label="or pick an example",
+                                      elem_id="example")
+                preview = gr.Video(label="clip", interactive=False, height=220, elem_id="preview")
+            with gr.Column(scale=2):
+                status = gr.Markdown(elem_id="video-status")
+                frames = gr.Gallery(label="sampled frames (only these are decoded for the preview)", columns=4,
+                                    object_fit="contain", elem_id="frames")
+        with gr.Tabs():
+            with gr.Tab("Action recognition"):
+                gr.Markdown(service.model_status("recognition"))
+                rec_btn = gr.Button("Recognise the action", variant="primary", elem_id="recognize-btn")
+                rec_out = gr.Label(num_top_classes=5, label="top-5 classes", elem_id="recognition-labels")
+                rec_msg = gr.Markdown(elem_id="recognition-message")
+            with gr.Tab("Zero-shot labels"):
+                gr.Markdown(service.model_status("video_text"))
+                zs_labels = gr.Textbox(defaults["labels"], label="candidate labels (comma separated)", lines=2,
+                                       elem_id="zs-labels")
+                zs_templates = gr.Textbox(defaults["templates"], label="prompt templates (one per line, {} = label; "
+                                          "the probabilities are averaged over them)", lines=3, max_lines=8,
+                                          elem_id="zs-templates")
+                zs_btn = gr.Button("Score the labels", variant="primary", elem_id="zeroshot-btn")
+                zs_out = gr.Label(label="zero-shot probabilities", elem_id="zeroshot-labels")
+                zs_msg = gr.Markdown(elem_id="zeroshot-message")
+            with gr.Tab("Text-to-video retrieval"):
+                gr.Markdown(service.model_status("video_text") + "\n\nThe gallery: every example clip "
+                            "(bundled and SynthMotion), embedded once.")
+                with gr.Row():
+                    query = gr.Textbox(defaults["query"], label="text query", scale=4, elem_id="query")
+                    top_k = gr.Slider(1, 8, value=4, step=1, label="clips to show", scale=1)
+                rt_btn = gr.Button("Search the gallery", variant="primary", elem_id="retrieve-btn")
+                rt_out = gr.Image(label="best matches", type="numpy", elem_id="retrieval-best")
+                rt_table = gr.Markdown(elem_id="retrieval-table")
+            with gr.Tab("Masked reconstruction"):
+                gr.Markdown(service.model_status("reconstruction") + "\n\nTube masking hides the same patches in "
+                            "every frame; the decoder predicts the hidden tubelets' pixels, normalised per tubelet "
+                            "(VideoMAE's targets). The official figures put back each tubelet's true mean and std; "
+                            "the last row uses statistics interpolated from the visible tubelets only.")
+                with gr.Row():
+                    ratio = gr.Slider(0.5, 0.95, value=0.9, step=0.05, label="mask ratio", elem_id="mask-ratio")
+                    seed = gr.Number(0, precision=0, label="mask seed")
+                mae_btn = gr.Button("Mask and reconstruct", variant="primary", elem_id="reconstruct-btn")
+                mae_out = gr.Image(label="input, mask, reconstructions", type="numpy", elem_id="reconstruction")
+                mae_msg = gr.Markdown(elem_id="reconstruction-message")
+
+        shown = [current, status, frames, preview]
+        example.change(_guard(pick_example, 4, 1), example, shown)
+        upload.upload(_guard(uploaded, 4, 1), upload, shown)
+        rec_btn.click(_guard(recognise, 2, 1), current, [rec_out, rec_msg])
+        zs_btn.click(_guard(zero_shot, 2, 1), [current, zs_labels, zs_templates], [zs_out, zs_msg])
+        rt_btn.click(_guard(retrieve, 2, 1), [query, top_k], [rt_out, rt_table])
+        query.submit(_guard(retrieve, 2, 1), [query, top_k], [rt_out, rt_table])
+        mae_btn.click(_guard(reconstruct, 2, 1), [current, ratio, seed], [mae_out, mae_msg])
+        if first is not None:
+            demo.load(_guard(show, 4, 1), current, shown)
+    return demo
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="InternVideo kit demo (Gradio)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--profile", default=os.environ.get("INTERNVIDEO_PROFILE", "tutorial"),
+                        choices=["smoke", "tutorial", "full"],
+                        help="tutorial checkpoints are read from runs/checkpoints/<profile>/ (profile 'full' also "
+                             "implies --full)")
+    parser.add_argument("--full", action="store_true", default=_env_flag("INTERNVIDEO_DEMO_FULL"),
+                        help="prefer released checkpoints already in the kit cache (env INTERNVIDEO_DEMO_FULL=1); "
+                             "nothing is downloaded")
+    parser.add_argument("--share", choices=["yes", "no"], default="no", help="create a public Gradio link")
+    parser.add_argument("--synth-examples", type=int, default=8, help="SynthMotion example clips to render")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    demo = build_demo(profile=args.profile, full=args.full or args.profile == "full", synth_examples=args.synth_examples)
+    demo.queue(default_concurrency_limit=1)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share == "yes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
