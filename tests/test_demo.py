@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -321,6 +322,8 @@ def test_browser_upload_and_recognise(service, app_module, videos_dir, tmp_path)
     except ImportError:
         pytest.skip("playwright is not installed: pip install 'playwright>=1.40' (the kit's dev extra)")
     if not CHROMIUM.exists():
+        if os.environ.get("CI"):  # CI installs it (.ci/run): a missing browser there is a failure, not a skip
+            pytest.fail("CI has no /usr/bin/chromium: .ci/run must apt-get install -y chromium")
         pytest.skip("no /usr/bin/chromium: apt-get install -y chromium (never `playwright install`)")
     upload = tmp_path / "my_clip.mp4"
     shutil.copy(videos_dir / "arm_wrestling_demo.mp4", upload)
