@@ -140,18 +140,11 @@ def classifier_checkpoint_path(profile: str) -> Path:
 
 def save_classifier(model: nn.Module, profile: str, classes: Sequence[str], path: str | Path | None = None, *,
                     recipe: Any = None) -> Path:
-    """Save a SynthMotion classifier (kit safetensors) where the demo finds it, with its class names and the
-    recipe fingerprint in the metadata (``classes`` is a JSON list, index = output unit)."""
-    from internvideo_core.checkpoint import save_safetensors
+    """Save a SynthMotion classifier where the demo finds it (the recipe's
+    :func:`~internvideo_core.recipes.videomae_synth.save_classifier`: class names + recipe fingerprint)."""
     from internvideo_core.recipes import videomae_synth as VS
 
-    r = recipe or VS.get_recipe(profile)
-    head = getattr(model, "head", None)
-    if isinstance(head, nn.Linear) and head.out_features != len(classes):
-        raise ValueError(f"the classifier has {head.out_features} outputs but {len(classes)} class names were given")
-    meta = {"recipe": "videomae_synth", "task": "classifier", "profile": profile, "fingerprint": r.fingerprint(),
-            "classes": json.dumps(list(classes))}
-    return save_safetensors(model, path or classifier_checkpoint_path(profile), metadata=meta)
+    return VS.save_classifier(model, profile, classes, path, recipe=recipe)
 
 
 def tutorial_checkpoint_path(task: str, profile: str) -> Path:

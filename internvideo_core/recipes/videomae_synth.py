@@ -42,7 +42,7 @@ __all__ = [
     "clips_to_input", "build_pretrain_model", "build_classifier", "pretrain_on_synthmotion",
     "finetune_on_synthmotion", "predict_logits", "evaluate_classifier", "pretrain_checkpoint_path",
     "save_pretrained", "encoder_features", "linear_probe", "reconstruction_error", "copy_neighbour_error",
-    "shuffle_frames", "checkpoint_matches", "make_mask", "direction_accuracy",
+    "shuffle_frames", "checkpoint_matches", "classifier_checkpoint_path", "save_classifier", "make_mask", "direction_accuracy",
 ]
 
 
@@ -292,6 +292,31 @@ def save_pretrained(model: nn.Module, profile: str, path: str | Path | None = No
     r = recipe or get_recipe(profile)
     return save_safetensors(model, path or pretrain_checkpoint_path(profile),
                             metadata={"recipe": "videomae_synth", "profile": profile, "fingerprint": r.fingerprint()})
+
+
+def classifier_checkpoint_path(profile: str) -> Path:
+    """``runs/checkpoints/<profile>/videomae_synth_classifier.safetensors`` (written by notebook 03, read by the
+    demo)."""
+    from internvideo_core.paths import runs_dir
+
+    return runs_dir() / "checkpoints" / profile / "videomae_synth_classifier.safetensors"
+
+
+def save_classifier(model: nn.Module, profile: str, classes: Sequence[str], path: str | Path | None = None, *,
+                    recipe: VideoMAESynthRecipe | None = None) -> Path:
+    """Save a fine-tuned classifier (kit safetensors) to :func:`classifier_checkpoint_path` (or ``path``) with its
+    class names (JSON list, index = output unit) and the recipe fingerprint in the metadata."""
+    import json
+
+    from internvideo_core.checkpoint import save_safetensors
+
+    r = recipe or get_recipe(profile)
+    head = getattr(model, "head", None)
+    if isinstance(head, nn.Linear) and head.out_features != len(classes):
+        raise ValueError(f"the classifier has {head.out_features} outputs but {len(classes)} class names were given")
+    meta = {"recipe": "videomae_synth", "task": "classifier", "profile": profile, "fingerprint": r.fingerprint(),
+            "classes": json.dumps(list(classes))}
+    return save_safetensors(model, path or classifier_checkpoint_path(profile), metadata=meta)
 
 
 def checkpoint_matches(path: str | Path, recipe: VideoMAESynthRecipe) -> bool:
