@@ -79,7 +79,7 @@ from _official_style import (OfficialStyleClassifier, OfficialStylePretrain,  # 
 from torch import nn  # noqa: E402
 
 from internvideo_core.checkpoint import to_official_state_dict  # noqa: E402
-from internvideo_core.convert.hf_videomae import hf_config_kwargs, official_to_hf  # noqa: E402
+from internvideo_core.convert.hf_videomae import hf_config_kwargs, load_into_hf  # noqa: E402
 from internvideo_core.masking import tube_mask  # noqa: E402
 from internvideo_core.registry import create_model  # noqa: E402
 
@@ -118,7 +118,7 @@ def build_hf(kit: nn.Module, attn: str) -> nn.Module:
     config = transformers.VideoMAEConfig(**hf_config_kwargs(kit.config), attn_implementation=attn)
     cls = transformers.VideoMAEForPreTraining if pretraining else transformers.VideoMAEForVideoClassification
     model = cls(config)
-    model.load_state_dict(official_to_hf(to_official_state_dict(kit)), strict=True)
+    load_into_hf(model, to_official_state_dict(kit))  # zero key bias where this transformers version has one
     if model.config._attn_implementation != attn:
         raise RuntimeError(f"transformers built attention {model.config._attn_implementation!r}, asked {attn!r}")
     eps = kit.config.layer_norm_eps  # HF hard-codes eps 1e-5 for these two norms; the checkpoints use 1e-6

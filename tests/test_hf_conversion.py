@@ -156,3 +156,44 @@ def test_to_hf_warns_when_pos_tables_differ():
                        num_heads=4, num_classes=3)
     with pytest.warns(UserWarning, match="pos_ref_img_size=None"):
         to_hf_model(kit)
+
+
+def _with_key_bias(model: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """The same model with a (random) bias on every key projection, as some transformers versions build it."""
+    g = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        if hasattr(module, "key") and isinstance(module.key, torch.nn.Linear) and module.key.bias is None:
+            old = module.key
+            new = torch.nn.Linear(old.in_features, old.out_features, bias=True)
+            with torch.no_grad():
+                new.weight.copy_(old.weight)
+                new.bias.copy_(torch.randn(old.out_features, generator=g))
+            module.key = new
+    return model
+
+
+def test_key_bias_of_other_transformers_versions_is_exact(hf_classifier):
+    """transformers 5.17 builds VideoMAE with a key bias (seen on the GPU machine), 5.24 without. Softmax ignores
+    a key bias, so dropping it (HF -> kit) and zero-filling it (kit -> HF) are both exact."""
+    import copy
+
+    hf = _with_key_bias(copy.deepcopy(hf_classifier), seed=3)
+    assert any(k.endswith("attention.attention.key.bias") for k in hf.state_dict())
+    kit = create_model("videomae_vit_base_patch16_224", **kit_overrides_from_hf_config(hf.config))
+
+    sd = hf_to_official(hf.state_dict())
+    assert not any("key" in k for k in sd)
+    kit.load_state_dict(sd, strict=True)
+    x = _video(5)
+    with torch.no_grad():
+        ref = hf(pixel_values=x.transpose(1, 2)).logits
+        torch.testing.assert_close(kit.eval()(x), ref, atol=1e-5, rtol=1e-4)
+
+    from internvideo_core.convert.hf_videomae import load_into_hf
+
+    fresh = _with_key_bias(transformers.VideoMAEForVideoClassification(hf.config).eval(), seed=4)
+    load_into_hf(fresh, to_official_state_dict(kit))
+    biases = [v for k, v in fresh.state_dict().items() if k.endswith("key.bias")]
+    assert biases and all(float(b.abs().max()) == 0.0 for b in biases)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(pixel_values=x.transpose(1, 2)).logits, ref, atol=1e-5, rtol=1e-4)

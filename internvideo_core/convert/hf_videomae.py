@@ -41,6 +41,7 @@ __all__ = [
     "hf_config_kwargs",
     "kit_overrides_from_hf_config",
     "to_hf_model",
+    "load_into_hf",
 ]
 
 _BLOCK_SUFFIX = {  # Hugging Face layer suffix -> official block suffix (q/k/v weights handled apart)
@@ -102,7 +103,9 @@ def hf_to_official(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tenso
         if missing:
             raise KeyError(f"Hugging Face VideoMAE layer {base}.{i} lacks {missing}")
         out[prefix + "attn.qkv.weight"] = torch.cat([parts.pop(s) for s in _QKV], dim=0)
-        parts.pop("attention.attention.key.bias", None)  # VideoMAE has no key bias; a present one must be zero
+        # VideoMAE has no key bias (some transformers versions create one). q . (k + b) = q . k + q . b adds the
+        # same number to every attention logit of a query, which softmax ignores: dropping it is exact.
+        parts.pop("attention.attention.key.bias", None)
         for suffix, value in parts.items():
             out[prefix + _BLOCK_SUFFIX.get(suffix, "hf_unknown." + suffix)] = value
     return out
@@ -191,6 +194,21 @@ def kit_overrides_from_hf_config(hf_config: Any, *, pretraining: bool = False) -
     return kw
 
 
+def load_into_hf(hf_model: torch.nn.Module, official_state: Mapping[str, torch.Tensor]) -> torch.nn.Module:
+    """Load an official-layout state dict into a ``transformers`` VideoMAE model, strictly.
+
+    transformers versions differ on whether the key projection has a bias (5.17 has one, 5.24 not); where the
+    model has ``...attention.attention.key.bias`` it is set to zero, the official value (see
+    :func:`hf_to_official`). Any other missing or unexpected key raises.
+    """
+    state = official_to_hf(official_state)
+    for name, param in hf_model.state_dict().items():
+        if name.endswith("attention.attention.key.bias") and name not in state:
+            state[name] = torch.zeros_like(param)
+    hf_model.load_state_dict(state, strict=True)
+    return hf_model
+
+
 def to_hf_model(model: torch.nn.Module):
     """A ``transformers`` ``VideoMAEForVideoClassification`` / ``VideoMAEForPreTraining`` with the kit model's
     weights (imports ``transformers`` lazily; it is an optional dependency)."""
@@ -209,5 +227,4 @@ def to_hf_model(model: torch.nn.Module):
     cls = (transformers.VideoMAEForPreTraining if hasattr(model.config, "decoder_embed_dim")
            else transformers.VideoMAEForVideoClassification)
     hf = cls(transformers.VideoMAEConfig(**kw)).eval()
-    hf.load_state_dict(official_to_hf(to_official_state_dict(model)), strict=True)
-    return hf
+    return load_into_hf(hf, to_official_state_dict(model))
