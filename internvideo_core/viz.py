@@ -148,11 +148,12 @@ def show_mask_overlay(clip, mask, grid: tuple[int, int, int], *, tubelet: int = 
     return show_frames(mask_frames(clip, mask, grid, tubelet=tubelet), max_frames=max_frames, title=title)
 
 
-def mask_frames(clip, mask, grid: tuple[int, int, int], *, tubelet: int = 2) -> np.ndarray:
+def mask_frames(clip, mask, grid: tuple[int, int, int], *, tubelet: int = 2, keep: float = 0.25) -> np.ndarray:
     """``uint8 [T, H, W, 3]`` frames with the masked patches greyed out (the picture of the encoder's input).
 
     ``clip``: ``uint8 [T,H,W,3]`` or float ``[C,T,H,W]`` in [0, 1]; ``mask``: bool ``[N]`` over the (t, h, w)
-    token grid ``grid``, True = masked; ``tubelet``: frames per token.
+    token grid ``grid``, True = masked; ``tubelet``: frames per token; ``keep``: how much of the hidden content
+    still shows through the grey (0 = solid grey, exactly what the encoder gets).
     """
     frames = _to_uint8_frames(clip).copy()
     m = (mask.detach().cpu().numpy() if hasattr(mask, "detach") else np.asarray(mask)).reshape(grid)
@@ -160,7 +161,7 @@ def mask_frames(clip, mask, grid: tuple[int, int, int], *, tubelet: int = 2) -> 
     ph, pw = frames.shape[1] // h_tok, frames.shape[2] // w_tok
     for t in range(frames.shape[0]):
         big = np.kron(m[min(t // tubelet, t_tok - 1)], np.ones((ph, pw), dtype=bool))
-        frames[t][big] = (frames[t][big] * 0.25 + 96).astype(np.uint8)
+        frames[t][big] = (frames[t][big] * keep + 128 * (1 - keep)).astype(np.uint8)
     return frames
 
 
@@ -170,6 +171,6 @@ def show_reconstructions(original, rows: Mapping[str, tuple], grid: tuple[int, i
     input and the reconstruction. ``rows``: ``{name: (mask [N] bool, reconstruction [C,T,H,W] in [0, 1])}``."""
     clips, titles = [original], ["original"]
     for name, (mask, recon) in rows.items():
-        clips += [mask_frames(original, mask, grid, tubelet=tubelet), recon]
+        clips += [mask_frames(original, mask, grid, tubelet=tubelet, keep=0.0), recon]
         titles += [f"{name}: input", f"{name}: output"]
     return show_gallery(clips, titles, frames_per_clip=frames_per_clip, scale=scale)

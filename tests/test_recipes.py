@@ -151,3 +151,34 @@ def test_smoke_pretrain_save_finetune_roundtrip(recipe, data, tmp_path, monkeypa
     rec = model.reconstruct(R.clips_to_input(data.test_videos[:2], recipe),
                             R.make_mask("tube", 2, recipe.grid, 0.9, seed=0))
     assert rec.shape == (2, 3, recipe.num_frames, recipe.img_size, recipe.img_size)
+
+
+def test_reconstruction_report_baselines(recipe, data):
+    """The mean-patch baseline is the mean square of the targets; a model that outputs zeros equals it."""
+    torch.manual_seed(0)
+    model = R.build_pretrain_model(recipe)
+    rep = R.reconstruction_report(model, data.test_videos[:8], recipe, "tube", 0.9, seed=0)
+    assert set(rep) == {"model", "mean_patch", "object_model", "object_mean_patch", "object_fraction"}
+    assert abs(rep["model"] - R.reconstruction_error(model, data.test_videos[:8], recipe, "tube", 0.9, seed=0)) < 1e-5
+    with torch.no_grad():  # decoder head -> zeros: the model IS the mean-patch baseline
+        model.decoder.head.weight.zero_()
+        model.decoder.head.bias.zero_()
+    zero = R.reconstruction_report(model, data.test_videos[:8], recipe, "tube", 0.9, seed=0)
+    assert abs(zero["model"] - zero["mean_patch"]) < 1e-6
+    assert abs(zero["object_model"] - zero["object_mean_patch"]) < 1e-6
+    assert 0.0 < zero["object_fraction"] < 1.0 and zero["object_mean_patch"] > zero["mean_patch"]
+
+
+def test_save_classifier_records_classes_and_fingerprint(recipe, data, tmp_path, monkeypatch):
+    from safetensors import safe_open
+    import json
+
+    monkeypatch.setenv("INTERNVIDEO_RUNS", str(tmp_path / "runs"))
+    clf = R.build_classifier(recipe, len(data.classes))
+    path = R.save_classifier(clf, "smoke", data.classes, recipe=recipe)
+    assert path == R.classifier_checkpoint_path("smoke") and path.exists()
+    with safe_open(str(path), framework="pt") as fh:
+        meta = fh.metadata()
+    assert json.loads(meta["classes"]) == list(data.classes) and meta["fingerprint"] == recipe.fingerprint()
+    with pytest.raises(ValueError, match="outputs"):
+        R.save_classifier(clf, "smoke", data.classes[:3], recipe=recipe)

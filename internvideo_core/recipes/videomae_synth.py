@@ -16,6 +16,19 @@ frames (a temporal offset in ``[0, frame_stride)``: random in training, the temp
 ``img_size`` crop (random in training, centre or three crops in testing). No horizontal flip: it would swap
 "move left" and "move right".
 
+Why these settings (measured on a 2-core CPU, 12 classes, 10 labels per class, chance 8.3 %, top-1 of the
+fine-tuned classifier, pretrained / scratch):
+
+- SynthMotion's default clips (textured backgrounds, pixel noise) make the normalised-pixel target of flat,
+  noisy patches pure noise: the loss stays at (n-1)/n = 0.969 and fine-tuning gains nothing (12.5 / 11.2).
+  Plain, noise-free clips fix that: 31.2 / 10.4, 27.5 / 12.1, 31.2 / 12.5 (seeds 0-2).
+- Larger objects (radius 22-32 % of the frame instead of 11-19 %) give more object patches to predict:
+  41.7 / 16.2, 33.3 / 10.8 (seeds 0, 1). This is the tutorial default.
+- Raw-pixel targets (``norm_pix_loss=False``) on the same clips learn the background colour and little else
+  for recognition: 17.5 / 16.2.
+- A randomly initialised autoencoder loaded the same way gives the scratch number (plain clips, seed 0: 10.4),
+  so the gain comes from pretraining, not from the autoencoder's initialisation.
+
     model, history = pretrain_on_synthmotion("tutorial", seed=0)              # tube masking, ratio 0.9
     path = save_pretrained(model, "tutorial")
     clf, history, metrics = finetune_on_synthmotion(init=path, profile="tutorial", seed=0)
@@ -24,7 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +53,8 @@ __all__ = [
     "VideoMAESynthRecipe", "RECIPES", "get_recipe", "SynthData", "load_synth_data", "ClipLoader",
     "clips_to_input", "build_pretrain_model", "build_classifier", "pretrain_on_synthmotion",
     "finetune_on_synthmotion", "predict_logits", "evaluate_classifier", "pretrain_checkpoint_path",
-    "save_pretrained", "encoder_features", "linear_probe", "reconstruction_error", "copy_neighbour_error",
+    "save_pretrained", "encoder_features", "linear_probe", "reconstruction_error", "reconstruction_report",
+    "copy_neighbour_error",
     "shuffle_frames", "checkpoint_matches", "classifier_checkpoint_path", "save_classifier", "make_mask", "direction_accuracy",
 ]
 
@@ -61,7 +74,7 @@ class VideoMAESynthRecipe:
     img_size: int = 24
     clip_frames: int = 16
     frame_stride: int = 2
-    synth: tuple[tuple[str, Any], ...] = (("noise", 0.0), ("textured", False))
+    synth: tuple[tuple[str, Any], ...] = (("noise", 0.0), ("textured", False), ("radius", (0.22, 0.32)))
     patch_size: int = 4
     tubelet_size: int = 2
     embed_dim: int = 96
@@ -508,6 +521,41 @@ def reconstruction_error(model: nn.Module, videos: torch.Tensor, recipe: VideoMA
         total += float(model.loss(x, m)) * len(x)
         n += len(x)
     return total / n
+
+
+@torch.no_grad()
+def reconstruction_report(model: nn.Module, videos: torch.Tensor, recipe: VideoMAESynthRecipe, kind: str,
+                          ratio: float, seed: int = 0, batch_size: int = 64) -> dict[str, float]:
+    """What the autoencoder's loss means, on the masked tubelets of ``videos``:
+
+    ``model``: its normalised-pixel MSE; ``mean_patch``: the MSE of predicting every tubelet's own mean (all
+    zeros in normalised units; flat background tubelets are exactly 0 there, so this is the easy baseline);
+    ``object_model`` / ``object_mean_patch``: the same on the tubelets with structure (any normalised value
+    above 0.5: edges of the moving object), where the real work is; ``object_fraction``: their share.
+    """
+    from internvideo_core.masking import make_mask
+
+    model.eval()
+    dev = next(model.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    sums = dict(model=0.0, mean_patch=0.0, object_model=0.0, object_mean_patch=0.0)
+    n_all = n_obj = 0
+    for b in range(0, len(videos), batch_size):
+        x = clips_to_input(videos[b: b + batch_size], recipe).to(dev)
+        m = make_mask(kind, len(x), recipe.grid, ratio, generator=g).to(dev)
+        target = model.targets(x, m)
+        err = (model(x, m).float() - target).pow(2).mean(-1)  # [B, N_masked]
+        base = target.pow(2).mean(-1)
+        obj = target.abs().amax(-1) > 0.5
+        sums["model"] += float(err.sum())
+        sums["mean_patch"] += float(base.sum())
+        sums["object_model"] += float(err[obj].sum())
+        sums["object_mean_patch"] += float(base[obj].sum())
+        n_all += err.numel()
+        n_obj += int(obj.sum())
+    out = {k: v / max(n_obj if k.startswith("object") else n_all, 1) for k, v in sums.items()}
+    out["object_fraction"] = n_obj / max(n_all, 1)
+    return out
 
 
 @torch.no_grad()
