@@ -7,10 +7,14 @@
 - :class:`Mlp`: ``fc1 -> GELU -> fc2 -> dropout`` (the official code has no dropout after the activation).
 - :class:`Block`: pre-norm transformer block with timm ``DropPath`` and optional layer scale
   (``gamma_1`` / ``gamma_2``, only when ``init_values > 0`` as in the official code).
+- :class:`ViTEncoderConfig`: the fields every video ViT of the kit shares (classifier and masked
+  autoencoder configs derive from it); :func:`tubelet_embed` and :func:`make_blocks` build from it.
 
 Nothing here hard-codes a dtype, so the blocks run under ``torch.autocast`` (bf16 on CUDA).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +23,7 @@ from einops import rearrange
 from timm.layers import DropPath
 from torch import nn
 
-__all__ = ["PatchEmbed", "Attention", "Mlp", "Block"]
+__all__ = ["PatchEmbed", "Attention", "Mlp", "Block", "run_blocks", "ViTEncoderConfig", "tubelet_embed", "make_blocks"]
 
 
 class PatchEmbed(nn.Module):
@@ -171,3 +175,54 @@ def run_blocks(blocks: nn.ModuleList, x: torch.Tensor, checkpointing: bool = Fal
         else:
             x = blk(x)
     return x
+
+
+@dataclass(frozen=True)
+class ViTEncoderConfig:
+    """Fields shared by the video ViT configs (``VideoViTConfig``, ``VideoMAEPretrainConfig``), frozen.
+
+    Input ``img_size`` px x ``num_frames`` frames cut into ``tubelet_size x patch_size x patch_size`` tubelets;
+    encoder width ``embed_dim``, ``depth`` blocks of ``num_heads`` heads and MLP ``mlp_ratio``; ``drop_rate``
+    (after attention projection / MLP), ``attn_drop_rate``, ``drop_path_rate`` (stochastic depth, linear over
+    the blocks), ``init_values`` (layer scale, 0 = none), ``layer_norm_eps``; ``grad_checkpointing``
+    recomputes block activations in backward. Defaults: ViT-B/16, 16 x 224 x 224.
+    """
+
+    img_size: int = 224
+    patch_size: int = 16
+    num_frames: int = 16
+    tubelet_size: int = 2
+    in_chans: int = 3
+    embed_dim: int = 768
+    depth: int = 12
+    num_heads: int = 12
+    mlp_ratio: float = 4.0
+    qkv_bias: bool = True
+    drop_rate: float = 0.0
+    attn_drop_rate: float = 0.0
+    drop_path_rate: float = 0.0
+    init_values: float = 0.0
+    layer_norm_eps: float = 1e-6
+    grad_checkpointing: bool = False
+
+    @property
+    def grid(self) -> tuple[int, int, int]:
+        """Token grid ``(T', H', W')``."""
+        s = self.img_size // self.patch_size
+        return (self.num_frames // self.tubelet_size, s, s)
+
+
+def tubelet_embed(c: ViTEncoderConfig) -> PatchEmbed:
+    """The :class:`PatchEmbed` of a config: ``[B, in_chans, num_frames, H, W] -> [B, N, embed_dim]``."""
+    return PatchEmbed(c.img_size, c.patch_size, c.in_chans, c.embed_dim, c.num_frames, c.tubelet_size)
+
+
+def make_blocks(c: ViTEncoderConfig, dim: int, depth: int, num_heads: int) -> nn.ModuleList:
+    """``depth`` :class:`Block` of width ``dim`` with the config's MLP ratio, biases, dropouts, layer scale and
+    eps; drop path rises linearly from 0 to ``c.drop_path_rate`` over the blocks (official schedule)."""
+    dpr = [x.item() for x in torch.linspace(0, c.drop_path_rate, depth, device="cpu")]
+    return nn.ModuleList([
+        Block(dim, num_heads, c.mlp_ratio, c.qkv_bias, c.drop_rate, c.attn_drop_rate, dpr[i], c.init_values,
+              c.layer_norm_eps)
+        for i in range(depth)
+    ])

@@ -25,7 +25,7 @@ from einops import rearrange
 from timm.layers import trunc_normal_
 from torch import nn
 
-from internvideo_core.models.layers import Block, PatchEmbed, run_blocks
+from internvideo_core.models.layers import ViTEncoderConfig, make_blocks, run_blocks, tubelet_embed
 from internvideo_core.models.pos_embed import video_pos_table
 
 __all__ = ["VideoMAEPretrainConfig", "VideoMAEPretrain", "IMAGENET_MEAN", "IMAGENET_STD"]
@@ -35,39 +35,19 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
-class VideoMAEPretrainConfig:
+class VideoMAEPretrainConfig(ViTEncoderConfig):
     """Configuration of :class:`VideoMAEPretrain` (every field can be overridden in ``create_model``).
 
-    Encoder: ``embed_dim, depth, num_heads``; decoder: ``decoder_embed_dim, decoder_depth,
-    decoder_num_heads`` (same ``mlp_ratio``). ``norm_pix_loss``: per-tubelet normalised targets (official
-    default). ``drop_path_rate`` applies to encoder and decoder as in the official code.
+    Encoder: the fields of :class:`~internvideo_core.models.layers.ViTEncoderConfig` (``embed_dim, depth,
+    num_heads``, ...); decoder: ``decoder_embed_dim, decoder_depth, decoder_num_heads`` (same ``mlp_ratio``).
+    ``norm_pix_loss``: per-tubelet normalised targets (official default). ``drop_path_rate`` applies to
+    encoder and decoder as in the official code.
     """
 
-    img_size: int = 224
-    patch_size: int = 16
-    num_frames: int = 16
-    tubelet_size: int = 2
-    in_chans: int = 3
-    embed_dim: int = 768
-    depth: int = 12
-    num_heads: int = 12
-    mlp_ratio: float = 4.0
-    qkv_bias: bool = True
     decoder_embed_dim: int = 384
     decoder_depth: int = 4
     decoder_num_heads: int = 6
-    drop_rate: float = 0.0
-    attn_drop_rate: float = 0.0
-    drop_path_rate: float = 0.0
-    init_values: float = 0.0
-    layer_norm_eps: float = 1e-6
     norm_pix_loss: bool = True
-    grad_checkpointing: bool = False
-
-    @property
-    def grid(self) -> tuple[int, int, int]:
-        s = self.img_size // self.patch_size
-        return (self.num_frames // self.tubelet_size, s, s)
 
     @property
     def patch_dim(self) -> int:
@@ -91,14 +71,9 @@ class PretrainEncoder(nn.Module):
 
     def __init__(self, c: VideoMAEPretrainConfig) -> None:
         super().__init__()
-        self.patch_embed = PatchEmbed(c.img_size, c.patch_size, c.in_chans, c.embed_dim, c.num_frames,
-                                      c.tubelet_size)
+        self.patch_embed = tubelet_embed(c)
         self.register_buffer("pos_embed", video_pos_table(c.grid, c.embed_dim), persistent=False)
-        dpr = [x.item() for x in torch.linspace(0, c.drop_path_rate, c.depth, device="cpu")]
-        self.blocks = nn.ModuleList([
-            Block(c.embed_dim, c.num_heads, c.mlp_ratio, c.qkv_bias, c.drop_rate, c.attn_drop_rate, dpr[i],
-                  c.init_values, c.layer_norm_eps) for i in range(c.depth)
-        ])
+        self.blocks = make_blocks(c, c.embed_dim, c.depth, c.num_heads)
         self.norm = nn.LayerNorm(c.embed_dim, eps=c.layer_norm_eps)
         self.grad_checkpointing = c.grad_checkpointing
         self.apply(_init_xavier)
@@ -118,11 +93,7 @@ class PretrainDecoder(nn.Module):
 
     def __init__(self, c: VideoMAEPretrainConfig) -> None:
         super().__init__()
-        dpr = [x.item() for x in torch.linspace(0, c.drop_path_rate, c.decoder_depth, device="cpu")]
-        self.blocks = nn.ModuleList([
-            Block(c.decoder_embed_dim, c.decoder_num_heads, c.mlp_ratio, c.qkv_bias, c.drop_rate,
-                  c.attn_drop_rate, dpr[i], c.init_values, c.layer_norm_eps) for i in range(c.decoder_depth)
-        ])
+        self.blocks = make_blocks(c, c.decoder_embed_dim, c.decoder_depth, c.decoder_num_heads)
         self.norm = nn.LayerNorm(c.decoder_embed_dim, eps=c.layer_norm_eps)
         self.head = nn.Linear(c.decoder_embed_dim, c.patch_dim)
         self.grad_checkpointing = c.grad_checkpointing

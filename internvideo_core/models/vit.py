@@ -17,53 +17,31 @@ import torch
 from timm.layers import trunc_normal_
 from torch import nn
 
-from internvideo_core.models.layers import Block, PatchEmbed, run_blocks
+from internvideo_core.models.layers import ViTEncoderConfig, make_blocks, run_blocks, tubelet_embed
 from internvideo_core.models.pos_embed import video_pos_table
 
 __all__ = ["VideoViTConfig", "VideoViT", "official_layer_id"]
 
 
 @dataclass(frozen=True)
-class VideoViTConfig:
+class VideoViTConfig(ViTEncoderConfig):
     """Configuration of :class:`VideoViT` (every field can be overridden in ``create_model``).
 
-    ``drop_rate``: dropout after attention projection / MLP and on the embedded tokens (official ``drop``);
-    ``attn_drop_rate``: attention-weight dropout; ``head_drop_rate``: dropout before ``head`` (official
-    ``head_drop_rate`` / ``fc_drop_rate``); ``init_scale``: multiplies the initial head weights (official
-    fine-tuning default 0.001); ``init_values``: layer-scale init (0 = none, as released);
-    ``num_segment``: > 1 averages the logits of ``num_segment`` consecutive batch items in training (the
-    official TSN-style option); ``grad_checkpointing``: recompute block activations in backward.
+    The architecture fields (``img_size`` ... ``grad_checkpointing``) and ``grid`` come from
+    :class:`~internvideo_core.models.layers.ViTEncoderConfig`; ``drop_rate`` also drops the embedded tokens
+    (official ``drop``). ``head_drop_rate``: dropout before ``head`` (official ``head_drop_rate`` /
+    ``fc_drop_rate``); ``init_scale``: multiplies the initial head weights (official fine-tuning default
+    0.001); ``init_values``: layer-scale init (0 = none, as released); ``num_segment``: > 1 averages the
+    logits of ``num_segment`` consecutive batch items in training (the official TSN-style option).
     """
 
-    img_size: int = 224
-    patch_size: int = 16
-    num_frames: int = 16
-    tubelet_size: int = 2
-    in_chans: int = 3
-    embed_dim: int = 768
-    depth: int = 12
-    num_heads: int = 12
-    mlp_ratio: float = 4.0
-    qkv_bias: bool = True
     num_classes: int = 400
-    drop_rate: float = 0.0
-    attn_drop_rate: float = 0.0
-    drop_path_rate: float = 0.0
     head_drop_rate: float = 0.0
     init_scale: float = 0.001
-    init_values: float = 0.0
     use_mean_pooling: bool = True
-    layer_norm_eps: float = 1e-6
     pos_ref_img_size: int | None = 224
     pos_ref_num_frames: int = 16
     num_segment: int = 1
-    grad_checkpointing: bool = False
-
-    @property
-    def grid(self) -> tuple[int, int, int]:
-        """Token grid ``(T', H', W')``."""
-        s = self.img_size // self.patch_size
-        return (self.num_frames // self.tubelet_size, s, s)
 
     @property
     def pos_ref_grid(self) -> tuple[int, int, int] | None:
@@ -109,16 +87,10 @@ class VideoViT(nn.Module):
         self.config = c
         self.num_classes = c.num_classes
         self.num_features = self.embed_dim = c.embed_dim
-        self.patch_embed = PatchEmbed(c.img_size, c.patch_size, c.in_chans, c.embed_dim, c.num_frames,
-                                      c.tubelet_size)
+        self.patch_embed = tubelet_embed(c)
         self.register_buffer("pos_embed", video_pos_table(c.grid, c.embed_dim, c.pos_ref_grid), persistent=False)
         self.pos_drop = nn.Dropout(c.drop_rate)
-        dpr = [x.item() for x in torch.linspace(0, c.drop_path_rate, c.depth, device="cpu")]
-        self.blocks = nn.ModuleList([
-            Block(c.embed_dim, c.num_heads, c.mlp_ratio, c.qkv_bias, c.drop_rate, c.attn_drop_rate, dpr[i],
-                  c.init_values, c.layer_norm_eps)
-            for i in range(c.depth)
-        ])
+        self.blocks = make_blocks(c, c.embed_dim, c.depth, c.num_heads)
         self.norm = nn.Identity() if c.use_mean_pooling else nn.LayerNorm(c.embed_dim, eps=c.layer_norm_eps)
         self.fc_norm = nn.LayerNorm(c.embed_dim, eps=c.layer_norm_eps) if c.use_mean_pooling else None
         self.head_dropout = nn.Dropout(c.head_drop_rate)
