@@ -22,6 +22,8 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import nn
 
+from internvideo_core.models.vit import official_layer_id
+
 __all__ = ["official_layer_id", "param_groups", "scale_lr", "create_optimizer", "unwrap_model"]
 
 
@@ -32,26 +34,6 @@ def unwrap_model(model: nn.Module) -> nn.Module:
         if not isinstance(inner, nn.Module):
             return model
         model = inner
-
-
-def official_layer_id(name: str, num_layers: int) -> int:
-    """Layer id of a parameter name as in the official ``get_num_layer_for_vit``.
-
-    Args:
-        name: parameter name of the classifier (``blocks.3.attn.qkv.weight``, ``head.bias``, ...); a leading
-            ``encoder.`` (pretraining model) is ignored so the same rule serves both.
-        num_layers: the ViT depth (``model.get_num_layers()``).
-
-    Returns:
-        0 for the embeddings, ``i + 1`` for ``blocks.i``, ``num_layers + 1`` for anything after the blocks.
-    """
-    if name.startswith("encoder."):
-        name = name[len("encoder."):]
-    if name in ("cls_token", "mask_token", "pos_embed") or name.startswith("patch_embed"):
-        return 0
-    if name.startswith("blocks."):
-        return int(name.split(".")[1]) + 1
-    return num_layers + 1
 
 
 def param_groups(
