@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+from internvideo_core.models.heads import evidence as evidence_from_logits
 
 from ._common import to_numpy
 
@@ -182,18 +183,6 @@ def open_macro_f1_openness(known_labels: Any, known_preds: Any, known_uncertaint
         "open_maF1": float((w * f1a).sum() / denom) if denom > 0 else f1s[0],
         "open_maF1_std": float((w * sa).sum() / denom) if denom > 0 else 0.0,
     }
-
-
-def evidence_from_logits(logits: torch.Tensor, kind: str = "exp") -> torch.Tensor:
-    """Non-negative evidence from logits ``[..., K]``: ``"exp"``: ``exp(clamp(x, -10, 10))`` (InternVideo/DEAR
-    default), ``"relu"``: ``relu(x)``, ``"softplus"``: ``softplus(x)``."""
-    if kind == "exp":
-        return torch.exp(torch.clamp(logits, -10, 10))
-    if kind == "relu":
-        return F.relu(logits)
-    if kind == "softplus":
-        return F.softplus(logits)
-    raise ValueError(f"evidence kind must be 'exp', 'relu' or 'softplus', got {kind!r}")
 
 
 def edl_outputs(logits: torch.Tensor, kind: str = "exp") -> dict[str, torch.Tensor]:
