@@ -97,20 +97,25 @@ def load_mm_clip(
     return mm_clip_from_frames(decoded[torch.from_numpy(positions)], size, short_side, antialias)
 
 
-def _multi_view(
-    decoded: torch.Tensor,
-    positions: np.ndarray,
+def _load_multi_view(
+    path: str | os.PathLike | None,
+    index_fn,
     num_crops: int,
     size: int,
-    short_side: int,
+    short_side: int | None,
+    frames: torch.Tensor | None,
+    backend: str,
     mean: Sequence[float],
     std: Sequence[float],
     antialias: bool,
 ) -> torch.Tensor:
-    """Resize + normalize the decoded union once, then gather temporal views and cut spatial crops.
+    """Decode the union of the temporal views once (:func:`decode_views`), resize the short side to
+    ``short_side`` (``None``: ``size``) + normalize it once, then gather the views and cut spatial crops.
 
-    ``decoded`` uint8 ``[U, H, W, 3]``, ``positions`` ``[V_t, T]`` -> ``[V_t * num_crops, 3, T, size, size]``.
+    ``index_fn(num_frames) -> int [V_t, T]`` -> float ``[V_t * num_crops, 3, T, size, size]``.
     """
+    decoded, positions = decode_views(path, index_fn, frames, backend)
+    short_side = size if short_side is None else short_side
     x = frames_to_tensor(decoded)  # [3, U, H, W]
     x = resize_short_side(x, short_side, antialias=antialias)
     x = normalize(x, mean, std)
@@ -144,10 +149,8 @@ def load_videomae_views(
     crops along the long side; ImageNet mean/std. Average the per-view softmax to score the video.
     Only the distinct frames of all views are decoded, once.
     """
-    short = size if short_side is None else short_side
-    decoded, positions = decode_views(
-        path, lambda n: dense_views(n, num_frames, rate, num_clips), frames, backend)
-    return _multi_view(decoded, positions, num_crops, size, short, mean, std, antialias)
+    return _load_multi_view(path, lambda n: dense_views(n, num_frames, rate, num_clips), num_crops, size,
+                            short_side, frames, backend, mean, std, antialias)
 
 
 def load_videomae_segment_views(
@@ -171,7 +174,5 @@ def load_videomae_segment_views(
     ``num_crops`` crops along the long side after resizing the short side to ``short_side`` (default
     ``size``), ImageNet mean/std: 2 x 3 = 6 views by default.
     """
-    short = size if short_side is None else short_side
-    decoded, positions = decode_views(
-        path, lambda n: segment_views(n, num_segments, num_views), frames, backend)
-    return _multi_view(decoded, positions, num_crops, size, short, mean, std, antialias)
+    return _load_multi_view(path, lambda n: segment_views(n, num_segments, num_views), num_crops, size,
+                            short_side, frames, backend, mean, std, antialias)
