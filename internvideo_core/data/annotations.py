@@ -21,7 +21,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 __all__ = [
     "AnnotationError", "VideoRecord", "CaptionRecord", "QARecord", "TemporalRecord", "AVARow", "AVADetection",
@@ -128,6 +128,22 @@ def _join(root: PathLike | None, rel: str) -> str:
     return os.path.join(str(root), rel)
 
 
+def _fields(path: PathLike, count: int, expected: str) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, fields)`` of each line of a space-separated list, skipping blank and ``#`` lines.
+
+    A line is split from the right into ``count`` fields (the first, a path, may contain spaces); a line
+    with fewer raises :class:`AnnotationError` with ``expected``.
+    """
+    for n, raw in enumerate(_lines(path), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.rsplit(None, count - 1)
+        if len(parts) != count:
+            raise AnnotationError(path, n, f"found {line!r}", expected)
+        yield n, parts
+
+
 def _int(path: PathLike, line: int | str, text: str, what: str, expected: str) -> int:
     try:
         return int(text)
@@ -156,13 +172,7 @@ def read_video_list(path: PathLike, root: PathLike | None = None, num_classes: i
     contain spaces: the label is the last field). ``num_classes`` checks ``0 <= label < num_classes``."""
     expected = "'<video path> <label index>' (space separated)"
     out = []
-    for n, raw in enumerate(_lines(path), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.rsplit(None, 1)
-        if len(parts) != 2:
-            raise AnnotationError(path, n, f"found {line!r}", expected)
+    for n, parts in _fields(path, 2, expected):
         label = _int(path, n, parts[1], "label", expected)
         if label < 0 or (num_classes is not None and label >= num_classes):
             bound = f"0..{num_classes - 1}" if num_classes else ">= 0"
@@ -175,13 +185,7 @@ def read_rawframe_list(path: PathLike, root: PathLike | None = None) -> list[Vid
     """mmaction rawframe list (SSv2, Kinetics rawframes): ``frame_dir num_frames label`` per line."""
     expected = "'<frame folder> <number of frames> <label index>' (space separated)"
     out = []
-    for n, raw in enumerate(_lines(path), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.rsplit(None, 2)
-        if len(parts) != 3:
-            raise AnnotationError(path, n, f"found {line!r}", expected)
+    for n, parts in _fields(path, 3, expected):
         frames = _int(path, n, parts[1], "number of frames", expected)
         label = _int(path, n, parts[2], "label", expected)
         if frames < 1:
