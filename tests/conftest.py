@@ -31,3 +31,29 @@ def official_dir() -> Path:
 @pytest.fixture(scope="session")
 def videos_dir() -> Path:
     return REPO / "data" / "videos"
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread on a shared 2-core machine (``pytestmark = usefixtures(...)``)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def tutorial_results():
+    """``tutorial_results(name) -> values`` of a tutorial-profile notebook run; missing is a failure saying how."""
+    from internvideo_core.results import load_results
+
+    def read(name: str) -> dict:
+        try:
+            return load_results(name, "tutorial")
+        except FileNotFoundError as err:
+            pytest.fail(f"{err}\nRun the tutorial notebooks first: `make run` "
+                        f"(or `internvideo notebooks run --profile tutorial --only {name[:2]}`).")
+
+    return read

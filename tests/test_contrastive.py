@@ -16,13 +16,7 @@ from _ddp_cases import TINY_MM, one_process_results, two_process_results  # noqa
 from internvideo_core.train.contrastive import contrastive_loss, select_captions  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest on one thread on a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _reference_loss(v, t, logit_scale):

@@ -18,13 +18,7 @@ from internvideo_core.train.pretrain import pretrain
 TINY = dict(img_size=32, num_frames=4, embed_dim=32, depth=2, num_heads=2)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest on one thread on a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class NoisyClips(Dataset):

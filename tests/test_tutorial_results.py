@@ -7,25 +7,14 @@ seeds 0 / 1 / 2 of the recipe, see ``internvideo_core/recipes/videomae_synth.py`
 """
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from internvideo_core.results import load_results
 
 pytestmark = pytest.mark.tutorial_results
 
 
-def _results(name: str) -> dict[str, Any]:
-    try:
-        return load_results(name, "tutorial")
-    except FileNotFoundError as err:
-        pytest.fail(f"{err}\nRun the tutorial notebooks first: `make run` "
-                    f"(or `internvideo notebooks run --profile tutorial --only {name[:2]}`).")
-
-
-def test_02_masked_pretraining_learns_and_tube_masking_removes_the_copy_shortcut():
-    r = _results("02_masked_video_pretraining")
+def test_02_masked_pretraining_learns_and_tube_masking_removes_the_copy_shortcut(tutorial_results):
+    r = tutorial_results("02_masked_video_pretraining")
     assert r["pretrain_loss_last_epoch"] < 0.6 * r["pretrain_loss_first_epoch"], r
     # on held-out clips the model beats "predict each tubelet's mean" where there is something to predict
     assert r["test_object_loss_model"] < r["test_object_loss_mean_patch"], r
@@ -36,8 +25,8 @@ def test_02_masked_pretraining_learns_and_tube_masking_removes_the_copy_shortcut
     assert r["seconds"] < 6 * 60, "notebook 02 must run in under 6 minutes in the tutorial profile"
 
 
-def test_03_pretrained_encoder_beats_scratch_and_uses_temporal_order():
-    r = _results("03_action_recognition")
+def test_03_pretrained_encoder_beats_scratch_and_uses_temporal_order(tutorial_results):
+    r = tutorial_results("03_action_recognition")
     chance = r["chance_top1"]
     assert r["gain_top1"] == pytest.approx(r["pretrained_top1"] - r["scratch_top1"])
     assert r["gain_top1"] >= 10.0, f"pretrained {r['pretrained_top1']:.1f} vs scratch {r['scratch_top1']:.1f}"

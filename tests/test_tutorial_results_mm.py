@@ -5,25 +5,14 @@ Thresholds leave room for run-to-run noise on a shared CPU (the measured values 
 """
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from internvideo_core.results import load_results
 
 pytestmark = pytest.mark.tutorial_results
 
 
-def _results(name: str) -> dict[str, Any]:
-    try:
-        return load_results(name, "tutorial")
-    except FileNotFoundError as err:
-        pytest.fail(f"{err}\nRun the tutorial notebooks first: `make run` "
-                    f"(or `internvideo notebooks run --profile tutorial --only {name[:2]}`).")
-
-
-def test_04_contrastive_training_learns_to_match_videos_and_captions():
-    r = _results("04_video_language_pretraining")
+def test_04_contrastive_training_learns_to_match_videos_and_captions(tutorial_results):
+    r = tutorial_results("04_video_language_pretraining")
     assert r["final_loss"] < 0.8 * r["first_loss"], r
     chance = 100.0 / r["val_videos"]
     assert r["val_t2v_R1"] > 4 * chance and r["val_v2t_R1"] > 4 * chance, r
@@ -33,9 +22,9 @@ def test_04_contrastive_training_learns_to_match_videos_and_captions():
     assert r["seconds"] < 6 * 60, "notebook 04 must run in under 6 minutes in the tutorial profile"
 
 
-def test_05_zero_shot_recognises_the_motion_of_held_out_combinations():
+def test_05_zero_shot_recognises_the_motion_of_held_out_combinations(tutorial_results):
     """No training caption shows the held-out (shape, motion) pairs; their motion is still recognised."""
-    r = _results("05_zero_shot")
+    r = tutorial_results("05_zero_shot")
     assert r["heldout_clips"] >= 40, r
     motion_chance = 100.0 / 12
     assert r["colour_template_heldout_motion"] > 2 * motion_chance, r
@@ -46,14 +35,14 @@ def test_05_zero_shot_recognises_the_motion_of_held_out_combinations():
     assert r["seconds"] < 6 * 60
 
 
-def test_05_multiple_choice_reads_motion():
-    r = _results("05_zero_shot")
+def test_05_multiple_choice_reads_motion(tutorial_results):
+    r = tutorial_results("05_zero_shot")
     assert r["multiple_choice_items"] >= 100
     assert r["multiple_choice"] > 1.5 * 20.0, r                            # 5 options differing only in motion
 
 
-def test_06_retrieval_far_above_chance_with_both_rankings():
-    r = _results("06_video_text_retrieval")
+def test_06_retrieval_far_above_chance_with_both_rankings(tutorial_results):
+    r = tutorial_results("06_video_text_retrieval")
     n = r["test_videos"]
     for direction in ("t2v", "v2t"):
         for kind in ("plain", "dsl", "all_captions"):
@@ -63,8 +52,8 @@ def test_06_retrieval_far_above_chance_with_both_rankings():
     assert r["seconds"] < 6 * 60
 
 
-def test_07_video_qa_beats_the_answer_prior():
-    r = _results("07_video_question_answering")
+def test_07_video_qa_beats_the_answer_prior(tutorial_results):
+    r = tutorial_results("07_video_question_answering")
     assert r["num_oov"] > 0, "the tutorial vocabulary leaves rare answers out, to show the two protocols"
     assert r["accuracy_in_vocab"] > r["accuracy_all"]
     assert r["accuracy_in_vocab"] > r["prior_in_vocab"] + 10.0, r

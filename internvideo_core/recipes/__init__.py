@@ -4,4 +4,5 @@ A recipe chooses sizes and hyper-parameters (smoke / tutorial / full) and wires 
 training loops of :mod:`internvideo_core.train` together; it holds no training logic of its own.
 
     videomae_synth   VideoMAE pretraining and fine-tuning on SynthMotion (notebooks 02 and 03)
+    mm_synth         InternVideo-MM video-language training, zero-shot, retrieval and QA on SynthMotion (04-07)
 """
