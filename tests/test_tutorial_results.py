@@ -3,7 +3,7 @@ tutorial-profile results (``make run``, or ``make reproduce`` which runs these t
 
 Each test reads the JSON written by a notebook's last cell; a missing file is a failure that says how to make it.
 Thresholds leave room for seed-to-seed noise (measured: pretrained - scratch = 25.5 / 22.5 / 16.3 top-1 points for
-seeds 0 / 1 / 2 of the recipe, see ``internvideo_core/recipes/videomae_synth.py``).
+seeds 0 / 1 / 2 of the recipe, see ``internvideo_core/recipes/videomae_synth/config.py``).
 """
 from __future__ import annotations
 
