@@ -54,12 +54,24 @@ def _guard(fn: Callable[..., tuple], n_out: int, message_slot: int) -> Callable[
     return run
 
 
+def default_example(service: DemoService):
+    """The example shown first: a rendered SynthMotion clip when the recognition model is a tutorial model
+    (trained on SynthMotion only, so a real clip would only show it guessing), else the first bundled video."""
+    if not service.examples:
+        return None
+    if service.choices["recognition"].kind != "released":
+        synth = [e for e in service.examples if e.origin != "data/videos"]
+        if synth:
+            return synth[0]
+    return service.examples[0]
+
+
 def build_demo(service: DemoService | None = None, *, profile: str = "tutorial", full: bool = False,
                synth_examples: int = 8) -> gr.Blocks:
     """The demo page. ``service`` defaults to ``DemoService(profile, full, synth_examples)``."""
     service = service or DemoService(profile=profile, full=full, synth_examples=synth_examples)
     names = [e.name for e in service.examples]
-    first = service.examples[0] if service.examples else None
+    first = default_example(service)
     defaults = service.defaults()
 
     def show(path: str | None) -> tuple:

@@ -338,7 +338,8 @@ def test_browser_upload_and_recognise(service, app_module, videos_dir, tmp_path)
                 page = browser.new_page()
                 page.set_default_timeout(60_000)
                 page.goto(url)
-                page.locator("#video-status").get_by_text("arm_wrestling_demo.mp4").wait_for()
+                first = app_module.default_example(service).name  # the page opens on it
+                page.locator("#video-status").get_by_text(first, exact=False).wait_for()
                 page.set_input_files("#upload input[type=file]", str(upload))
                 page.locator("#video-status").get_by_text("my_clip.mp4: 280 frames", exact=False).wait_for()
                 page.click("#recognize-btn")
@@ -349,3 +350,19 @@ def test_browser_upload_and_recognise(service, app_module, videos_dir, tmp_path)
                 browser.close()
     finally:
         demo.close()
+
+
+def test_default_example_matches_the_recognition_model(service, app_module):
+    """Tutorial models know SynthMotion only: the page opens on a SynthMotion clip; with a released
+    classifier it opens on the first bundled real video."""
+    import dataclasses
+
+    assert service.choices["recognition"].kind == "tutorial"
+    assert app_module.default_example(service).origin == "SynthMotion"
+    released = dataclasses.replace(service.choices["recognition"], kind="released")
+    saved = service.choices["recognition"]
+    try:
+        service.choices["recognition"] = released
+        assert app_module.default_example(service) == service.examples[0]
+    finally:
+        service.choices["recognition"] = saved
