@@ -165,6 +165,25 @@ def _loop_model_kwargs(args: argparse.Namespace, pretrain: bool) -> dict[str, An
     return kw
 
 
+def _timed_loop(train: Callable[..., Any], model: torch.nn.Module, loader: TimedLoader, cfg: Any,
+                args: argparse.Namespace, device: torch.device, batch: int, name: str,
+                **extra: Any) -> dict[str, Any]:
+    """Run one of the kit's training loops (``train(model, loader, cfg)``) and report its losses, optimizer,
+    per-step times and peak memory; non-finite losses raise ``FloatingPointError``."""
+    _reset_memory(device)
+    with OptimizerProbe() as probe:
+        result = train(model, loader, cfg)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        end = time.perf_counter()
+    if not _finite(result.losses):
+        raise FloatingPointError(f"non-finite {name} losses: {result.losses}")
+    return {"model": name + (" (tiny overrides)" if args.quick else ""), "batch": batch, "steps": result.step,
+            "precision": "bf16 autocast" if device.type == "cuda" else "fp32", **extra,
+            "optimizer": probe.info, "first_loss": result.losses[0], "last_loss": result.losses[-1],
+            **step_stats(loader, end, batch, args.skip), **_memory(device)}
+
+
 def part_pretrain(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
     """The kit's pretraining loop on ViT-B/16 (``--quick``: tiny) for ``--steps`` steps."""
     from internvideo_core.registry import create_model
@@ -178,19 +197,7 @@ def part_pretrain(args: argparse.Namespace, device: torch.device) -> dict[str, A
     loader = TimedLoader(video, args.steps, b)
     cfg = PretrainConfig(epochs=1, batch_size=b, warmup_steps=max(1, args.steps // 4), mask_type="tube",
                          mask_ratio=0.9, device=str(device), progress=False, seed=0)
-    _reset_memory(device)
-    with OptimizerProbe() as probe:
-        result = pretrain(model, loader, cfg)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        end = time.perf_counter()
-    out = {"model": "videomae_pretrain_base_patch16_224" + (" (tiny overrides)" if args.quick else ""),
-           "batch": b, "steps": result.step, "precision": "bf16 autocast" if device.type == "cuda" else "fp32",
-           "optimizer": probe.info, "first_loss": result.losses[0], "last_loss": result.losses[-1],
-           **step_stats(loader, end, b, args.skip), **_memory(device)}
-    if not _finite(result.losses):
-        raise FloatingPointError(f"non-finite pretraining losses: {result.losses}")
-    return out
+    return _timed_loop(pretrain, model, loader, cfg, args, device, b, "videomae_pretrain_base_patch16_224")
 
 
 def part_finetune(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
@@ -210,21 +217,10 @@ def part_finetune(args: argparse.Namespace, device: torch.device) -> dict[str, A
     loader = TimedLoader((video, label), args.steps, b)
     cfg = FinetuneConfig(epochs=1, batch_size=b, warmup_steps=max(1, args.steps // 4), device=str(device),
                          progress=False, seed=0)
-    _reset_memory(device)
-    with OptimizerProbe() as probe:
-        result = finetune(model, loader, cfg)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        end = time.perf_counter()
-    out = {"model": "videomae_vit_base_patch16_224" + (" (tiny overrides)" if args.quick else ""),
-           "batch": b, "steps": result.step, "precision": "bf16 autocast" if device.type == "cuda" else "fp32",
-           "recipe": {"layer_decay": cfg.layer_decay, "mixup": cfg.mixup, "cutmix": cfg.cutmix,
-                      "smoothing": cfg.smoothing, "drop_path_rate": 0.1},
-           "optimizer": probe.info, "first_loss": result.losses[0], "last_loss": result.losses[-1],
-           **step_stats(loader, end, b, args.skip), **_memory(device)}
-    if not _finite(result.losses):
-        raise FloatingPointError(f"non-finite fine-tuning losses: {result.losses}")
-    return out
+    recipe = {"layer_decay": cfg.layer_decay, "mixup": cfg.mixup, "cutmix": cfg.cutmix, "smoothing": cfg.smoothing,
+              "drop_path_rate": 0.1}
+    return _timed_loop(finetune, model, loader, cfg, args, device, b, "videomae_vit_base_patch16_224",
+                       recipe=recipe)
 
 
 _RUNNERS: dict[str, Callable[[argparse.Namespace, torch.device], dict[str, Any]]] = {

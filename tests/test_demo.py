@@ -22,7 +22,7 @@ from internvideo_core.data.io import read_video
 from internvideo_core.data.synthmotion import KNOWN_MOTIONS
 from internvideo_core.demo import tasks
 from internvideo_core.demo.models import (
-    ModelUnavailable, choose_model, classifier_checkpoint_path, load_model, save_classifier,
+    ModelUnavailable, choose_model, load_model,
 )
 from internvideo_core.demo.service import DemoError, DemoService
 from internvideo_core.demo.videos import VideoClip, mosaic, read_error_message, render_synth_examples
@@ -43,7 +43,7 @@ def _save_tiny_models(profile: str = PROFILE) -> None:
     torch.manual_seed(0)
     recipe = VS.get_recipe(profile)
     VS.save_pretrained(VS.build_pretrain_model(recipe), profile)
-    save_classifier(VS.build_classifier(recipe, len(KNOWN_MOTIONS)), profile, KNOWN_MOTIONS)
+    VS.save_classifier(VS.build_classifier(recipe, len(KNOWN_MOTIONS)), profile, KNOWN_MOTIONS)
     mm = R.get_recipe(profile)
     save_safetensors(R.build_dual_encoder(mm), R.checkpoint_path(profile),
                      metadata={"recipe": mm.to_json(), "seed": "0", "profile": profile})
@@ -120,15 +120,8 @@ def test_choice_rejects_checkpoint_of_another_recipe(tmp_path, monkeypatch):
     save_safetensors(model, VS.pretrain_checkpoint_path(PROFILE), metadata={"fingerprint": "0123"})
     choice = choose_model("reconstruction", PROFILE)
     assert choice.kind == "missing" and "another version" in choice.problem
-    classifier_checkpoint_path(PROFILE).write_text("garbage")
+    VS.classifier_checkpoint_path(PROFILE).write_text("garbage")
     assert "not a readable safetensors file" in choose_model("recognition", PROFILE).problem
-
-
-def test_save_classifier_checks_class_count(env):
-    from internvideo_core.recipes import videomae_synth as VS
-
-    with pytest.raises(ValueError, match="3 outputs but 2 class names"):
-        save_classifier(VS.build_classifier(VS.get_recipe(PROFILE), 3), PROFILE, ["a", "b"], env / "x.safetensors")
 
 
 # ------------------------------------------------------------------------------------------ videos

@@ -159,7 +159,13 @@ def test_reconstruction_report_baselines(recipe, data):
     model = R.build_pretrain_model(recipe)
     rep = R.reconstruction_report(model, data.test_videos[:8], recipe, "tube", 0.9, seed=0)
     assert set(rep) == {"model", "mean_patch", "object_model", "object_mean_patch", "object_fraction"}
-    assert abs(rep["model"] - R.reconstruction_error(model, data.test_videos[:8], recipe, "tube", 0.9, seed=0)) < 1e-5
+    from internvideo_core.masking import make_mask
+
+    x = R.clips_to_input(data.test_videos[:8], recipe)  # one batch: the same mask draw as the report's
+    mask = make_mask("tube", 8, recipe.grid, 0.9, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert abs(rep["model"] - float(model.loss(x, mask))) < 1e-5  # the training loss on those masks
+    assert R.reconstruction_error(model, data.test_videos[:8], recipe, "tube", 0.9, seed=0) == rep["model"]
     with torch.no_grad():  # decoder head -> zeros: the model IS the mean-patch baseline
         model.decoder.head.weight.zero_()
         model.decoder.head.bias.zero_()

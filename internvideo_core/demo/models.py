@@ -32,7 +32,7 @@ from torch import nn
 
 __all__ = [
     "TASKS", "TASK_TITLES", "RELEASED", "ModelChoice", "DemoModel", "ModelUnavailable", "choose_model",
-    "load_model", "classifier_checkpoint_path", "save_classifier", "tutorial_checkpoint_path", "video_text_defaults",
+    "load_model", "tutorial_checkpoint_path", "video_text_defaults",
     "mm_recipe_from_metadata",
 ]
 
@@ -124,35 +124,12 @@ class DemoModel:
 
 
 # ------------------------------------------------------------------------------------------ checkpoint paths
-def classifier_checkpoint_path(profile: str) -> Path:
-    """``runs/checkpoints/<profile>/videomae_synth_classifier.safetensors``: the fine-tuned SynthMotion classifier
-    the demo expects from notebook 03 (written with :func:`save_classifier`). If the recipe module defines its own
-    ``classifier_checkpoint_path``, that one wins."""
-    from internvideo_core.recipes import videomae_synth as VS
-
-    own = getattr(VS, "classifier_checkpoint_path", None)
-    if own is not None:
-        return Path(own(profile))
-    from internvideo_core.paths import runs_dir
-
-    return runs_dir() / "checkpoints" / profile / "videomae_synth_classifier.safetensors"
-
-
-def save_classifier(model: nn.Module, profile: str, classes: Sequence[str], path: str | Path | None = None, *,
-                    recipe: Any = None) -> Path:
-    """Save a SynthMotion classifier where the demo finds it (the recipe's
-    :func:`~internvideo_core.recipes.videomae_synth.save_classifier`: class names + recipe fingerprint)."""
-    from internvideo_core.recipes import videomae_synth as VS
-
-    return VS.save_classifier(model, profile, classes, path, recipe=recipe)
-
-
 def tutorial_checkpoint_path(task: str, profile: str) -> Path:
     """The file the tutorial notebooks write for ``task`` (see the module table)."""
     from internvideo_core.recipes import mm_synth, videomae_synth
 
     if task == "recognition":
-        return classifier_checkpoint_path(profile)
+        return videomae_synth.classifier_checkpoint_path(profile)
     if task == "video_text":
         return mm_synth.checkpoint_path(profile)
     if task == "reconstruction":
@@ -358,7 +335,7 @@ def _tutorial_classifier(choice: ModelChoice) -> DemoModel:
     with safe_open(str(choice.path), framework="pt") as fh:
         if "head.weight" not in fh.keys():
             raise ModelUnavailable(f"`{choice.path}` has no `head.weight`: it is not a classifier (the demo expects "
-                                   "the fine-tuned model of notebook 03, saved with `save_classifier`)")
+                                   "the fine-tuned model of notebook 03, saved with `videomae_synth.save_classifier`)")
         n_cls = int(fh.get_slice("head.weight").get_shape()[0])
     classes = tuple(json.loads(meta["classes"])) if "classes" in meta else ()
     if not classes:

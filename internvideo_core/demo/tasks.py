@@ -190,8 +190,7 @@ def reconstruct(model: nn.Module, x: torch.Tensor, ratio: float = 0.9, seed: int
         return model.unpatchify(rearrange(full, "b n p c -> b n (p c)")).clamp(0, 1)  # [1, 3, T, H, W]
 
     if cfg.norm_pix_loss:
-        true_mean = patches.mean(dim=-2)                                     # [1, N, C]
-        true_std = patches.var(dim=-2, unbiased=True).sqrt()
+        true_mean, true_std = (v.squeeze(-2) for v in model.patch_statistics(patches))  # [1, N, C] each
         est_mean, est_std = neighbour_statistics(true_mean, true_std, mask, grid)
         official, from_visible = paint(true_mean, true_std), paint(est_mean, est_std)
     else:

@@ -193,16 +193,27 @@ class VideoMAEPretrain(nn.Module):
         return rearrange(patches, "b (t h w) (p0 p1 p2 c) -> b c (t p0) (h p1) (w p2)",
                          t=t, h=h, w=w, p0=tub, p1=p, p2=p)
 
+    @staticmethod
+    def patch_statistics(patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-tubelet, per-channel ``(mean, std)`` of pixels ``[B, N, P, C]``, each ``[B, N, 1, C]`` (unbiased
+        std, as the official normalised-pixel target)."""
+        return patches.mean(dim=-2, keepdim=True), patches.var(dim=-2, unbiased=True, keepdim=True).sqrt()
+
+    @torch.no_grad()
+    def pixel_targets(self, x: torch.Tensor) -> torch.Tensor:
+        """The reconstruction target of every token ``[B, N, P, C]`` in float32: pixels in ``[0, 1]``, normalised
+        per tubelet and channel (``(p - mean) / (std + 1e-6)``) when ``norm_pix_loss``."""
+        patches = self.patchify(self._unnormalize(x))
+        if self.config.norm_pix_loss:
+            mean, std = self.patch_statistics(patches)
+            patches = (patches - mean) / (std + 1e-6)
+        return patches
+
     @torch.no_grad()
     def targets(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Reconstruction targets of the masked tokens ``[B, N_masked, (p0 p1 p2 c)]`` in float32."""
         _, masked_idx = self.split_indices(mask.to(x.device))
-        patches = self.patchify(self._unnormalize(x))
-        if self.config.norm_pix_loss:
-            mean = patches.mean(dim=-2, keepdim=True)
-            std = patches.var(dim=-2, unbiased=True, keepdim=True).sqrt()
-            patches = (patches - mean) / (std + 1e-6)
-        patches = rearrange(patches, "b n p c -> b n (p c)")
+        patches = rearrange(self.pixel_targets(x), "b n p c -> b n (p c)")
         return torch.gather(patches, 1, masked_idx[..., None].expand(-1, -1, patches.shape[-1]))
 
     def loss(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -226,9 +237,7 @@ class VideoMAEPretrain(nn.Module):
         pred = rearrange(pred.float(), "b n (p c) -> b n p c", c=patches.shape[-1])
         idx = masked_idx[..., None, None].expand(-1, -1, *patches.shape[-2:])
         if self.config.norm_pix_loss:
-            truth = torch.gather(patches, 1, idx)
-            mean = truth.mean(dim=-2, keepdim=True)
-            std = truth.var(dim=-2, unbiased=True, keepdim=True).sqrt()
+            mean, std = self.patch_statistics(torch.gather(patches, 1, idx))
             pred = pred * (std + 1e-6) + mean
         patches = patches.scatter(1, idx, pred)
         return self.unpatchify(rearrange(patches, "b n p c -> b n (p c)")).clamp(0, 1)

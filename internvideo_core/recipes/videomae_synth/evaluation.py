@@ -100,19 +100,9 @@ def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Ten
 @torch.no_grad()
 def reconstruction_error(model: nn.Module, videos: torch.Tensor, recipe: VideoMAESynthRecipe, kind: str,
                          ratio: float, seed: int = 0, batch_size: int = 64) -> float:
-    """Mean normalised-pixel loss of ``model`` on ``videos`` masked with ``kind`` at ``ratio``."""
-    from internvideo_core.masking import make_mask
-
-    model.eval()
-    dev = next(model.parameters()).device
-    g = torch.Generator().manual_seed(seed)
-    total, n = 0.0, 0
-    for b in range(0, len(videos), batch_size):
-        x = clips_to_input(videos[b: b + batch_size], recipe).to(dev)
-        m = make_mask(kind, len(x), recipe.grid, ratio, generator=g).to(dev)
-        total += float(model.loss(x, m)) * len(x)
-        n += len(x)
-    return total / n
+    """Mean normalised-pixel loss of ``model`` on ``videos`` masked with ``kind`` at ``ratio`` (the ``model``
+    entry of :func:`reconstruction_report`)."""
+    return reconstruction_report(model, videos, recipe, kind, ratio, seed, batch_size)["model"]
 
 
 @torch.no_grad()
@@ -164,11 +154,8 @@ def copy_neighbour_error(model: nn.Module, videos: torch.Tensor, recipe: VideoMA
     g = torch.Generator().manual_seed(seed)
     x = clips_to_input(videos, recipe)
     mask = make_mask(kind, len(x), recipe.grid, ratio, generator=g)
-    t, h, w = recipe.grid
-    patches = model.patchify(model._unnormalize(x))  # [B, N, P, C]
-    mean = patches.mean(dim=-2, keepdim=True)
-    std = patches.var(dim=-2, unbiased=True, keepdim=True).sqrt()
-    target = rearrange((patches - mean) / (std + 1e-6), "b (t s) p c -> b t s (p c)", t=t)
+    t = recipe.grid[0]
+    target = rearrange(model.pixel_targets(x), "b (t s) p c -> b t s (p c)", t=t)  # the training targets
     m = rearrange(mask, "b (t s) -> b t s", t=t)
     total = int(m.sum())
     best = torch.full(m.shape, float("nan"))
