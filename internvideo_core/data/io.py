@@ -11,6 +11,20 @@ packets; the PyAV reader counts decoded pictures), and on the kit's sample video
 frames (``tests/test_video_io.py``). ``num_frames`` is the number of such frames the reader can deliver; it
 may differ from a container's metadata frame count.
 
+Exactness first: with ``backend="auto"`` decord (fast, what the official loaders use) serves only files whose
+frames can be found by timestamp: every packet has a unique pts and the container is not AVI. For AVI and
+other containers with unreliable timestamps decord's seeking can return a neighbouring frame without an error
+(``test.avi`` frames ``[0, 5, 82, 163]`` came back with frame 82 in place of 163 in some processes), so
+those files are decoded by PyAV, which counts decoded pictures and is always exact. High-bit-depth video
+(e.g. 10-bit 4:2:0 H.264, ``yuv420p10le``) is also read with PyAV: decord's and PyAV's RGB conversions of
+such streams differ (mean 3-8, max ~50 per pixel on noisy content; neither is bit-exact against the source),
+and PyAV - libswscale applied to the decoder's own 10-bit output - is the kit's reference, so results do
+not depend on which backend is installed. ``backend="decord"`` forces decord anyway.
+
+Pixel budget: ``max_pixels`` (e.g. the demo's) scales frames larger than that down (aspect kept, area
+filter) while each decoded picture is converted to RGB, so an 8K upload never yields a full-size RGB frame;
+such reads always use PyAV. ``VideoReader.output_size`` tells the delivered ``(width, height)``.
+
 Only the requested frames are converted to RGB. PyAV decodes forward from the start of the file, or, for
 containers with reliable timestamps (MP4/MOV/MKV/WebM, not AVI), from the last keyframe before a far
 target; both paths return the same frames (tested against decord).
@@ -67,13 +81,15 @@ BACKENDS = ("auto", "decord", "pyav")
 class VideoReader:
     """An opened video: ``info`` (:class:`VideoInfo`) and ``read(indices) -> uint8 [T, H, W, 3]``.
 
-    ``backend``: ``"auto"`` (decord if installed and it opens the file, else PyAV; also falls back to PyAV
-    when decord fails while decoding), ``"decord"`` or ``"pyav"``. ``num_threads``: decoder threads, 0 =
+    ``backend``: ``"auto"`` (decord if installed, it opens the file and the file's frames can be found exactly
+    by timestamp - see the module notes -, else PyAV; also falls back to PyAV when decord fails while
+    decoding), ``"decord"`` or ``"pyav"``. ``max_pixels``: scale larger frames down at decode time. ``num_threads``: decoder threads, 0 =
     the decoder's choice (all cores); pass 1 inside DataLoader workers, as the official loaders do.
     One reader serves one thread at a time (reads are serialised by a lock).
     """
 
-    def __init__(self, path: str | os.PathLike, backend: str = "auto", num_threads: int = 0) -> None:
+    def __init__(self, path: str | os.PathLike, backend: str = "auto", num_threads: int = 0,
+                 max_pixels: int | None = None) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.path = Path(path)
@@ -88,10 +104,16 @@ class VideoReader:
         # the PyAV probe is the safety net: header sanity, a video stream, >= 1 frame (no decoding)
         self._probe = _PyAVBackend(self.path, num_threads=num_threads) if _have_pyav() else None
         self._impl: Any = self._probe
-        if backend == "decord" or (backend == "auto" and _have_decord()):
+        if self._probe is not None:
+            self._probe.scale_to(max_pixels)
+        exact_by_timestamp = self._probe is None or (self._probe.reliable_timestamps and self._probe.bit_depth <= 8
+                                                     and self._probe.out_size is None)
+        if backend == "decord" or (backend == "auto" and _have_decord() and exact_by_timestamp):
             try:
                 size = (self._probe.height, self._probe.width) if self._probe is not None else None
-                impl = _DecordBackend(self.path, num_threads=num_threads, size=size)
+                out = self._probe.out_size if self._probe is not None else None
+                impl = _DecordBackend(self.path, num_threads=num_threads, size=size,
+                                      **({"out_size": out} if out else {}))
                 if self._probe is not None and impl.num_frames != self._probe.num_frames and backend == "auto":
                     impl = None  # disagreeing frame counts: PyAV's decode-order count is authoritative
                 if impl is not None:
@@ -113,6 +135,14 @@ class VideoReader:
             width=int(w), height=int(h), backend=self._impl.name, display_width=disp_w, display_height=disp_h,
             codec=getattr(probe, "codec", ""),
         )
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the frames :meth:`read` returns (smaller than ``info`` under ``max_pixels``)."""
+        impl = self._impl
+        if impl is not None and getattr(impl, "out_size", None):
+            return impl.out_size
+        return self.info.width, self.info.height
 
     @property
     def backend(self) -> str:
@@ -158,9 +188,11 @@ class VideoReader:
         return f"VideoReader({i.path!r}, {i.num_frames} frames, {i.width}x{i.height}, {i.fps:g} fps, {i.backend})"
 
 
-def open_video(path: str | os.PathLike, backend: str = "auto", num_threads: int = 0) -> VideoReader:
-    """Open ``path`` once for metadata and several reads (see :class:`VideoReader`)."""
-    return VideoReader(path, backend=backend, num_threads=num_threads)
+def open_video(path: str | os.PathLike, backend: str = "auto", num_threads: int = 0,
+               max_pixels: int | None = None) -> VideoReader:
+    """Open ``path`` once for metadata and several reads (see :class:`VideoReader`; ``max_pixels``: scale
+    larger frames down at decode time)."""
+    return VideoReader(path, backend=backend, num_threads=num_threads, max_pixels=max_pixels)
 
 
 def video_info(path: str | os.PathLike, backend: str = "auto") -> VideoInfo:

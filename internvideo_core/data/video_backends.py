@@ -87,6 +87,7 @@ class _PyAVBackend:
         self.path = path
         self._av = av
         self.num_threads = num_threads
+        self.out_size: tuple[int, int] | None = None  # (width, height) to scale to at decode time; None = coded size
         with open(path, "rb") as fh:
             head = fh.read(512)
         fmt = _sniff(head)
@@ -107,6 +108,9 @@ class _PyAVBackend:
             self.codec = stream.codec_context.name if stream.codec_context else ""
             self.width = int(stream.codec_context.width or stream.width or 0)
             self.height = int(stream.codec_context.height or stream.height or 0)
+            pix = stream.codec_context.format if stream.codec_context else None
+            self.pix_fmt = pix.name if pix is not None else ""
+            self.bit_depth = max((c.bits for c in pix.components), default=8) if pix is not None else 8
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
             self.fps = float(rate) if rate else 0.0
             sar = stream.sample_aspect_ratio
@@ -137,6 +141,35 @@ class _PyAVBackend:
             self._frame_pts = sorted(pts)  # type: ignore[arg-type]
             self._pts_index = {p: i for i, p in enumerate(self._frame_pts)}
             self._keyframes = np.array(sorted(self._pts_index[p] for p, k in zip(pts, keys) if k), dtype=np.int64)
+
+    @property
+    def reliable_timestamps(self) -> bool:
+        """True when every packet has a unique pts and the container is not AVI: frame ``i`` can then be
+        found by timestamp (seeking, decord's index). Otherwise only counting decoded pictures is exact."""
+        return bool(self._frame_pts)
+
+    def scale_to(self, max_pixels: int | None) -> None:
+        """Deliver frames scaled down (aspect kept, even sizes, area filter) so that width x height <=
+        ``max_pixels``; the scaling happens while converting each decoded picture to RGB, so no full-size RGB
+        frame is ever made. ``None`` or a video within the budget: coded size."""
+        self.out_size = None
+        if max_pixels and self.width * self.height > max_pixels:
+            s = (max_pixels / (self.width * self.height)) ** 0.5
+            self.out_size = (max(2, int(self.width * s) // 2 * 2), max(2, int(self.height * s) // 2 * 2))
+
+    @property
+    def out_width(self) -> int:
+        return self.out_size[0] if self.out_size else self.width
+
+    @property
+    def out_height(self) -> int:
+        return self.out_size[1] if self.out_size else self.height
+
+    def _rgb(self, frame: Any) -> np.ndarray:
+        if self.out_size is None:
+            return frame.to_ndarray(format="rgb24")
+        return frame.to_ndarray(format="rgb24", width=self.out_size[0], height=self.out_size[1],
+                                interpolation="AREA")
 
     # -- decoding -------------------------------------------------------------------------------------
     def _open(self):
@@ -182,7 +215,7 @@ class _PyAVBackend:
                         raise _SeekMismatch  # a picture was skipped: let ordinal decoding decide
                     pos = idx
                     if idx in wanted:
-                        got[idx] = frame.to_ndarray(format="rgb24")
+                        got[idx] = self._rgb(frame)
                     if idx >= t:
                         break
                 if t not in got:
@@ -204,7 +237,7 @@ class _PyAVBackend:
         try:
             for frame in container.decode(stream):
                 if pos == targets[k]:
-                    out.append(frame.to_ndarray(format="rgb24"))
+                    out.append(self._rgb(frame))
                     k += 1
                     if k == targets.size:
                         break
@@ -233,7 +266,7 @@ class _PyAVBackend:
     def read(self, targets: np.ndarray) -> np.ndarray:
         """``targets``: sorted unique int64 indices -> uint8 [len(targets), H, W, 3]."""
         if targets.size == 0:
-            return np.zeros((0, self.height, self.width, 3), dtype=np.uint8)
+            return np.zeros((0, self.out_height, self.out_width, 3), dtype=np.uint8)
         try:
             out = None
             if self._keyframes.size > 1 and self._keyframe_before(int(targets[-1])) > self.SEEK_MIN_GAP:
@@ -256,13 +289,17 @@ class _DecordBackend:
 
     name = "decord"
 
-    def __init__(self, path: Path, num_threads: int = 0, size: tuple[int, int] | None = None) -> None:
-        """``size``: ``(height, width)`` already known from the PyAV probe (saves decoding frame 0)."""
+    def __init__(self, path: Path, num_threads: int = 0, size: tuple[int, int] | None = None,
+                 out_size: tuple[int, int] | None = None) -> None:
+        """``size``: ``(height, width)`` already known from the PyAV probe (saves decoding frame 0);
+        ``out_size``: ``(width, height)`` to scale to while decoding (None: coded size)."""
         import decord
 
         self.path = path
+        self.out_size = out_size
+        scale = {"width": out_size[0], "height": out_size[1]} if out_size else {}
         try:
-            self._vr = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=num_threads)
+            self._vr = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=num_threads, **scale)
             self.num_frames = len(self._vr)
             self.fps = float(self._vr.get_avg_fps())
             if size is None or min(size) <= 0:
@@ -276,7 +313,8 @@ class _DecordBackend:
 
     def read(self, targets: np.ndarray) -> np.ndarray:
         if targets.size == 0:
-            return np.zeros((0, self.height, self.width, 3), dtype=np.uint8)
+            w, h = self.out_size or (self.width, self.height)
+            return np.zeros((0, h, w, 3), dtype=np.uint8)
         try:
             batch = self._vr.get_batch(targets.tolist()).asnumpy()
         except Exception as exc:
