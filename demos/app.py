@@ -19,9 +19,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402  (after the analytics switch)
 
-from internvideo_core.demo.service import DemoError, DemoService  # noqa: E402
+from internvideo_core.demo.service import EXAMPLE_PREFIX, DemoError, DemoService  # noqa: E402
 
-__all__ = ["build_demo", "main"]
+__all__ = ["build_demo", "launch_options", "main"]
 
 log = logging.getLogger("internvideo.demo")
 _PLAYABLE = {".mp4", ".webm", ".ogg", ".m4v"}
@@ -37,7 +37,8 @@ def _warn(message: str) -> str:
 
 def _guard(fn: Callable[..., tuple], n_out: int, message_slot: int) -> Callable[..., tuple]:
     """Run ``fn``; a :class:`DemoError` (or any other failure) becomes a message in output ``message_slot``
-    and empty values elsewhere: the visitor never sees a traceback."""
+    and empty values elsewhere: the visitor never sees a traceback, nor the words of an unexpected error
+    (they could quote a file or a path of the server; the console log has them)."""
 
     def run(*args: Any) -> tuple:
         try:
@@ -46,7 +47,7 @@ def _guard(fn: Callable[..., tuple], n_out: int, message_slot: int) -> Callable[
             text = _warn(str(err))
         except Exception as err:  # logged for the console, summarised for the page
             log.exception("demo action failed")
-            text = f"**Something went wrong:** {type(err).__name__}: {err}"
+            text = f"**Something went wrong** ({type(err).__name__}); the server's console has the details."
         out: list[Any] = [None] * n_out
         out[message_slot] = text
         return tuple(out)
@@ -66,31 +67,66 @@ def default_example(service: DemoService):
     return service.examples[0]
 
 
+def _whole(value: Any) -> Any:
+    """A widget number as an int when it is a whole number; anything else is passed on for the service to refuse."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def upload_folder() -> Path:
+    """Where Gradio stores uploads (``GRADIO_TEMP_DIR``, default ``<tmp>/gradio``): the only folder besides the
+    examples that the page opens files from."""
+    from gradio.utils import get_upload_folder
+
+    return Path(get_upload_folder())
+
+
+def launch_options(service: DemoService, max_file_size: str = "200mb") -> dict[str, Any]:
+    """Keyword arguments for ``demo.launch``: an upload size limit and the folders Gradio must never serve
+    (the kit's runs, cache and data folders, the user's home), except the examples the page shows."""
+    from internvideo_core.paths import cache_dir, data_dir, runs_dir
+
+    blocked = [str(runs_dir()), str(cache_dir()), str(Path.home() / ".ssh"), str(Path.home() / ".cache"),
+               str(Path.home() / ".config")]
+    data = data_dir()
+    blocked += [str(p) for p in data.iterdir() if p.name != "videos"] if data.is_dir() else []
+    return {"max_file_size": max_file_size, "blocked_paths": blocked}
+
+
 def build_demo(service: DemoService | None = None, *, profile: str = "tutorial", full: bool = False,
                synth_examples: int = 8) -> gr.Blocks:
-    """The demo page. ``service`` defaults to ``DemoService(profile, full, synth_examples)``."""
+    """The demo page. ``service`` defaults to ``DemoService(profile, full, synth_examples)``.
+
+    The service is restricted to Gradio's upload folder and the examples (:meth:`DemoService.restrict_to`);
+    the page refers to examples as ``"example:<name>"``, so no server path appears in the page or ``/config``.
+    """
     service = service or DemoService(profile=profile, full=full, synth_examples=synth_examples)
+    service.restrict_to(upload_folder())
     names = [e.name for e in service.examples]
     first = default_example(service)
     defaults = service.defaults()
 
-    def show(path: str | None) -> tuple:
-        info, frames = service.preview(path)
-        video = str(path) if path and Path(path).suffix.lower() in _PLAYABLE else None
-        return path, info, frames, video
+    def show(ref: str | None) -> tuple:
+        path = service.resolve(ref)  # refuses files outside the upload folder and the examples
+        info, frames = service.preview(ref)
+        video = str(path) if path.suffix.lower() in _PLAYABLE else None
+        return ref, info, frames, video
 
     def pick_example(name: str) -> tuple:
         if not name:
             return (gr.update(),) * 4
-        return show(str(service.example(name).path))
+        return show(EXAMPLE_PREFIX + service.example(name).name)
 
     def uploaded(path: str | None) -> tuple:
         if not path:
             return (gr.update(),) * 4
         return show(path)
 
-    def clip_name(path: str) -> str:
-        return Path(path).name if path else "?"
+    def clip_name(ref: str) -> str:
+        if not ref:
+            return "?"
+        return ref[len(EXAMPLE_PREFIX):] if ref.startswith(EXAMPLE_PREFIX) else Path(ref).name
 
     def recognise(path: str) -> tuple:
         top = service.recognize(path, 5)
@@ -101,17 +137,18 @@ def build_demo(service: DemoService | None = None, *, profile: str = "tutorial",
         return probs, f"{clip_name(path)}: softmax over {len(probs)} labels; {service.protocol('video_text')}"
 
     def retrieve(query: str, k: float) -> tuple:
-        picture, table, _ = service.retrieve(query, int(k))
+        picture, table, _ = service.retrieve(query, _whole(k))
         return picture, table
 
     def reconstruct(path: str, ratio: float, seed: float) -> tuple:
-        picture, text, _ = service.reconstruct(path, float(ratio), int(seed or 0))
+        picture, text, _ = service.reconstruct(path, ratio, _whole(0 if seed is None else seed))
         return picture, f"{clip_name(path)}: {text} Input: {service.protocol('reconstruction')}."
 
-    with gr.Blocks(title="InternVideo kit demo") as demo:
+    # delete_cache: Gradio removes this app's uploads and outputs older than an hour, checked hourly
+    with gr.Blocks(title="InternVideo kit demo", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(_INTRO)
         gr.Markdown(service.describe_models(), elem_id="model-sources")
-        current = gr.State(str(first.path) if first else None)
+        current = gr.State(EXAMPLE_PREFIX + first.name if first else None)
         with gr.Row():
             with gr.Column(scale=1):
                 upload = gr.File(label="Upload a video", file_types=[".mp4", ".avi", ".webm", ".mkv", ".mov"],
@@ -192,9 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synth-examples", type=int, default=8, help="SynthMotion example clips to render")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    demo = build_demo(profile=args.profile, full=args.full or args.profile == "full", synth_examples=args.synth_examples)
+    service = DemoService(profile=args.profile, full=args.full or args.profile == "full",
+                          synth_examples=args.synth_examples)
+    demo = build_demo(service)
     demo.queue(default_concurrency_limit=1)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share == "yes")
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share == "yes",
+                **launch_options(service))
     return 0
 
 

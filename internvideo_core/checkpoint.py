@@ -31,7 +31,13 @@ __all__ = [
     "load_checkpoint",
     "to_official_state_dict",
     "save_safetensors",
+    "HEAD_PREFIXES",
+    "new_head_weights",
+    "refuse_new_head",
 ]
+
+#: Parameter-name prefixes of a classifier's head: weights that a checkpoint meant for evaluation must provide.
+HEAD_PREFIXES: tuple[str, ...] = ("head.", "fc_norm.")
 
 
 class CheckpointError(RuntimeError):
@@ -193,6 +199,29 @@ def load_checkpoint(model: nn.Module, path: str | Path, *, strict: bool = True) 
     model.load_state_dict(state, strict=False)
     report.converted = len(state)
     return report
+
+
+def new_head_weights(report: LoadReport | None) -> list[str]:
+    """The classification-head weights (:data:`HEAD_PREFIXES`) that ``report`` lists as newly initialised."""
+    if report is None:
+        return []
+    return sorted(k for k in report.initialized if k.startswith(HEAD_PREFIXES))
+
+
+def refuse_new_head(report: LoadReport | None, source: str | Path, *, allow: bool = False,
+                    flag: str | None = "--allow-random-head") -> list[str]:
+    """Refuse to score with a head the checkpoint did not provide (e.g. a pretraining file given to
+    ``evaluate``: its top-1 would be chance, silently). Raises :class:`CheckpointError` naming ``source`` and
+    the keys, unless ``allow`` (then the keys are only returned, for a warning). ``flag``: the override the
+    message offers (None: none)."""
+    keys = new_head_weights(report)
+    if keys and not allow:
+        raise CheckpointError(
+            f"{source} provides no classification head: {', '.join(keys)} would be randomly initialised, so the "
+            f"predictions would be chance. Pass a fine-tuned classifier checkpoint (a pretraining checkpoint "
+            f"must be fine-tuned first: `internvideo finetune --init {source}`)"
+            + (f", or {flag} to score the random head anyway." if flag else "."))
+    return keys
 
 
 def to_official_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -100,7 +100,8 @@ def test_choice_order_tutorial_vs_released(env, monkeypatch):
         assert choose_model("recognition", PROFILE, full=False).kind == "tutorial"
         full = choose_model("recognition", PROFILE, full=True)
         assert (full.kind, full.name, full.path) == ("released", "videomae_vit_base_k400", fake)
-        assert "videomae_vit_base_k400" in full.describe() and str(fake) in full.describe()
+        assert "videomae_vit_base_k400" in full.describe() and f"cache/{fake.name}" in full.describe()
+        assert str(fake) not in full.describe()  # relative to the cache: no absolute server path
         # no tutorial file: the cached released checkpoint is the fallback even without --full
         monkeypatch.setenv("INTERNVIDEO_RUNS", str(env / "elsewhere"))
         assert choose_model("recognition", PROFILE, full=False).kind == "released"
@@ -151,7 +152,8 @@ def test_bad_files_give_a_message_not_a_traceback(service, tmp_path, app_module)
     assert out[0] is None and out[2] is None and "Cannot read holiday.mp4" in out[1]
     with pytest.raises(DemoError, match="No video yet"):
         service.recognize(None)
-    assert read_error_message(ValueError("boom"), "x.mp4") == "Cannot read x.mp4: ValueError: boom"
+    # the words of an unexpected error are not shown: they could quote the file or a server path
+    assert read_error_message(ValueError("boom"), "x.mp4") == "Cannot read x.mp4: the decoder failed (ValueError)."
 
 
 def test_synth_examples_and_preview(service, env):

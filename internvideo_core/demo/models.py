@@ -33,7 +33,7 @@ from torch import nn
 __all__ = [
     "TASKS", "TASK_TITLES", "RELEASED", "ModelChoice", "DemoModel", "ModelUnavailable", "choose_model",
     "load_model", "tutorial_checkpoint_path", "video_text_defaults",
-    "mm_recipe_from_metadata",
+    "mm_recipe_from_metadata", "shown_path",
 ]
 
 TASKS: tuple[str, ...] = ("recognition", "video_text", "reconstruction")
@@ -75,6 +75,22 @@ class ModelUnavailable(RuntimeError):
     """The task has no usable model; the message says what is missing and what to do."""
 
 
+def shown_path(path: str | Path | None) -> str:
+    """``path`` as the page may show it: relative to the kit's runs folder (``runs/...``) or checkpoint cache
+    (``cache/...``), else the file name only: never an absolute path of the server (user and home folders)."""
+    if path is None:
+        return ""
+    from internvideo_core.paths import cache_dir, runs_dir
+
+    real = Path(path).expanduser().resolve()
+    for label, root in (("runs", runs_dir()), ("cache", cache_dir())):
+        try:
+            return f"{label}/{real.relative_to(root.expanduser().resolve()).as_posix()}"
+        except ValueError:
+            continue
+    return Path(path).name
+
+
 @dataclass(frozen=True)
 class ModelChoice:
     """Where the model of ``task`` comes from: ``kind`` ``"released"`` / ``"tutorial"`` / ``"missing"``;
@@ -96,7 +112,7 @@ class ModelChoice:
         if not self.available:
             return self.problem
         what = {"released": "released checkpoint", "tutorial": f"tutorial model, {self.profile} profile"}[self.kind]
-        return f"model: **{self.name}** from `{self.path}` ({what})"
+        return f"model: **{self.name}** from `{shown_path(self.path)}` ({what})"
 
 
 @dataclass
@@ -174,17 +190,17 @@ def _tutorial_choice(task: str, profile: str) -> ModelChoice:
                            f"{sorted(videomae_synth.RECIPES)}", profile)
     if not path.is_file():
         return ModelChoice(task, "tutorial", name, None,
-                           f"`{path}` does not exist (notebook {_NOTEBOOK[task]} writes it: {run})", profile)
+                           f"`{shown_path(path)}` does not exist (notebook {_NOTEBOOK[task]} writes it: {run})", profile)
     meta = _metadata(path)
     if meta is None:
         return ModelChoice(task, "tutorial", name, None,
-                           f"`{path}` is not a readable safetensors file; delete it and rerun notebook "
+                           f"`{shown_path(path)}` is not a readable safetensors file; delete it and rerun notebook "
                            f"{_NOTEBOOK[task]} ({run})", profile)
     if task in ("recognition", "reconstruction"):
         want = videomae_synth.get_recipe(profile).fingerprint()
         if meta.get("fingerprint") != want:
             return ModelChoice(task, "tutorial", name, None,
-                               f"`{path}` was written for another version of the {profile} recipe (fingerprint "
+                               f"`{shown_path(path)}` was written for another version of the {profile} recipe (fingerprint "
                                f"{meta.get('fingerprint')!r}, expected {want!r}); rerun notebook "
                                f"{_NOTEBOOK[task]} ({run})", profile)
     return ModelChoice(task, "tutorial", name, path, "", profile)
@@ -204,11 +220,9 @@ def choose_model(task: str, profile: str = "tutorial", full: bool = False) -> Mo
     for choice in order:
         if choice is not None and choice.available:
             return choice
-    from internvideo_core.paths import cache_dir
-
     first = RELEASED[task][0]
     problem = (f"**No model for {TASK_TITLES[task]}.** The demo looks for the tutorial model: {tutorial.problem}; "
-               f"and for a released checkpoint in the kit cache `{cache_dir()}` (none of "
+               f"and for a released checkpoint in the kit cache (`INTERNVIDEO_CACHE`; none of "
                f"{', '.join(RELEASED[task])} is there): `internvideo zoo download {first}`, then "
                "`python demos/app.py --full`. The other tabs still work.")
     return ModelChoice(task, "missing", "", None, problem, profile)
@@ -228,7 +242,8 @@ def load_model(choice: ModelChoice, device: str | torch.device = "cpu") -> DemoM
     except ModelUnavailable:
         raise
     except Exception as err:  # shown to the user with the file and what to do
-        raise ModelUnavailable(f"**Could not load {choice.name} from `{choice.path}`**: {type(err).__name__}: {err}. "
+        detail = str(err).replace(str(choice.path), shown_path(choice.path))
+        raise ModelUnavailable(f"**Could not load {choice.name} from `{shown_path(choice.path)}`**: {type(err).__name__}: {detail}. "
                                "Delete the file and fetch or train it again.") from err
     loaded.model.eval().to(device)
     return loaded
@@ -260,8 +275,11 @@ def _released_classifier(choice: ModelChoice) -> DemoModel:
     from internvideo_core.paths import read_labels
     from internvideo_core.registry import create_model, get_pretrained
 
+    from internvideo_core.checkpoint import refuse_new_head
+
     entry = get_pretrained(choice.name)
     model = create_model(entry.arch, checkpoint_path=str(choice.path), **entry.overrides)
+    refuse_new_head(getattr(model, "load_report", None), shown_path(choice.path), flag=None)
     n_cls = int(entry.num_classes or model.num_classes)
     classes = tuple(clean_classname(c) for c in read_labels(entry.label_map)) if entry.label_map else ()
     if len(classes) != n_cls:
@@ -334,14 +352,14 @@ def _tutorial_classifier(choice: ModelChoice) -> DemoModel:
     meta = _metadata(choice.path) or {}
     with safe_open(str(choice.path), framework="pt") as fh:
         if "head.weight" not in fh.keys():
-            raise ModelUnavailable(f"`{choice.path}` has no `head.weight`: it is not a classifier (the demo expects "
+            raise ModelUnavailable(f"`{shown_path(choice.path)}` has no `head.weight`: it is not a classifier (the demo expects "
                                    "the fine-tuned model of notebook 03, saved with `videomae_synth.save_classifier`)")
         n_cls = int(fh.get_slice("head.weight").get_shape()[0])
     classes = tuple(json.loads(meta["classes"])) if "classes" in meta else ()
     if not classes:
         classes = tuple(KNOWN_MOTIONS) if n_cls == len(KNOWN_MOTIONS) else tuple(f"class {i}" for i in range(n_cls))
     if len(classes) != n_cls:
-        raise ModelUnavailable(f"`{choice.path}` has {n_cls} outputs but its metadata names {len(classes)} classes")
+        raise ModelUnavailable(f"`{shown_path(choice.path)}` has {n_cls} outputs but its metadata names {len(classes)} classes")
     model = VS.build_classifier(recipe, n_cls, checkpoint_path=choice.path)
     indices, preprocess = _videomae_recipe_input(recipe)
     return DemoModel(choice, model, indices, preprocess, _tutorial_videomae_protocol(recipe), classes=classes)

@@ -27,11 +27,27 @@ from internvideo_core.demo.models import (
     TASK_TITLES, TASKS, DemoModel, ModelChoice, ModelUnavailable, choose_model, load_model, video_text_defaults,
 )
 from internvideo_core.demo.videos import (
-    ExampleClip, VideoClip, bundled_examples, display_indices, mosaic, read_error_message,
+    MAX_PIXELS, ExampleClip, VideoClip, bundled_examples, display_indices, mosaic, read_error_message,
     render_synth_examples,
 )
 
-__all__ = ["DemoError", "DemoService"]
+__all__ = ["DemoError", "DemoService", "EXAMPLE_PREFIX", "CACHE_BYTES", "MAX_SEED", "clean_stale_demo_folders"]
+
+#: A reference to an example clip (``"example:<name>"``): what the page keeps instead of a server path.
+EXAMPLE_PREFIX = "example:"
+#: The decoded frames of all cached clips together stay under this many bytes (least recently used go first).
+CACHE_BYTES = 256 * 2**20
+#: Mask seeds must lie in ``[0, MAX_SEED]`` (``torch.Generator.manual_seed`` takes 64-bit signed values).
+MAX_SEED = 2**63 - 1
+_DEMO_TMP = r"internvideo_demo_(?P<pid>\d+)_\w+"
+
+
+def clean_stale_demo_folders(parent: str | os.PathLike | None = None) -> list[Path]:
+    """Remove ``internvideo_demo_<pid>_*`` temporary folders of demo processes that are gone (in ``parent``,
+    default the system temporary folder); returns them."""
+    from internvideo_core.housekeeping import remove_stale
+
+    return remove_stale(parent or tempfile.gettempdir(), _DEMO_TMP)
 
 
 class DemoError(RuntimeError):
@@ -45,16 +61,28 @@ class DemoService:
         profile: tutorial checkpoints are looked up under ``runs/checkpoints/<profile>/``.
         full: prefer released checkpoints already in the kit cache (see :func:`~.models.choose_model`).
         synth_examples: how many SynthMotion example clips to render (written as mp4 under ``example_dir``).
-        example_dir: where the rendered clips go (default: a fresh temporary folder).
+        example_dir: where the rendered clips go (default: a fresh temporary folder
+            ``internvideo_demo_<pid>_*``; those of demo processes that are gone are removed first).
         seed: seed of the rendered clips.
         device: where the models run (default: ``cuda`` when available, else ``cpu``).
+        max_pixels: frames larger than this are scaled down while they are decoded.
+        cache_bytes: bound of the decoded frames kept for reuse, all clips together.
+
+    Which files may be opened: by default any path (library use, tests). :meth:`restrict_to` limits them to
+    the examples and files under the given folders (the page passes Gradio's upload folder), checked on the
+    real path (symlinks and ``..`` resolved).
     """
 
     def __init__(self, profile: str = "tutorial", full: bool = False, synth_examples: int = 8,
-                 example_dir: str | os.PathLike | None = None, seed: int = 0, device: str | None = None) -> None:
+                 example_dir: str | os.PathLike | None = None, seed: int = 0, device: str | None = None,
+                 max_pixels: int | None = MAX_PIXELS, cache_bytes: int = CACHE_BYTES) -> None:
         self.profile, self.full = profile, full
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.example_dir = Path(example_dir) if example_dir else Path(tempfile.mkdtemp(prefix="internvideo_demo_"))
+        self.max_pixels, self.cache_bytes = max_pixels, int(cache_bytes)
+        if example_dir is None:
+            clean_stale_demo_folders()
+            example_dir = tempfile.mkdtemp(prefix=f"internvideo_demo_{os.getpid()}_")
+        self.example_dir = Path(example_dir)
         self.examples: list[ExampleClip] = bundled_examples()
         if synth_examples > 0:
             self.examples += render_synth_examples(self.example_dir, synth_examples, seed=seed)
@@ -63,7 +91,36 @@ class DemoService:
         self._clips: OrderedDict[tuple[str, int, int], VideoClip] = OrderedDict()
         self._gallery: dict[str, tuple[list[ExampleClip], torch.Tensor]] = {}
         self._lock = threading.RLock()
+        self._allowed_dirs: list[Path] | None = None
 
+    # ----------------------------------------------------------------------------------------- file access
+    def restrict_to(self, *folders: str | os.PathLike) -> None:
+        """From now on open only the examples and files whose real path lies under one of ``folders``."""
+        self._allowed_dirs = [Path(os.path.realpath(f)) for f in folders]
+
+    def _allowed(self, real: Path) -> bool:
+        if self._allowed_dirs is None:
+            return True
+        if any(real == Path(os.path.realpath(e.path)) for e in self.examples):
+            return True
+        return any(real.is_relative_to(d) for d in self._allowed_dirs)
+
+    def resolve(self, ref: str | os.PathLike | None) -> Path:
+        """The file behind ``ref``: an example reference ``"example:<name>"`` or a path (checked against
+        :meth:`restrict_to`). :class:`DemoError` for nothing, an unknown example or a refused path; the
+        message never reveals whether a refused file exists."""
+        if ref is None or str(ref) == "":
+            raise DemoError("No video yet: upload a clip or pick an example.")
+        text = str(ref)
+        if text.startswith(EXAMPLE_PREFIX):
+            return self.example(text[len(EXAMPLE_PREFIX):]).path
+        path = Path(text)
+        if self._allowed_dirs is not None:
+            real = Path(os.path.realpath(path))
+            if not self._allowed(real):
+                raise DemoError(f"{path.name} was not uploaded through this page: only uploaded files and the "
+                                "examples can be opened. Upload the video with the file picker.")
+        return path
     # ----------------------------------------------------------------------------------------- helpers
     def example(self, name: str) -> ExampleClip:
         for ex in self.examples:
@@ -86,10 +143,9 @@ class DemoService:
             return self._models[task]
 
     def clip(self, path: str | os.PathLike | None) -> VideoClip:
-        """The opened video at ``path`` (cached by path, size and modification time)."""
-        if path is None or str(path) == "":
-            raise DemoError("No video yet: upload a clip or pick an example.")
-        path = Path(path)
+        """The opened video at ``path`` (a path or ``"example:<name>"``, see :meth:`resolve`), cached by path,
+        size and modification time; the cached frames of all clips stay under ``cache_bytes``."""
+        path = self.resolve(path)
         try:
             st = path.stat()
             key = (str(path), st.st_size, st.st_mtime_ns)
@@ -100,20 +156,32 @@ class DemoService:
                 self._clips.move_to_end(key)
                 return self._clips[key]
             try:
-                clip = VideoClip(path)
+                clip = VideoClip(path, max_pixels=self.max_pixels)
             except VideoReadError as err:
                 raise DemoError(read_error_message(err, path.name)) from None
             except Exception as err:  # any decoder failure is shown, never a traceback
                 raise DemoError(read_error_message(err, path.name)) from None
             self._clips[key] = clip
-            while len(self._clips) > 16:
-                self._clips.popitem(last=False)
+            self._trim_cache()
             return clip
+
+    def _trim_cache(self) -> None:
+        """Drop least recently used clips while the decoded frames exceed ``cache_bytes`` or 16 clips."""
+        with self._lock:
+            while len(self._clips) > 1 and (len(self._clips) > 16 or self.cached_bytes() > self.cache_bytes):
+                self._clips.popitem(last=False)
+
+    def cached_bytes(self) -> int:
+        """Bytes of decoded frames held by the clip cache."""
+        with self._lock:
+            return sum(c.nbytes for c in self._clips.values())
 
     def _frames(self, clip: VideoClip, indices: np.ndarray) -> torch.Tensor:
         try:
             with self._lock:
-                return clip.frames(indices)
+                frames = clip.frames(indices)
+                self._trim_cache()
+                return frames
         except VideoReadError as err:
             raise DemoError(read_error_message(err, clip.path.name)) from None
 
@@ -133,7 +201,9 @@ class DemoService:
         i = clip.info
         size = f"{i.width}x{i.height}" + (f" (shown {i.display_width}x{i.display_height})"
                                            if (i.display_width, i.display_height) != (i.width, i.height) else "")
-        info = (f"**{Path(path).name}**: {i.num_frames} frames, {i.fps:g} fps ({i.duration:.1f} s), {size}, "
+        if clip.output_size != (i.width, i.height):
+            size += f", decoded at {clip.output_size[0]}x{clip.output_size[1]} (the demo's pixel budget)"
+        info = (f"**{clip.path.name}**: {i.num_frames} frames, {i.fps:g} fps ({i.duration:.1f} s), {size}, "
                 f"{i.codec or 'unknown codec'}, decoded with {i.backend}; showing frames {idx.tolist()}")
         return info, [(f, f"frame {k}") for f, k in zip(frames, idx.tolist())]
 
@@ -181,6 +251,8 @@ class DemoService:
         """Rank the gallery by similarity to ``query``: ``(picture of the top k clips, one row of frames each;
         Markdown table of every clip; [(clip name, cosine)] best first)``."""
         query = " ".join((query or "").split())
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= int(k) <= 100:
+            raise DemoError(f"The number of clips to show must be a whole number from 1 to 100, got {k!r}.")
         if not query:
             raise DemoError("Type a text query, e.g. 'a red circle moves to the left'.")
         m = self.model("video_text")
@@ -202,8 +274,14 @@ class DemoService:
     def reconstruct(self, path: str | os.PathLike | None, ratio: float = 0.9, seed: int = 0
                     ) -> tuple[np.ndarray, str, tasks.Reconstruction]:
         """Mask and reconstruct the clip: ``(mosaic picture, Markdown summary, the Reconstruction)``."""
-        if not 0.0 <= float(ratio) < 1.0:
-            raise DemoError(f"The mask ratio must be in [0, 1), got {ratio}.")
+        try:
+            ratio_ok = 0.0 <= float(ratio) < 1.0
+        except (TypeError, ValueError):
+            ratio_ok = False
+        if not ratio_ok:
+            raise DemoError(f"The mask ratio must be in [0, 1), got {ratio!r}.")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) <= MAX_SEED:
+            raise DemoError(f"The mask seed must be a whole number from 0 to 2**63 - 1, got {seed!r}.")
         m, x = self._input("reconstruction", path)
         with self._lock:
             rec = tasks.reconstruct(m.model, x, float(ratio), int(seed), m.pixel_mean, m.pixel_std)

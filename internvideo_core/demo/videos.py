@@ -19,15 +19,22 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from internvideo_core.data.io import VideoInfo, VideoReadError, open_video
+from internvideo_core.data.io import (
+    BackendUnavailableError, CorruptVideoError, EmptyVideoFileError, FrameIndexError, NotAVideoError,
+    NoVideoFramesError, VideoInfo, VideoNotFoundError, VideoReadError, open_video,
+)
 
 __all__ = [
-    "VIDEO_SUFFIXES", "ExampleClip", "bundled_examples", "SYNTH_EXAMPLES", "render_synth_examples", "VideoClip",
+    "VIDEO_SUFFIXES", "MAX_PIXELS", "ExampleClip", "bundled_examples", "SYNTH_EXAMPLES", "render_synth_examples", "VideoClip",
     "read_error_message", "display_indices", "mosaic", "filmstrip",
 ]
 
 #: File types the demo offers to upload (anything PyAV can open also works).
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".avi", ".webm", ".mkv", ".mov")
+
+#: Pixel budget of a decoded frame (640 x 480): larger videos are scaled down while they are decoded, so an
+#: 8K upload costs ~0.9 MB per frame instead of 100 MB (the models look at 224-256 px anyway).
+MAX_PIXELS = 640 * 480
 
 _BUNDLED_CAPTIONS = {
     "arm_wrestling_demo.mp4": "two people arm wrestling (a Kinetics-style clip)",
@@ -106,15 +113,23 @@ def render_synth_examples(folder: str | os.PathLike, count: int = 8, seed: int =
 class VideoClip:
     """An opened video that decodes each requested frame once: ``frames(indices) -> uint8 [K, H, W, 3]``.
 
+    Frames larger than ``max_pixels`` are scaled down at decode time (``None``: coded size);
+    ``output_size`` is the delivered ``(width, height)`` and ``nbytes`` what the decoded frames hold.
     Opening raises :class:`~internvideo_core.data.io.VideoReadError` for missing, empty, non-video or broken
     files (see :func:`read_error_message`).
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, max_pixels: int | None = MAX_PIXELS) -> None:
         self.path = Path(path)
-        self._reader = open_video(self.path, num_threads=1)
+        self._reader = open_video(self.path, num_threads=1, max_pixels=max_pixels)
         self.info: VideoInfo = self._reader.info
+        self.output_size: tuple[int, int] = self._reader.output_size
         self._cache: dict[int, torch.Tensor] = {}
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the decoded frames."""
+        return sum(f.numel() * f.element_size() for f in self._cache.values())
 
     @property
     def num_frames(self) -> int:
@@ -135,21 +150,31 @@ class VideoClip:
         return len(self._cache)
 
 
-def read_error_message(err: BaseException, name: str | None = None) -> str:
-    """One readable paragraph for a file the demo cannot use (never a traceback).
+_SAFE_PROBLEMS: tuple[tuple[type, str, str], ...] = (
+    (VideoNotFoundError, "no such file", "upload it again"),
+    (EmptyVideoFileError, "the file is empty (0 bytes)", "upload the complete file"),
+    (NotAVideoError, "it is not a video file", "upload an mp4, avi, webm, mkv or mov video"),
+    (NoVideoFramesError, "it holds no video frames", "upload a file with a video track"),
+    (FrameIndexError, "a frame it should hold is missing", "re-encode the file"),
+    (CorruptVideoError, "the file is damaged or truncated", "re-encode it or upload it again"),
+    (BackendUnavailableError, "no video decoder is installed", "pip install av"),
+)
 
-    ``err``: usually a :class:`VideoReadError` (its problem and hint); ``name``: the file name to show instead of
-    the (temporary) path of an upload.
+
+def read_error_message(err: BaseException, name: str | None = None) -> str:
+    """One readable sentence for a file the demo cannot use (never a traceback).
+
+    ``err``: usually a :class:`VideoReadError`; ``name``: the file name to show instead of the (temporary) path
+    of an upload. The message is built from the kind of error only: it never quotes the file's contents or
+    the decoder's words about them (a visitor could otherwise read a server file through the messages).
     """
+    shown = name or (Path(err.path).name if isinstance(err, VideoReadError) and err.path else "the file")
+    for kind, problem, hint in _SAFE_PROBLEMS:
+        if isinstance(err, kind):
+            return f"Cannot read {shown}: {problem}. {hint[0].upper()}{hint[1:]}."
     if isinstance(err, VideoReadError):
-        shown = name or (Path(err.path).name if err.path else "the file")
-        msg = f"Cannot read {shown}: {err.problem}."
-        if err.hint:
-            msg += f" {err.hint[0].upper()}{err.hint[1:]}."
-        if err.path:
-            msg = msg.replace(f"'{err.path}'", shown).replace(err.path, shown)
-        return msg.replace("..", ".")
-    return f"Cannot read {name or 'the file'}: {type(err).__name__}: {err}"
+        return f"Cannot read {shown}: the video cannot be decoded. Re-encode it or try another file."
+    return f"Cannot read {shown}: the decoder failed ({type(err).__name__})."
 
 
 def display_indices(num_frames: int, count: int = 8) -> np.ndarray:
