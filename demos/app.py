@@ -118,10 +118,13 @@ def build_demo(service: DemoService | None = None, *, profile: str = "tutorial",
             return (gr.update(),) * 4
         return show(EXAMPLE_PREFIX + service.example(name).name)
 
-    def uploaded(path: str | None) -> tuple:
+    def uploaded(payload: Any) -> tuple:
+        # the event runs with preprocess=False: Gradio would otherwise copy ANY server path a client names in
+        # the FileData payload into its cache before this function could refuse it
+        path = payload.get("path") if isinstance(payload, dict) else payload
         if not path:
             return (gr.update(),) * 4
-        return show(path)
+        return show(str(path))
 
     def clip_name(ref: str) -> str:
         if not ref:
@@ -198,13 +201,14 @@ def build_demo(service: DemoService | None = None, *, profile: str = "tutorial",
                 mae_msg = gr.Markdown(elem_id="reconstruction-message")
 
         shown = [current, status, frames, preview]
-        example.change(_guard(pick_example, 4, 1), example, shown)
-        upload.upload(_guard(uploaded, 4, 1), upload, shown)
-        rec_btn.click(_guard(recognise, 2, 1), current, [rec_out, rec_msg])
-        zs_btn.click(_guard(zero_shot, 2, 1), [current, zs_labels, zs_templates], [zs_out, zs_msg])
-        rt_btn.click(_guard(retrieve, 2, 1), [query, top_k], [rt_out, rt_table])
-        query.submit(_guard(retrieve, 2, 1), [query, top_k], [rt_out, rt_table])
-        mae_btn.click(_guard(reconstruct, 2, 1), [current, ratio, seed], [mae_out, mae_msg])
+        example.change(_guard(pick_example, 4, 1), example, shown, api_name="example")
+        upload.upload(_guard(uploaded, 4, 1), upload, shown, api_name="upload", preprocess=False)
+        rec_btn.click(_guard(recognise, 2, 1), current, [rec_out, rec_msg], api_name="recognise")
+        zs_btn.click(_guard(zero_shot, 2, 1), [current, zs_labels, zs_templates], [zs_out, zs_msg],
+                     api_name="zero_shot")
+        rt_btn.click(_guard(retrieve, 2, 1), [query, top_k], [rt_out, rt_table], api_name="retrieve")
+        query.submit(_guard(retrieve, 2, 1), [query, top_k], [rt_out, rt_table], api_name="retrieve_on_enter")
+        mae_btn.click(_guard(reconstruct, 2, 1), [current, ratio, seed], [mae_out, mae_msg], api_name="reconstruct")
         if first is not None:
             demo.load(_guard(show, 4, 1), current, shown)
     return demo
