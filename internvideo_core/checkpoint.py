@@ -168,7 +168,12 @@ def load_checkpoint(model: nn.Module, path: str | Path, *, strict: bool = True) 
     tensors, fmt = read_state_dict(path)
     report = LoadReport(path=str(path), source_format=fmt)
     converter = _converter_for(model)
-    state = converter.from_external(model, tensors, report)
+    try:
+        state = converter.from_external(model, tensors, report)
+    except KeyError as exc:  # a converter met a file without a tensor it needs (e.g. one q/k/v weight)
+        raise CheckpointError(f"{path} ({fmt}) lacks a tensor {type(model).__name__} needs: {exc.args[0]}. "
+                              "The file is incomplete or of another architecture; download or convert it "
+                              "again.") from exc
     own = model.state_dict()
     unexpected = sorted(set(state) - set(own))
     missing = sorted(set(own) - set(state) - set(report.initialized))

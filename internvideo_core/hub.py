@@ -12,6 +12,13 @@ Only the standard library's :mod:`urllib` is used (no ``requests``); nothing tou
 - Offline: ``INTERNVIDEO_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``) makes every download raise
   :class:`HubOfflineError` before any request; so does an unreachable host. The message names the URL to fetch
   and the full path to put the file at, so the kit finds it afterwards.
+- Nothing unverified is stored: a ``text/html`` answer (a login or error page served with status 200), a
+  body shorter or longer than its ``Content-Length``, or a file without the magic bytes of its kind (zip
+  for ``.pth``/``.pt``/``.ckpt``/``.bin`` - or a legacy pickle header -, a safetensors header for
+  ``.safetensors``) is rejected with :class:`BadDownloadError`, deleted, never gets a digest recorded, and
+  the next mirror is tried. So is a server that does not speak HTTP (``BadStatusLine``).
+- Leftovers of failed or killed downloads in the destination folder (``<file>.lock`` that nobody holds,
+  ``<file>.part.url`` without its ``.part``) older than an hour are removed by the next download there.
 - Gated Hugging Face repositories: if ``HF_TOKEN`` (or ``HUGGING_FACE_HUB_TOKEN``) is set, it is sent as a
   bearer token to ``huggingface.co`` only (never forwarded to the CDN a download is redirected to).
 """
@@ -33,6 +40,7 @@ __all__ = [
     "HubError",
     "HubOfflineError",
     "ChecksumError",
+    "BadDownloadError",
     "is_offline",
     "sha256_file",
     "download_url",
@@ -58,6 +66,19 @@ class HubOfflineError(HubError):
 
 class ChecksumError(HubError):
     """A file's sha256 digest differs from the published or recorded one; the bad file has been removed."""
+
+
+class BadDownloadError(HubError):
+    """A server answered with something that is not the file: an HTML page, a body of the wrong length, bytes
+    without the file type's magic, or a reply that is not HTTP. Nothing was stored."""
+
+
+#: Magic bytes of a checkpoint by file suffix: zip (``torch.save`` since 1.6) or a pickle protocol-2 header
+#: (legacy ``torch.save``); safetensors is checked structurally (8-byte header length + JSON object).
+_ZIP_OR_PICKLE = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+_MAGIC: dict[str, tuple[bytes, ...]] = {".pth": _ZIP_OR_PICKLE, ".pt": _ZIP_OR_PICKLE, ".ckpt": _ZIP_OR_PICKLE,
+                                        ".bin": _ZIP_OR_PICKLE}
+_STALE_AGE_S = 3600.0
 
 
 # --------------------------------------------------------------------------------------------------- helpers
@@ -146,12 +167,60 @@ def _file_lock(path: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows: no lock, downloads still atomic
         yield
         return
-    with open(path, "a+b") as handle:
+    while True:
+        handle = open(path, "a+b")
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            same = os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        handle.close()  # the lock file was removed (by its holder or a cleanup) while we waited: lock anew
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()  # removed while still held, so nobody can lock a stale inode afterwards
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
+
+
+def _remove_stale_leftovers(folder: Path, max_age_s: float = _STALE_AGE_S) -> list[Path]:
+    """Remove ``*.lock`` files nobody holds and ``*.part.url`` markers without their ``.part``, older than
+    ``max_age_s``, left in ``folder`` by failed or killed downloads; returns what was removed."""
+    import time
+
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return []
+    removed: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        try:
+            if now - entry.lstat().st_mtime < max_age_s or not entry.is_file():
+                continue
+            if entry.name.endswith(".part.url"):
+                if not entry.with_name(entry.name[: -len(".url")]).exists():
+                    entry.unlink()
+                    removed.append(entry)
+            elif entry.name.endswith(".lock"):
+                with open(entry, "a+b") as handle:
+                    try:
+                        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except OSError:
+                        continue  # held by a running download
+                    if os.path.samestat(os.fstat(handle.fileno()), os.stat(entry)):
+                        entry.unlink()
+                        removed.append(entry)
+        except OSError:
+            continue
+    return removed
 
 
 # --------------------------------------------------------------------------------------------- verification
@@ -162,6 +231,12 @@ def _verify_existing(dest: Path, sha256: str | None, source: str, recheck: bool 
     without re-hashing (gigabytes otherwise); ``recheck=True`` always hashes.
     """
     expected = sha256.lower() if sha256 else None
+    if expected is None:  # only a digest recorded on first use: make sure that first copy was a real file
+        try:
+            _check_payload(dest, dest, source)
+        except BadDownloadError:  # e.g. an HTML page stored by an older version of the kit: fetch again
+            _sidecar(dest).unlink(missing_ok=True)
+            return False
     recorded, stamp = _read_sidecar(dest)
     st = dest.stat()
     fresh = stamp == (st.st_size, st.st_mtime_ns)
@@ -197,6 +272,43 @@ def _check_digest(part: Path, dest: Path, expected: str | None, recorded: str | 
             f"The bad download was deleted; nothing was written to {dest}. {advice}"
         )
     return got
+
+
+def _check_payload(part: Path, dest: Path, url: str) -> None:
+    """Raise :class:`BadDownloadError` (deleting ``part``) when the file lacks the magic of its kind."""
+    with open(part, "rb") as fh:
+        head = fh.read(16)
+    size = part.stat().st_size
+    problem = None
+    suffix = dest.suffix.lower()
+    if head.lstrip()[:1] == b"<" and (b"<!doctype" in head.lower() or b"<html" in head.lower() or size < 16):
+        problem = "it is an HTML page, not a checkpoint"
+    elif suffix in _MAGIC and not head.startswith(_MAGIC[suffix]):
+        problem = f"it does not start like a PyTorch {suffix} file (zip or pickle header), but with {head[:8]!r}"
+    elif suffix in _MAGIC and head.startswith(b"PK"):
+        import zipfile
+
+        if not zipfile.is_zipfile(part):
+            problem = "the zip archive is incomplete (no central directory: the transfer was cut short)"
+    elif suffix == ".safetensors":
+        import json
+        import struct
+
+        n = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else -1
+        try:
+            if not 2 <= n <= size - 8:
+                raise ValueError
+            with open(part, "rb") as fh:
+                fh.seek(8)
+                header = json.loads(fh.read(n))
+            ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
+            if 8 + n + max(ends, default=0) != size:
+                problem = "the safetensors file is shorter or longer than its header says (cut short?)"
+        except (ValueError, KeyError, TypeError, IndexError):
+            problem = "it has no valid safetensors header"
+    if problem:
+        part.unlink(missing_ok=True)
+        raise BadDownloadError(problem)
 
 
 # ----------------------------------------------------------------------------------------------- transfer
@@ -243,6 +355,10 @@ def _transfer_once(url: str, part: Path, *, timeout: float, progress: bool, desc
         raise
     with resp:
         status = getattr(resp, "status", 200)
+        ctype = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype in ("text/html", "application/xhtml+xml"):
+            raise BadDownloadError(f"the server answered with an HTML page (Content-Type {ctype}, HTTP {status}), "
+                                   "not the file: a login, error or moved page")
         mode = "ab"
         if start > 0 and status == 206:
             total = _total_from_content_range(resp.headers.get("Content-Range"))
@@ -274,6 +390,9 @@ def _transfer_once(url: str, part: Path, *, timeout: float, progress: bool, desc
                 raise _Interrupted(f"{type(err).__name__}: {err}") from err
         if total is not None and got < total:
             raise _Interrupted(f"connection closed after {got} of {total} bytes")
+        if total is not None and got > total:
+            part.unlink(missing_ok=True)
+            raise BadDownloadError(f"the server sent {got} bytes but announced {total} (Content-Length)")
 
 
 def download_url(url: str, dest: str | os.PathLike, sha256: str | None = None, *, progress: bool = True,
@@ -306,7 +425,14 @@ def download_url(url: str, dest: str | os.PathLike, sha256: str | None = None, *
             f"{dest.name} is not in the cache and downloads are disabled ({_offline_var()}=1).\n"
             f"{_fetch_hint(urls, dest)}\nor unset {_offline_var()} to let the kit download it."
         )
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    from internvideo_core.housekeeping import NotWritableError, ensure_writable_dir
+
+    try:
+        ensure_writable_dir(dest.parent, "download folder",
+                            "set INTERNVIDEO_CACHE to a folder you can write to (or fix the permissions)")
+    except NotWritableError as err:
+        raise HubError(f"cannot download {dest.name}: {err}") from None
+    _remove_stale_leftovers(dest.parent)
     part = dest.with_name(dest.name + ".part")
     with _file_lock(dest.with_name(dest.name + ".lock")):
         if dest.exists() and _verify_existing(dest, sha256, url):  # another process finished meanwhile
@@ -325,6 +451,12 @@ def download_url(url: str, dest: str | os.PathLike, sha256: str | None = None, *
                                      desc=dest.name)
             if failure is None:
                 try:
+                    _check_payload(part, dest, candidate)
+                except BadDownloadError as err:
+                    marker.unlink(missing_ok=True)
+                    failures.append(f"{candidate}: rejected: {err}")
+                    continue
+                try:
                     got = _check_digest(part, dest, sha256.lower() if sha256 else None, recorded, candidate)
                 except ChecksumError:
                     marker.unlink(missing_ok=True)
@@ -336,8 +468,11 @@ def download_url(url: str, dest: str | os.PathLike, sha256: str | None = None, *
                 return dest
             failures.append(f"{candidate}: {failure}")
             unreachable += failure.startswith("cannot reach")
+            if failure.startswith("rejected"):
+                marker.unlink(missing_ok=True)
         detail = "\n".join(f"  - {f}" for f in failures)
-        cls = HubOfflineError if unreachable == len(urls) else HubError
+        rejected = sum(": rejected: " in f for f in failures)
+        cls = HubOfflineError if unreachable == len(urls) else BadDownloadError if rejected == len(urls) else HubError
         raise cls(f"could not download {dest.name}:\n{detail}\nTo install it by hand:\n{_fetch_hint(urls, dest)}")
 
 
@@ -360,8 +495,14 @@ def _fetch_to_part(url: str, part: Path, *, timeout: float, progress: bool, retr
                         "and set HF_TOKEN to an access token)")
             err.close()
             return f"HTTP {err.code} {err.reason}{hint}"
+        except BadDownloadError as err:
+            part.unlink(missing_ok=True)
+            return f"rejected: {err}"
         except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
             return f"cannot reach the host ({getattr(err, 'reason', err)})"
+        except http.client.HTTPException as err:  # e.g. BadStatusLine: the server does not speak HTTP
+            part.unlink(missing_ok=True)
+            return f"rejected: the server's reply is not HTTP ({type(err).__name__}: {str(err)[:80]!r})"
 
 
 # ------------------------------------------------------------------------------------------- pretrained

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 __all__ = ["add_config_args", "config_from_args", "add_model_args", "model_overrides", "add_data_args",
-           "ClassificationData", "resolve_classification_data", "make_loader", "run_main", "WithIndex"]
+           "ClassificationData", "resolve_classification_data", "make_loader", "run_main", "WithIndex",
+           "positive_int", "prepare_run", "require_samples"]
 
 _HELP = {
     "epochs": "passes over the training data",
@@ -31,6 +32,49 @@ _HELP = {
     "layer_decay": "layer-wise lr decay factor (1 = off)",
     "clip_grad": "max gradient norm (default: no clipping)",
 }
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (``--batch-size 0`` is refused instead of silently becoming 8)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+_POSITIVE = {"batch_size", "epochs"}
+
+
+def prepare_run(cfg: Any, rank: int = 0) -> None:
+    """What a training command does before it builds anything: check that the output folder can be written
+    (a clear message now, not a ``PermissionError`` after the model and data were built) and seed every
+    random generator with ``cfg.seed`` (+ rank), so that the model's initial weights repeat with ``--seed``."""
+    from internvideo_core.housekeeping import NotWritableError, ensure_writable_dir
+    from internvideo_core.train.loop import seed_everything
+
+    if getattr(cfg, "output_dir", None):
+        try:
+            ensure_writable_dir(cfg.output_dir, "output folder (--output-dir)",
+                                "pass --output-dir with a folder you can write to")
+        except NotWritableError as err:
+            raise SystemExit(f"error: {err}") from None
+    seed_everything(cfg.seed, rank)
+
+
+def require_samples(dataset: Any, annotation: Any, batch_size: int | None = None, world_size: int = 1) -> None:
+    """Refuse an empty dataset ("no samples in <file>") and a training set too small for one full batch per
+    process (the loader drops the last partial batch, so an epoch would have no step)."""
+    n = len(dataset)
+    if n == 0:
+        raise SystemExit(f"error: no samples in {annotation}: the annotation file lists no videos; check the "
+                         "file (one 'path label' per line) or --data")
+    if batch_size is not None and n // max(world_size, 1) < batch_size:
+        raise SystemExit(f"error: {n} samples in {annotation} give no full batch of {batch_size} per process "
+                         f"({world_size} process(es); the last partial batch is dropped in training): lower "
+                         "--batch-size or add data")
 
 
 def _base_type(tp: Any) -> tuple[Any, bool]:
@@ -60,7 +104,8 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[str,
             group.add_argument(flag, type=inner, nargs=len(typing.get_args(tp)), default=default, help=help_text,
                                metavar=f.name.upper())
         else:
-            group.add_argument(flag, type=tp, default=default, help=help_text)
+            kind = positive_int if f.name in _POSITIVE and tp is int else tp
+            group.add_argument(flag, type=kind, default=default, help=help_text)
 
 
 def config_from_args(args: argparse.Namespace, cls: type, **fixed: Any):

@@ -36,6 +36,21 @@ def _load(args: argparse.Namespace, overrides: dict):
     return model.eval()
 
 
+def _check_head(model, args: argparse.Namespace) -> None:
+    """Refuse a checkpoint without a classification head (its scores would be chance), unless
+    ``--allow-random-head``; the load report is printed either way when it lists new weights."""
+    from internvideo_core.checkpoint import CheckpointError, refuse_new_head
+
+    report = getattr(model, "load_report", None)
+    try:
+        new = refuse_new_head(report, args.checkpoint, allow=args.allow_random_head)
+    except CheckpointError as err:
+        raise SystemExit(f"error: {err}\n{report.summary()}") from None
+    if new:
+        print(f"warning: scoring a randomly initialised head ({', '.join(new)}): --allow-random-head\n"
+              f"{report.summary()}", file=sys.stderr)
+
+
 def _run(args: argparse.Namespace) -> int:
     from internvideo_core.data.datasets import kinetics_dataset
     from internvideo_core.train.distributed import cleanup_distributed, init_distributed
@@ -48,11 +63,14 @@ def _run(args: argparse.Namespace) -> int:
         if data.classes is not None:
             overrides.setdefault("num_classes", len(data.classes))
         model = _load(args, overrides).to(info.device)
+        _check_head(model, args)
         mc = model.config
         ds = kinetics_dataset(data.annotation, root=data.root, classes=data.classes, mode="test",
                               size=args.img_size or mc.img_size, num_frames=args.num_frames or mc.num_frames,
                               rate=args.sampling_rate or (1 if data.synth else 4), num_clips=args.num_clips,
-                              num_crops=args.num_crops, short_side=args.short_side)
+                              num_crops=args.num_crops, short_side=args.short_side,
+                              num_classes=model.num_classes or None)  # labels checked against the head when read
+        T.require_samples(ds, data.annotation)
         loader = T.make_loader(T.WithIndex(ds), args.batch_size, train=False, num_workers=args.num_workers)
         res = evaluate(model, loader, device=info.device, precision=args.precision)
         if info.is_main:
@@ -74,13 +92,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     T.add_model_args(p, "videomae_vit_tiny_synth")
     p.add_argument("--checkpoint", required=True, help="weights to evaluate")
     p.add_argument("--ema", action="store_true", help="use the EMA weights of a kit training checkpoint")
+    p.add_argument("--allow-random-head", action="store_true",
+                   help="evaluate even when the checkpoint has no classification head (new, random weights: "
+                        "chance accuracy); refused by default")
     T.add_data_args(p)
     p.add_argument("--split", default="test", help="SynthMotion split (train, val, test; default test)")
     p.add_argument("--num-clips", type=int, default=5, help="temporal views (K400: 5)")
     p.add_argument("--num-crops", type=int, default=3, help="spatial crops (K400: 3)")
     p.add_argument("--short-side", type=int, default=None, help="resize the short side before cropping "
                    "(default: the crop size)")
-    p.add_argument("--batch-size", type=int, default=4, help="videos per process and batch")
+    p.add_argument("--batch-size", type=T.positive_int, default=4, help="videos per process and batch")
     p.add_argument("--precision", default="auto", help="auto (bf16 on CUDA, fp32 on CPU), fp32, bf16, fp16")
     p.add_argument("--device", default="auto")
     p.add_argument("--output", default=None, help="write the metrics as JSON here")

@@ -37,6 +37,7 @@ def _run(args: argparse.Namespace) -> int:
     cfg = T.config_from_args(args, FinetuneConfig)
     info = init_distributed(None if cfg.device == "auto" else cfg.device)
     try:
+        T.prepare_run(cfg, info.rank)  # output folder writable, seeded before the model is built
         data = T.resolve_classification_data(args.data, "train", args.data_root, args.classes)
         overrides = T.model_overrides(args.model_args)
         if data.classes is not None:
@@ -52,9 +53,11 @@ def _run(args: argparse.Namespace) -> int:
         mc = model.config
         size, nf = args.img_size or mc.img_size, args.num_frames or mc.num_frames
         rate = args.sampling_rate or (1 if data.synth else 4)
-        common = dict(root=data.root, classes=data.classes, size=size, num_frames=nf, rate=rate, seed=cfg.seed)
+        common = dict(root=data.root, classes=data.classes, size=size, num_frames=nf, rate=rate, seed=cfg.seed,
+                      num_classes=model.num_classes or None)  # labels checked against the head when read
         train_ds = kinetics_dataset(data.annotation, mode="train", **common)
         cfg = dataclasses.replace(cfg, batch_size=cfg.batch_size or 8, device=str(info.device))
+        T.require_samples(train_ds, data.annotation, cfg.batch_size, info.world_size)
         loader = T.make_loader(train_ds, cfg.batch_size, train=True, seed=cfg.seed, num_workers=args.num_workers)
         val_loader = None
         val_path = args.val_data
@@ -62,6 +65,7 @@ def _run(args: argparse.Namespace) -> int:
             val_path = str(T.resolve_classification_data(args.data, "val", args.data_root, args.classes).annotation)
         if val_path and val_path.lower() != "none":
             val_ds = T.WithIndex(kinetics_dataset(val_path, mode="val", **common))
+            T.require_samples(val_ds, val_path)
             val_loader = T.make_loader(val_ds, cfg.batch_size, train=False, num_workers=args.num_workers)
         result = finetune(model, loader, cfg, val_loader=val_loader, resume=args.resume)
         if info.is_main and cfg.output_dir:

@@ -4,9 +4,21 @@ from __future__ import annotations
 import argparse
 
 
+def _check_selectors(only: list[str] | None) -> None:
+    """Refuse ``--only`` prefixes that match no notebook (a typo would otherwise run nothing and exit 0)."""
+    from internvideo_core.notebooks import notebook_paths
+
+    names = [p.name for p in notebook_paths()]
+    unmatched = [o for o in only or [] if not any(n.startswith(o) for n in names)]
+    if unmatched:
+        raise SystemExit(f"error: --only {' '.join(unmatched)} matches no notebook; the notebooks are: "
+                         f"{', '.join(names)}")
+
+
 def _run(args: argparse.Namespace) -> int:
     from internvideo_core.notebooks import run_all
 
+    _check_selectors(args.only)
     runs = run_all(args.profile, args.seed, only=args.only or None, keep_going=args.keep_going)
     failed = [r for r in runs if r.error]
     print(f"{len(runs) - len(failed)} notebooks ran, {len(failed)} failed")

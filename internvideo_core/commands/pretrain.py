@@ -37,6 +37,7 @@ def _run(args: argparse.Namespace) -> int:
     cfg = T.config_from_args(args, PretrainConfig)
     info = init_distributed(None if cfg.device == "auto" else cfg.device)
     try:
+        T.prepare_run(cfg, info.rank)  # output folder writable, seeded before the model is built
         model = create_model(args.model, **T.model_overrides(args.model_args))
         mc = model.config
         data = T.resolve_classification_data(args.data, "train", args.data_root, args.classes)
@@ -45,6 +46,7 @@ def _run(args: argparse.Namespace) -> int:
                               size=args.img_size or mc.img_size, num_frames=args.num_frames or mc.num_frames,
                               rate=rate, seed=cfg.seed)
         cfg = dataclasses.replace(cfg, batch_size=cfg.batch_size or 8, device=str(info.device))
+        T.require_samples(ds, data.annotation, cfg.batch_size, info.world_size)
         loader = T.make_loader(ds, cfg.batch_size, train=True, seed=cfg.seed, num_workers=args.num_workers)
         result = pretrain(model, loader, cfg, resume=args.resume)
         if info.is_main and cfg.output_dir:

@@ -63,6 +63,7 @@ def _run(args: argparse.Namespace) -> int:
     cfg = T.config_from_args(args, ContrastiveConfig)
     info = init_distributed(None if cfg.device == "auto" else cfg.device)
     try:
+        T.prepare_run(cfg, info.rank)  # output folder writable, seeded before the model is built
         model = create_model(args.model, checkpoint_path=args.init, **T.model_overrides(args.model_args))
         model.train()
         annotation, video_dir = _resolve(args)
@@ -70,6 +71,7 @@ def _run(args: argparse.Namespace) -> int:
         ds = CaptionDataset(annotation, video_dir, split=args.split, mode="val", num_frames=args.num_frames or
                             mc.num_frames, size=args.img_size or mc.input_resolution, seed=cfg.seed)
         cfg = dataclasses.replace(cfg, batch_size=cfg.batch_size or 8, device=str(info.device))
+        T.require_samples(ds, annotation, cfg.batch_size, info.world_size)
         loader = T.make_loader(_AllCaptions(ds), cfg.batch_size, train=True, seed=cfg.seed,
                                num_workers=args.num_workers, collate_fn=collate_video_text)
         result = train_contrastive(model, loader, cfg, resume=args.resume)

@@ -101,7 +101,8 @@ def hf_to_official(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tenso
         prefix = f"{base}.{i}."
         missing = [s for s in _QKV if s not in parts]
         if missing:
-            raise KeyError(f"Hugging Face VideoMAE layer {base}.{i} lacks {missing}")
+            raise KeyError(f"Hugging Face VideoMAE layer {base}.{i} lacks "
+                           f"{', '.join(f'{base}.{i}.{m}' for m in missing)}")
         out[prefix + "attn.qkv.weight"] = torch.cat([parts.pop(s) for s in _QKV], dim=0)
         # VideoMAE has no key bias (some transformers versions create one). q . (k + b) = q . k + q . b adds the
         # same number to every attention logit of a query, which softmax ignores: dropping it is exact.

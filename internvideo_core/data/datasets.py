@@ -169,15 +169,22 @@ class ClipDataset(_Seeded):
 
 def kinetics_dataset(annotation: str | os.PathLike, root: str | os.PathLike | None = None,
                      classes: Sequence[str] | None = None, template: str = A.KINETICS_TEMPLATE,
-                     **kwargs: Any) -> ClipDataset:
+                     num_classes: int | None = None, **kwargs: Any) -> ClipDataset:
     """Kinetics-style data with dense sampling (default 16 frames x rate 4). ``annotation`` is a VideoMAE list
     (``path label``; paths relative to ``root``) or an official Kinetics CSV (header ``label,youtube_id,...``;
-    files ``root/<template>``). ``kwargs`` go to :class:`ClipDataset`."""
+    files ``root/<template>``). Labels must lie in ``[0, num_classes)`` (default: ``len(classes)``), checked
+    while reading: :class:`~internvideo_core.data.annotations.AnnotationError` names the file and line.
+    ``kwargs`` go to :class:`ClipDataset`."""
     first = Path(annotation).read_text(encoding="utf-8-sig").split("\n", 1)[0]
+    bound = num_classes if num_classes is not None else (None if classes is None else len(classes))
     if "youtube_id" in first:
         records = A.read_kinetics_csv(annotation, classes, root, template)
+        for i, r in enumerate(records):
+            if bound is not None and r.label >= bound:
+                raise A.AnnotationError(annotation, f"record {i + 1}", f"label {r.label} out of range",
+                                        f"a label index below {bound} (the model's number of classes)")
     else:
-        records = A.read_video_list(annotation, root, None if classes is None else len(classes))
+        records = A.read_video_list(annotation, root, bound)
     kwargs.setdefault("sampling", "dense")
     return ClipDataset(records, **kwargs)
 

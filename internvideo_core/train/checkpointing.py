@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import os
 import random
+import re
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -33,10 +34,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from internvideo_core.checkpoint import CheckpointError
+from internvideo_core.housekeeping import remove_stale
 from internvideo_core.train.optim import unwrap_model
 
 __all__ = [
     "FORMAT",
+    "ResumeError",
+    "ResumeFileNotFound",
     "atomic_torch_save",
     "capture_rng_state",
     "restore_rng_state",
@@ -49,14 +54,26 @@ __all__ = [
 FORMAT = "internvideo-train-v1"
 
 
+class ResumeError(CheckpointError, ValueError):
+    """A ``--resume`` file that cannot be used: empty, truncated, not a kit training checkpoint, or of
+    another model; the message names the file (a :class:`~internvideo_core.checkpoint.CheckpointError`)."""
+
+
+class ResumeFileNotFound(CheckpointError, FileNotFoundError):
+    """The ``--resume`` file does not exist."""
+
+
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
     """``torch.save(obj, path)`` that never leaves a half-written file at ``path``.
 
     Writes ``.<name>.tmp-<pid>`` beside ``path``, fsyncs it, then ``os.replace`` (atomic on POSIX and
-    Windows). On any error the temporary file is removed and the previous ``path`` is untouched.
+    Windows). On any error the temporary file is removed and the previous ``path`` is untouched. Temporaries
+    left by killed processes (``.<name>.tmp-<pid>`` whose pid is dead) are removed first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # half-written temporaries of killed runs (their pid is gone) would otherwise stay forever (GBs each)
+    remove_stale(path.parent, rf"\.{re.escape(path.name)}\.tmp-(?P<pid>\d+)")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as fh:
@@ -210,24 +227,41 @@ def load_training_checkpoint(
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no training checkpoint at {path}; pass the checkpoint.pth of an earlier run")
-    ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        raise ResumeFileNotFound(f"no training checkpoint at {path}; pass the checkpoint.pth of an earlier run")
+    if path.stat().st_size == 0:
+        raise ResumeError(f"{path} is empty (0 bytes): the run was killed before its first save finished, or "
+                          "the file was truncated; resume from another checkpoint or start again without --resume")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:
+        raise ResumeError(
+            f"{path} cannot be read as a training checkpoint ({type(exc).__name__}: {exc}); it is truncated, "
+            "damaged or not a PyTorch file. Resume from another checkpoint or start again without --resume."
+        ) from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise ValueError(
+        raise ResumeError(
             f"{path} is not a kit training checkpoint (format {FORMAT!r}); to start from released or "
             "pretrained weights use --init / create_model(checkpoint_path=...) instead of --resume")
     if model is not None:
-        unwrap_model(model).load_state_dict(ckpt["model"], strict=True)
+        try:
+            unwrap_model(model).load_state_dict(ckpt["model"], strict=True)
+        except (RuntimeError, KeyError, TypeError) as exc:
+            raise ResumeError(f"{path} does not fit this model: {exc}. Resume with the same --model and "
+                              "--model-args as the run that wrote it.") from exc
     if optimizer is not None:
         if ckpt.get("optimizer") is None:
-            raise ValueError(f"{path} holds no optimizer state")
-        optimizer.load_state_dict(ckpt["optimizer"])
+            raise ResumeError(f"{path} holds no optimizer state")
+        try:
+            optimizer.load_state_dict(ckpt["optimizer"])
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise ResumeError(f"{path}: its optimizer state does not fit this run ({exc}); resume with the "
+                              "settings of the run that wrote it") from exc
     if scheduler is not None and hasattr(scheduler, "load_state_dict") and ckpt.get("scheduler") is not None:
         scheduler.load_state_dict(ckpt["scheduler"])
     if scaler is not None and ckpt.get("scaler") is not None:
         scaler.load_state_dict(ckpt["scaler"])
     if ema is not None:
         if ckpt.get("ema") is None:
-            raise ValueError(f"{path} holds no EMA weights but the run uses EMA (model_ema=True)")
+            raise ResumeError(f"{path} holds no EMA weights but the run uses EMA (model_ema=True)")
         ema.load_state_dict(ckpt["ema"])
     return ckpt
