@@ -235,15 +235,20 @@ def to_official_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save_safetensors(model: nn.Module, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
-    """Save the kit's own weights (``model.state_dict()`` names) as safetensors, atomically."""
+    """Save the kit's own weights (``model.state_dict()`` names) as safetensors, atomically, with the
+    permissions of any file the user creates (``0o666 & ~umask``, like ``torch.save``'s ``.pth``; safetensors
+    itself writes ``0600``)."""
     import os
 
     from safetensors.torch import save_file
+
+    from internvideo_core.housekeeping import apply_umask
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(state, str(tmp), metadata=metadata or {})
+    apply_umask(tmp)
     os.replace(tmp, path)
     return path

@@ -80,6 +80,7 @@ def hf_to_official(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tenso
     enc = "" if is_classifier else "encoder."
     out: dict[str, torch.Tensor] = {}
     layers: dict[tuple[str, int], dict[str, torch.Tensor]] = {}
+    origin: dict[tuple[str, int], str] = {}
     for key, value in tensors.items():
         name = key
         if is_bare and key.startswith(("embeddings.", "encoder.layer.", "layernorm.")):
@@ -88,6 +89,7 @@ def hf_to_official(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tenso
         if m:
             base = f"{enc}blocks" if m.group(1).endswith("encoder.layer") else "decoder.blocks"
             layers.setdefault((base, int(m.group(2))), {})[m.group(3)] = value
+            origin[(base, int(m.group(2)))] = key[: len(key) - len(m.group(3))]  # the file's own prefix
             continue
         if name.startswith("videomae.embeddings.patch_embeddings.projection."):
             out[f"{enc}patch_embed.proj." + name.rsplit(".", 1)[1]] = value
@@ -102,7 +104,7 @@ def hf_to_official(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tenso
         missing = [s for s in _QKV if s not in parts]
         if missing:
             raise KeyError(f"Hugging Face VideoMAE layer {base}.{i} lacks "
-                           f"{', '.join(f'{base}.{i}.{m}' for m in missing)}")
+                           f"{', '.join(origin[(base, i)] + m for m in missing)}")
         out[prefix + "attn.qkv.weight"] = torch.cat([parts.pop(s) for s in _QKV], dim=0)
         # VideoMAE has no key bias (some transformers versions create one). q . (k + b) = q . k + q . b adds the
         # same number to every attention logit of a query, which softmax ignores: dropping it is exact.
