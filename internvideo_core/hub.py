@@ -231,9 +231,9 @@ def _verify_existing(dest: Path, sha256: str | None, source: str, recheck: bool 
     without re-hashing (gigabytes otherwise); ``recheck=True`` always hashes.
     """
     expected = sha256.lower() if sha256 else None
-    if expected is None:  # only a digest recorded on first use: make sure that first copy was a real file
+    if expected is None:  # only a digest recorded on first use: that first copy must not be an HTML page
         try:
-            _check_payload(dest, dest, source)
+            _check_payload(dest, dest, source, html_only=True)
         except BadDownloadError:  # e.g. an HTML page stored by an older version of the kit: fetch again
             _sidecar(dest).unlink(missing_ok=True)
             return False
@@ -274,8 +274,9 @@ def _check_digest(part: Path, dest: Path, expected: str | None, recorded: str | 
     return got
 
 
-def _check_payload(part: Path, dest: Path, url: str) -> None:
-    """Raise :class:`BadDownloadError` (deleting ``part``) when the file lacks the magic of its kind."""
+def _check_payload(part: Path, dest: Path, url: str, *, html_only: bool = False) -> None:
+    """Raise :class:`BadDownloadError` (deleting ``part``) when the file lacks the magic of its kind
+    (``html_only``: only when it is an HTML page; then nothing is deleted)."""
     with open(part, "rb") as fh:
         head = fh.read(16)
     size = part.stat().st_size
@@ -306,6 +307,10 @@ def _check_payload(part: Path, dest: Path, url: str) -> None:
                 problem = "the safetensors file is shorter or longer than its header says (cut short?)"
         except (ValueError, KeyError, TypeError, IndexError):
             problem = "it has no valid safetensors header"
+    if problem and html_only:
+        if problem.startswith("it is an HTML page"):
+            raise BadDownloadError(problem)
+        return
     if problem:
         part.unlink(missing_ok=True)
         raise BadDownloadError(problem)

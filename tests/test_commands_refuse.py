@@ -233,3 +233,30 @@ def test_demo_temp_folders_of_dead_processes_are_removed_on_start(tmp_path, monk
     assert not dead.exists() and live.exists()
     assert service.example_dir.parent == tmp_path and service.example_dir.name.startswith(
         f"internvideo_demo_{os.getpid()}_")
+
+
+def test_demo_refuses_a_released_classifier_file_without_a_head(tmp_path, monkeypatch):
+    """A pretraining checkpoint stored under a released classifier's name: the demo says so instead of showing
+    chance-level predictions of a random head."""
+    from internvideo_core import registry
+    from internvideo_core.checkpoint import save_safetensors
+    from internvideo_core.demo import models as demo_models
+    from internvideo_core.registry import PretrainedEntry, create_model
+
+    monkeypatch.setenv("INTERNVIDEO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("INTERNVIDEO_RUNS", str(tmp_path / "runs"))
+    tiny = dict(embed_dim=32, depth=2, num_heads=2, img_size=32, num_frames=8)
+    entry = PretrainedEntry(name="test_k400_classifier", arch="videomae_vit_small_patch16_224", url="http://x/y",
+                            filename="test_k400_classifier.safetensors", license="test", origin="test",
+                            img_size=32, num_frames=8, num_classes=400, overrides={**tiny, "num_classes": 400})
+    registry.list_pretrained()
+    monkeypatch.setitem(registry._PRETRAINED, entry.name, entry)
+    monkeypatch.setitem(demo_models.RELEASED, "recognition", (entry.name,))
+    pretrain = create_model("videomae_pretrain_small_patch16_224", **tiny, decoder_embed_dim=16, decoder_depth=1,
+                            decoder_num_heads=2)
+    save_safetensors(pretrain, tmp_path / "cache" / entry.filename)
+    choice = demo_models.choose_model("recognition", "smoke", full=True)
+    assert choice.kind == "released"
+    with pytest.raises(demo_models.ModelUnavailable, match="provides no classification head") as err:
+        demo_models.load_model(choice)
+    assert str(tmp_path) not in str(err.value)  # shown on the page: paths relative to the cache
