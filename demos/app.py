@@ -91,6 +91,8 @@ def launch_options(service: DemoService, max_file_size: str = "200mb") -> dict[s
                str(Path.home() / ".config")]
     data = data_dir()
     blocked += [str(p) for p in data.iterdir() if p.name != "videos"] if data.is_dir() else []
+    uploads = upload_folder().resolve()
+    blocked = [b for b in blocked if not uploads.is_relative_to(Path(b).resolve())]  # uploads must stay usable
     return {"max_file_size": max_file_size, "blocked_paths": blocked}
 
 
