@@ -159,7 +159,7 @@ class ClipDataset(_Seeded):
         else:
             idx = self.indices(self._num_frames(rec), rng)
             unique, pos = union_indices(idx)
-            frames = read_frames(rec.path, unique, self.frame_template, self.start_index)
+            frames = read_frames(rec.path, unique, self.frame_template, self.start_index + rec.offset)
         if self.mode != "test":
             return self.transform(frames_to_tensor(frames[torch.from_numpy(pos)]), generator=gen), rec.label
         x = normalize(resize_short_side(frames_to_tensor(frames), self.short_side), self.mean, self.std)

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from internvideo_core.data.annotations import AnnotationError, CaptionRecord
+from internvideo_core.data.annotations import AnnotationError, CaptionRecord, _matching_subsets
+from internvideo_core.data.safe_pickle import restricted_load
 
 __all__ = [
     "RetrievalIndex", "retrieval_index", "group_by_video", "read_id_list", "read_raw_captions_pkl",
@@ -196,20 +197,22 @@ def read_msrvtt_train(csv_path: PathLike, data_json: PathLike, split: str = "tra
 
 def read_msrvtt_full(data_json: PathLike, split: str = "test") -> list[CaptionRecord]:
     """Videos of one official split (``train``, ``validate`` or ``test``; ``val`` = ``validate``) of
-    ``MSRVTT_data.json`` / ``videodatainfo.json`` with all their captions: one record per caption, videos in
+    ``MSRVTT_data.json`` / ``videodatainfo.json`` (any case; a split no video has raises, listing the splits
+    present) with all their captions: one record per caption, videos in
     ``videos`` order, captions in ``sentences`` order. ``split="test"`` is the full-protocol test set (2990 videos
     x 20 captions, multi-caption retrieval)."""
-    want = {"val": "validate"}.get(split, split)
     videos, sentences = _msrvtt_data(data_json)
     caps: dict[str, list[str]] = {}
     for s in sentences:
         caps.setdefault(s["video_id"], []).append(s["caption"])
-    out = []
     for i, v in enumerate(videos):
         if not isinstance(v, dict) or not isinstance(v.get("video_id"), str) or "split" not in v:
             raise AnnotationError(data_json, f"videos[{i}]", f"found {v!r}",
                                   'an object with "video_id" and "split" (train / validate / test)')
-        if v["split"] != want:
+    keep = _matching_subsets(data_json, split, (str(v["split"]) for v in videos), "split")
+    out = []
+    for i, v in enumerate(videos):
+        if str(v["split"]) not in keep:
             continue
         if v["video_id"] not in caps:
             raise AnnotationError(data_json, f"videos[{i}]", f"video {v['video_id']!r} has no sentence",
@@ -219,21 +222,6 @@ def read_msrvtt_full(data_json: PathLike, split: str = "test") -> list[CaptionRe
 
 
 # ------------------------------------------------------------------------------------------------- MSVD
-_PICKLE_ALLOWED = {("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "str", "bytes", "int",
-                                              "float", "bool")} | {("collections", "OrderedDict")}
-
-
-class _PlainUnpickler(pickle.Unpickler):
-    """Unpickler that builds only plain containers and strings: any other global (a class or function a
-    malicious pickle could call) is refused before it is imported."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        module = {"__builtin__": "builtins"}.get(module, module)  # Python 2 pickles
-        if (module, name) not in _PICKLE_ALLOWED:
-            raise pickle.UnpicklingError(f"global '{module}.{name}' is not allowed")
-        return super().find_class(module, name)
-
-
 def read_raw_captions_pkl(path: PathLike) -> dict[str, list[str]]:
     """``raw-captions.pkl`` (MSVD, Collaborative-Experts format): ``{video_id: [[token, ...], ...]}`` ->
     ``{video_id: ["token token ...", ...]}`` (tokens joined by one space, as CLIP4Clip does; a caption stored as
@@ -244,7 +232,7 @@ def read_raw_captions_pkl(path: PathLike) -> dict[str, list[str]]:
     expected = "a pickle of {video_id: [[token, ...], ...]} made of dict/list/str only"
     with p.open("rb") as f:
         try:
-            data = _PlainUnpickler(f, encoding="utf-8").load()
+            data = restricted_load(f)
         except (pickle.UnpicklingError, EOFError, UnicodeDecodeError, ValueError, TypeError) as e:
             raise AnnotationError(path, None, f"cannot unpickle safely ({e})", expected) from None
     if not isinstance(data, dict):
