@@ -6,6 +6,7 @@ CLIP4Clip lineage: ``dataloaders/dataloader_*_retrieval.py``) and the datasets' 
     read_msrvtt_1ka         ``MSRVTT_JSFUSION_test.csv`` (``key,vid_key,video_id,sentence``), 1000 texts <-> 1000 videos
     read_msrvtt_train       ``MSRVTT_train.9k.csv`` / ``MSRVTT_train.7k.csv`` (column ``video_id``) + ``MSRVTT_data.json``
     read_msrvtt_full        ``MSRVTT_data.json`` / ``videodatainfo.json`` videos of one ``split`` (full test: 2990 x 20)
+    read_msrvtt_mc          ``msrvtt_mc_test.jsonl`` multiple choice (``qid, clip_name, options, answer``)
     read_msvd               ``raw-captions.pkl`` (safe unpickling) + ``{train,val,test}_list.txt``
     read_lsmdc              ``LSMDC16_annos_{training,val}.csv``, ``LSMDC16_challenge_1000_publictect.csv`` (TSV)
     read_didemo             ``{train,val,test}_data.json`` (+ ``*_list.txt``): one paragraph per video
@@ -37,7 +38,7 @@ from internvideo_core.data.safe_pickle import restricted_load
 
 __all__ = [
     "RetrievalIndex", "retrieval_index", "group_by_video", "read_id_list", "read_raw_captions_pkl",
-    "read_msrvtt_1ka", "read_msrvtt_train", "read_msrvtt_full", "read_msvd", "read_lsmdc", "read_didemo",
+    "MultipleChoiceItem", "read_msrvtt_mc", "read_msrvtt_1ka", "read_msrvtt_train", "read_msrvtt_full", "read_msvd", "read_lsmdc", "read_didemo",
     "read_activitynet_paragraphs", "read_vatex",
 ]
 PathLike = str | os.PathLike
@@ -218,6 +219,47 @@ def read_msrvtt_full(data_json: PathLike, split: str = "test") -> list[CaptionRe
             raise AnnotationError(data_json, f"videos[{i}]", f"video {v['video_id']!r} has no sentence",
                                   "at least one caption per video")
         out.extend(CaptionRecord(v["video_id"], split, (c,)) for c in caps[v["video_id"]])
+    return out
+
+
+@dataclass(frozen=True)
+class MultipleChoiceItem:
+    """One multiple-choice question: the video ``video_id``, its candidate sentences ``options`` (one is true)
+    and ``answer``, the index of the true one in ``options``."""
+
+    qid: str
+    video_id: str
+    options: tuple[str, ...]
+    answer: int
+
+
+def read_msrvtt_mc(path: PathLike) -> list[MultipleChoiceItem]:
+    """MSR-VTT multiple choice (JSFusion's 2990 test questions) as the official video-language code reads it:
+    ``msrvtt_mc_test.jsonl``, one JSON object per line ``{"qid", "clip_name": "video7010", "options": [5
+    sentences], "answer": index of the true sentence}`` (InternVideo's and All-in-one's ``MSRVTTChoiceDataset``
+    load it with ``pandas.read_json(lines=True)``, ClipBERT with ``int(answer)``, so a numeric string answer is
+    accepted). Items in file order; blank lines skipped."""
+    expected = '{"qid", "clip_name": video id, "options": [sentence, ...], "answer": index into options}'
+    out = []
+    for n, raw in enumerate(_text(path).splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            e = json.loads(raw)
+        except json.JSONDecodeError as err:
+            raise AnnotationError(path, n, f"invalid JSON ({err.msg}, column {err.colno})",
+                                  "one JSON object per line (JSON lines)") from None
+        if (not isinstance(e, dict) or not isinstance(e.get("clip_name"), str) or not _is_str_list(e.get("options"))
+                or len(e["options"]) < 2 or "answer" not in e):
+            raise AnnotationError(path, n, f"found {raw.strip()[:200]!r}", expected)
+        ans = e["answer"]
+        if isinstance(ans, bool) or not (isinstance(ans, int) or (isinstance(ans, str) and ans.strip().isdigit())):
+            raise AnnotationError(path, n, f"answer {ans!r} is not an integer", expected)
+        ans = int(ans)
+        if not 0 <= ans < len(e["options"]):
+            raise AnnotationError(path, n, f"answer {ans} out of range for {len(e['options'])} options",
+                                  f"an index 0..{len(e['options']) - 1}")
+        out.append(MultipleChoiceItem(str(e.get("qid", len(out))), e["clip_name"], tuple(e["options"]), ans))
     return out
 
 
