@@ -171,11 +171,14 @@ def kinetics_dataset(annotation: str | os.PathLike, root: str | os.PathLike | No
                      classes: Sequence[str] | None = None, template: str = A.KINETICS_TEMPLATE,
                      **kwargs: Any) -> ClipDataset:
     """Kinetics-style data with dense sampling (default 16 frames x rate 4). ``annotation`` is a VideoMAE list
-    (``path label``; paths relative to ``root``) or an official Kinetics CSV (header ``label,youtube_id,...``;
-    files ``root/<template>``). ``kwargs`` go to :class:`ClipDataset`."""
+    (``path label``; paths relative to ``root``), an official Kinetics CSV (header ``label,youtube_id,...``;
+    files ``root/<template>``) or, with ``frame_template`` (e.g. ``"img_{:05d}.jpg"``), an mmaction rawframe
+    list ``frame_dir total_frames label``. ``kwargs`` go to :class:`ClipDataset`."""
     first = Path(annotation).read_text(encoding="utf-8-sig").split("\n", 1)[0]
     if "youtube_id" in first:
         records = A.read_kinetics_csv(annotation, classes, root, template)
+    elif kwargs.get("frame_template"):
+        records = A.read_rawframe_list(annotation, root, num_classes=None if classes is None else len(classes))
     else:
         records = A.read_video_list(annotation, root, None if classes is None else len(classes))
     kwargs.setdefault("sampling", "dense")
