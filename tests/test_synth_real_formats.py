@@ -15,7 +15,7 @@ import pytest
 from internvideo_core.data import annotations as A
 from internvideo_core.data import synthmotion as sm
 from internvideo_core.data import video_text_formats as F
-from internvideo_core.data.safe_pickle import restricted_load
+from internvideo_core.data.safe_pickle import dump_numpy_pickle, restricted_load
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +121,9 @@ def test_ava_dense_proposals_are_a_pickle_of_float32_arrays(synth):
         props = A.read_ava_proposals(path)
         with path.open("rb") as f:  # what mmaction2 does (a plain pickle.load) gives the same arrays
             plain = pickle.load(f)
+        # arrays are rebuilt by numpy 1's name for _reconstruct (numpy 1.x has no numpy._core; 2.x maps it)
+        raw = path.read_bytes()
+        assert b"numpy.core.multiarray" in raw and b"numpy._core" not in raw
         assert props.keys() == plain.keys() and all(np.array_equal(props[k], plain[k]) for k in props)
         rows = A.read_ava_csv(root / files[split])
         excluded = A.read_ava_excluded(root / files[f"{split}_excluded"])
@@ -143,10 +146,17 @@ class _Evil:
 
 
 def test_restricted_unpickler_allows_numeric_arrays_only(tmp_path):
-    good = {"v,0902": np.arange(10, dtype=np.float32).reshape(2, 5)}
-    for proto in (2, 4, 5):
-        back = restricted_load(io.BytesIO(pickle.dumps(good, protocol=proto)), numpy=True)
-        assert np.array_equal(back["v,0902"], good["v,0902"]) and back["v,0902"].dtype == np.float32
+    good = {"v,0902": np.arange(10, dtype=np.float32).reshape(2, 5), "v,0903": np.zeros((0, 5), np.float32)}
+    written = []
+    for proto in (2, 3, 4):
+        buf = io.BytesIO()
+        dump_numpy_pickle(good, buf, protocol=proto)
+        written.append(buf.getvalue())
+    for raw in [pickle.dumps(good, protocol=p) for p in (2, 4, 5)] + written:
+        back = restricted_load(io.BytesIO(raw), numpy=True)
+        assert all(np.array_equal(back[k], good[k]) and back[k].dtype == np.float32 for k in good)
+    with pytest.raises(ValueError, match="protocol"):
+        dump_numpy_pickle(good, io.BytesIO(), protocol=5)
     with pytest.raises(pickle.UnpicklingError, match="numpy"):  # arrays are refused without numpy=True
         restricted_load(io.BytesIO(pickle.dumps(good)))
     with pytest.raises(pickle.UnpicklingError, match="builtins.print"):

@@ -10,13 +10,17 @@ globals and refuse everything else *before* importing it:
   2-4), ``numpy.core.numeric._frombuffer`` / ``numpy._core.numeric._frombuffer`` (protocol 5),
   ``numpy.ndarray``, ``numpy.dtype`` (object dtypes refused) and ``_codecs.encode`` (array bytes written by
   Python 3 with protocol 2). None of these runs code named by the file; object arrays are refused.
+
+:func:`dump_numpy_pickle` writes arrays the other way round, naming numpy's array builder by its numpy 1 path
+(``numpy.core.multiarray._reconstruct``, as the released AVA proposals do), so that numpy 1.x (which has no
+``numpy._core``) and numpy 2.x (which maps the old name) both load the file.
 """
 from __future__ import annotations
 
 import pickle
 from typing import IO, Any
 
-__all__ = ["RestrictedUnpickler", "restricted_load", "PLAIN_GLOBALS", "NUMPY_GLOBALS"]
+__all__ = ["RestrictedUnpickler", "restricted_load", "dump_numpy_pickle", "PLAIN_GLOBALS", "NUMPY_GLOBALS"]
 
 PLAIN_GLOBALS: frozenset[tuple[str, str]] = frozenset(
     {("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "str", "bytes", "int", "float", "bool")}
@@ -80,3 +84,29 @@ def restricted_load(file: IO[bytes], *, numpy: bool = False, encoding: str | Non
     ``utf-8``)."""
     enc = encoding or ("latin1" if numpy else "utf-8")
     return RestrictedUnpickler(file, numpy=numpy, encoding=enc).load()
+
+
+class _Numpy1NamesPickler(pickle._Pickler):  # the pure-Python pickler: its save_global can be specialised
+    """Pickler that writes ``numpy._core.multiarray._reconstruct`` under its numpy 1 name."""
+
+    def save_global(self, obj: Any, name: str | None = None) -> None:
+        if obj is _numpy_global("numpy.core.multiarray", "_reconstruct"):
+            if self.proto >= 4:
+                self.save("numpy.core.multiarray")
+                self.save("_reconstruct")
+                self.write(pickle.STACK_GLOBAL)
+            else:
+                self.write(pickle.GLOBAL + b"numpy.core.multiarray\n_reconstruct\n")
+            self.memoize(obj)
+            return
+        super().save_global(obj, name)
+
+
+def dump_numpy_pickle(obj: Any, file: IO[bytes], protocol: int = 4) -> None:
+    """Pickle ``obj`` (containers of numeric numpy arrays) so that numpy 1.x and 2.x both load it: arrays are
+    rebuilt by ``numpy.core.multiarray._reconstruct`` (protocol <= 4; protocol 5 would need
+    ``numpy._core.numeric._frombuffer``, which numpy 1 lacks). Readable by :func:`restricted_load`
+    (``numpy=True``) and by a plain ``pickle.load``."""
+    if not 2 <= protocol <= 4:
+        raise ValueError(f"protocol must be 2, 3 or 4 (numpy 1 cannot read numpy 2's protocol-5 arrays), got {protocol}")
+    _Numpy1NamesPickler(file, protocol=protocol).dump(obj)

@@ -32,7 +32,6 @@ import csv
 import io
 import json
 import math
-import pickle
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -40,6 +39,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from internvideo_core.data import synthmotion_annotations as A
+from internvideo_core.data.safe_pickle import dump_numpy_pickle
 from internvideo_core.data.synthmotion_plan import CLIP_FNS, Clip, SynthSizes, heldout_combinations
 from internvideo_core.data.synthmotion_render import (
     DIRECTION_MOTIONS, HELDOUT_MOTIONS, KNOWN_MOTIONS, MOTION_CLASSES, SynthConfig,
@@ -323,7 +323,7 @@ class PartWriter:
         """AVA-like: keyframes every second; segment centres (odd seconds) are annotated, segment boundaries
         (even seconds) are listed as excluded timestamps. Boxes normalised x1, y1, x2, y2. Dense proposals at
         every keyframe: ``ava_dense_proposals_{split}.pkl``, ``{"video,%04d": float32 [N, 5]}`` (the objects'
-        true boxes with score 1.0), pickle protocol 4."""
+        true boxes with score 1.0), pickle protocol 4 with numpy 1 module names (numpy 1.x and 2.x load it)."""
         fps = self.cfg.fps
         action_id = {c: i + 1 for i, c in enumerate(AVA_CLASSES)}
         out: dict[str, Any] = {"fps": fps, "video_template": "ava/videos/{video_id}.mp4"}
@@ -349,7 +349,8 @@ class PartWriter:
                             rows.append((vid, f"{ts:04d}", *box, action_id[lab], j))
             write_csv(self.root / f"ava/ava_{split}_{AVA_VERSION}.csv", rows)
             write_csv(self.root / f"ava/ava_{split}_excluded_timestamps_{AVA_VERSION}.csv", excluded)
-            (self.root / f"ava/ava_dense_proposals_{split}.pkl").write_bytes(pickle.dumps(proposals, protocol=4))
+            with (self.root / f"ava/ava_dense_proposals_{split}.pkl").open("wb") as f:
+                dump_numpy_pickle(proposals, f)
             out[split] = f"ava/ava_{split}_{AVA_VERSION}.csv"
             out[f"{split}_excluded"] = f"ava/ava_{split}_excluded_timestamps_{AVA_VERSION}.csv"
             out[f"{split}_proposals"] = f"ava/ava_dense_proposals_{split}.pkl"
