@@ -455,10 +455,6 @@ def _source_lines(source: PathLike | Iterable[str]) -> tuple[str, list[str]]:
     return "<lines>", lines
 
 
-_AVA_EXPECTED = {7: "'video_id,timestamp,x1,y1,x2,y2,action_id'",
-                 8: "'video_id,timestamp,x1,y1,x2,y2,action_id,person_id' (or ',score' in result files)"}
-
-
 def _ava_records(source: PathLike | Iterable[str], columns: tuple[int, ...], expected: str
                  ) -> tuple[str, list[tuple[int, list[str], int, tuple[float, float, float, float], int]]]:
     """The one AVA CSV parser: ``(name, [(line, fields, timestamp, box, action_id)])``. Checks the number of
