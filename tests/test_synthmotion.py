@@ -188,7 +188,10 @@ def test_in_memory_parts() -> None:
     mk = sm.make_clips(["grow", "shrink"], 2, seed=1)
     assert mk.videos.shape[0] == 4 and mk.labels.tolist() == [0, 1, 0, 1]
     with pytest.raises(ValueError, match="splits"):
-        sm.synthmotion_clips("ssv2", "test", TINY)
+        sm.synthmotion_clips("openset", "train", TINY)
+    assert len(sm.synthmotion_clips("ssv2", "test", TINY)) == 0  # a 2-tuple ssv2 size has no test videos
+    st3 = sm.synthmotion_clips("ssv2", "test", dict(TINY, ssv2=(1, 1, 1)), seed=0)
+    assert st3.ids == [str(21 + i) for i in range(10)]  # SSv2 ids continue after train and validation
 
 
 # ---------------------------------------------------------------------------------- files on disk
@@ -208,8 +211,8 @@ def test_generation_is_deterministic(generated: tuple[Path, dict], tmp_path: Pat
     other = tmp_path / "c"
     sm.generate_synthmotion(other, TINY, seed=4, parts=["classification"])
     assert (other / "kinetics/train.csv").read_text() == (root_a / "kinetics/train.csv").read_text()  # same layout
-    a = read_video(root_a / "kinetics/videos/train/kt000000000_000000_000002.mp4")
-    c = read_video(other / "kinetics/videos/train/kt000000000_000000_000002.mp4")
+    a = read_video(root_a / "kinetics/videos/train/k0000000000_000000_000002.mp4")
+    c = read_video(other / "kinetics/videos/train/k0000000000_000000_000002.mp4")
     assert not np.array_equal(a.numpy(), c.numpy())
 
 
@@ -217,7 +220,7 @@ def test_mp4_files_are_h264_yuv420p(generated: tuple[Path, dict]) -> None:
     import av
 
     root, _ = generated
-    path = root / "kinetics/videos/test/kt000000003_000000_000002.mp4"
+    path = root / "kinetics/videos/test/k0000000027_000000_000002.mp4"
     with open_video(path) as v:
         assert (v.info.num_frames, v.info.width, v.info.height) == (16, 64, 64)
         assert v.info.fps == pytest.approx(8.0)
@@ -258,9 +261,10 @@ def test_manifest_and_annotation_content(generated: tuple[Path, dict]) -> None:
             assert q["answer"] == m["shape"]
         if q["type"] == "direction" and m["motion"].startswith("move"):
             assert q["answer"] == m["motion"].split()[1]
-    mc = json.loads((root / "msrvtt/multiple_choice_test.json").read_text())
-    for item in mc:
-        assert len(item["options"]) == 5 and meta[item["video_id"]]["shape"] in item["options"][item["answer"]]
+    from internvideo_core.data.video_text_formats import read_msrvtt_mc
+
+    for item in read_msrvtt_mc(root / "msrvtt/msrvtt_mc_test.jsonl"):
+        assert len(item.options) == 5 and meta[item.video_id]["shape"] in item.options[item.answer]
     excluded = (root / "ava/ava_train_excluded_timestamps_v2.2.csv").read_text().split()
     assert excluded and all(int(line.split(",")[1]) % 2 == 0 for line in excluded)
     anet = json.loads((root / "activitynet/activity_net.v1-3.min.json").read_text())["database"]

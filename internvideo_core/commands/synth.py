@@ -32,7 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="generate the SynthMotion dataset (H.264 mp4 + real annotation formats)",
                        description="Generate SynthMotion under --out: Kinetics/SSv2/MSR-VTT/MSRVTT-QA/ActivityNet/"
                                    "AVA style annotations over procedurally rendered H.264 videos, deterministic "
-                                   "from --seed.")
+                                   "from --seed.",
+                       epilog="Files follow the official layouts (Kinetics CSVs with youtube_ids unique across splits, "
+                              "all four SSv2 JSONs, MSR-VTT training/JSFusion CSVs and msrvtt_mc_test.jsonl, AVA "
+                              "dense proposals as a .pkl of float32 [N, 5] arrays). Class ids in the kit's lists "
+                              "follow classes.txt order; mmaction2's Kinetics CSV converter numbers classes "
+                              "alphabetically, so pass classes.txt when converting with it.")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--profile", default="tutorial", choices=["smoke", "tutorial", "full"])
     p.add_argument("--seed", type=int, default=0)

@@ -159,7 +159,7 @@ class ClipDataset(_Seeded):
         else:
             idx = self.indices(self._num_frames(rec), rng)
             unique, pos = union_indices(idx)
-            frames = read_frames(rec.path, unique, self.frame_template, self.start_index)
+            frames = read_frames(rec.path, unique, self.frame_template, self.start_index + rec.offset)
         if self.mode != "test":
             return self.transform(frames_to_tensor(frames[torch.from_numpy(pos)]), generator=gen), rec.label
         x = normalize(resize_short_side(frames_to_tensor(frames), self.short_side), self.mean, self.std)
@@ -171,9 +171,10 @@ def kinetics_dataset(annotation: str | os.PathLike, root: str | os.PathLike | No
                      classes: Sequence[str] | None = None, template: str = A.KINETICS_TEMPLATE,
                      num_classes: int | None = None, **kwargs: Any) -> ClipDataset:
     """Kinetics-style data with dense sampling (default 16 frames x rate 4). ``annotation`` is a VideoMAE list
-    (``path label``; paths relative to ``root``) or an official Kinetics CSV (header ``label,youtube_id,...``;
-    files ``root/<template>``). Labels must lie in ``[0, num_classes)`` (default: ``len(classes)``), checked
-    while reading: :class:`~internvideo_core.data.annotations.AnnotationError` names the file and line.
+    (``path label``; paths relative to ``root``), an official Kinetics CSV (header ``label,youtube_id,...``;
+    files ``root/<template>``) or, with ``frame_template`` (e.g. ``"img_{:05d}.jpg"``), an mmaction rawframe
+    list ``frame_dir total_frames label``. Labels must lie in ``[0, num_classes)`` (default: ``len(classes)``),
+    checked while reading: :class:`~internvideo_core.data.annotations.AnnotationError` names the file and line.
     ``kwargs`` go to :class:`ClipDataset`."""
     first = Path(annotation).read_text(encoding="utf-8-sig").split("\n", 1)[0]
     bound = num_classes if num_classes is not None else (None if classes is None else len(classes))
@@ -183,6 +184,8 @@ def kinetics_dataset(annotation: str | os.PathLike, root: str | os.PathLike | No
             if bound is not None and r.label >= bound:
                 raise A.AnnotationError(annotation, f"record {i + 1}", f"label {r.label} out of range",
                                         f"a label index below {bound} (the model's number of classes)")
+    elif kwargs.get("frame_template"):
+        records = A.read_rawframe_list(annotation, root, num_classes=bound)
     else:
         records = A.read_video_list(annotation, root, bound)
     kwargs.setdefault("sampling", "dense")

@@ -4,17 +4,23 @@ Parts (each in its own folder under the dataset root, in the real annotation for
 
     classification  Kinetics-like: 12 motion classes, shape/colour/background are distractors.
                     ``kinetics/{train,val,test}.csv`` (VideoMAE list ``path label``) and
-                    ``kinetics/kinetics_{split}.csv`` (official ``label,youtube_id,time_start,time_end,split``)
+                    ``kinetics/kinetics_{split}.csv`` (official ``label,youtube_id,time_start,time_end,split``;
+                    ``youtube_id`` unique across splits)
     ssv2            SSv2-like: the 10 direction-pair classes (only temporal order separates a pair).
-                    ``ssv2/something-something-v2-{train,validation,labels}.json`` and lists
+                    ``ssv2/something-something-v2-{labels,train,validation,test}.json`` and lists
     captions        MSR-VTT-like: ``msrvtt/videodatainfo.json`` (several paraphrased captions per video),
-                    ``msrvtt/zero_shot.json`` (held-out shape/motion combinations never captioned in training),
-                    ``msrvtt/multiple_choice_test.json``
+                    ``msrvtt/msrvtt_train.9k.csv`` / ``msrvtt_jsfusion_test.csv`` (CLIP4Clip's training and
+                    test CSVs), ``msrvtt/zero_shot.json`` (held-out shape/motion combinations never captioned in
+                    training), ``msrvtt/msrvtt_mc_test.jsonl`` (multiple choice, InternVideo's layout)
     qa              MSRVTT-QA-like on the same videos: ``msrvtt/qa/{train,val,test}_qa.json``, answers
     tal             ActivityNet-like untrimmed videos: ``activitynet/activity_net.v1-3.min.json``
     ava             AVA-like multi-object videos: ``ava/ava_{train,val}_v2.2.csv``, excluded timestamps,
-                    ``ava_action_list_v2.2.pbtxt``, per-frame boxes JSON
+                    ``ava_action_list_v2.2.pbtxt``, dense proposals ``.pkl``, per-frame boxes JSON
     openset         test clips of held-out motions: ``openset/test.csv`` (known test + unknown, label >= 12)
+
+Class ids in the kit's lists follow ``classes.txt`` order (the SynthMotion class order), while mmaction2's
+Kinetics CSV converter numbers Kinetics classes alphabetically: see
+:mod:`~internvideo_core.data.synthmotion_writers` for the file layouts and how to keep the ids consistent.
 
 Every clip is rendered from its own generator seeded by ``(seed, part, split, index)``, so a clip is the
 same whether it is written to mp4 by :func:`generate_synthmotion` or returned in memory by
@@ -46,6 +52,8 @@ from internvideo_core.data.synthmotion_render import (  # noqa: F401
 from internvideo_core.data.synthmotion_scenes import (  # noqa: F401
     AVA_CLASSES, TAL_CLASSES, render_multi_object, render_untrimmed,
 )
+
+FORMAT = "synthmotion-2"  # the file layouts; a cached dataset of another format is regenerated
 
 __all__ = [
     "MOTION_CLASSES", "KNOWN_MOTIONS", "HELDOUT_MOTIONS", "DIRECTION_MOTIONS", "DIRECTION_PAIRS", "SHAPES",
@@ -172,7 +180,7 @@ def generate_synthmotion(root: str | Path, profile_or_sizes: str | SynthSizes | 
             pool.shutdown()
     seconds = time.perf_counter() - t0
     manifest = {
-        "format": "synthmotion-1", "profile": profile, "seed": seed, "parts": [p for p in PARTS if p in files],
+        "format": FORMAT, "profile": profile, "seed": seed, "parts": [p for p in PARTS if p in files],
         "sizes": dataclasses.asdict(sizes), "config": dataclasses.asdict(cfg), "crf": crf,
         "classes": list(KNOWN_MOTIONS), "heldout_classes": list(HELDOUT_MOTIONS),
         "direction_classes": list(DIRECTION_MOTIONS), "tal_classes": list(TAL_CLASSES),
@@ -200,7 +208,7 @@ def ensure_synthmotion(profile_or_sizes: str | SynthSizes | dict[str, Any] = "tu
 
     ``root`` defaults to ``<cache>/synthmotion/<profile>_seed<seed>`` (see
     :func:`~internvideo_core.paths.cache_dir`). An existing folder is reused when its manifest has the same
-    sizes, seed, config and at least the requested ``parts``; otherwise it is regenerated into a temporary
+    format, sizes, seed, config and at least the requested ``parts``; otherwise it is regenerated into a temporary
     sibling and swapped in, so an interrupted run never leaves a half-written dataset behind.
     """
     from internvideo_core.paths import cache_dir
@@ -211,7 +219,8 @@ def ensure_synthmotion(profile_or_sizes: str | SynthSizes | dict[str, Any] = "tu
     want = set(PARTS if parts is None else parts)
     try:
         m = load_manifest(root)
-        same = (m["seed"] == seed and m["sizes"] == json.loads(json.dumps(dataclasses.asdict(sizes)))
+        same = (m.get("format") == FORMAT and m["seed"] == seed
+                and m["sizes"] == json.loads(json.dumps(dataclasses.asdict(sizes)))
                 and m["config"] == json.loads(json.dumps(dataclasses.asdict(cfg))))
         if same and want <= set(m["parts"]):
             return root

@@ -16,7 +16,7 @@ from internvideo_core.data.synthmotion_scenes import render_multi_object, render
 
 PARTS: tuple[str, ...] = ("classification", "ssv2", "captions", "qa", "tal", "ava", "openset")
 SPLITS: dict[str, tuple[str, ...]] = {
-    "classification": ("train", "val", "test"), "ssv2": ("train", "val"), "captions": ("train", "val", "test"),
+    "classification": ("train", "val", "test"), "ssv2": ("train", "val", "test"), "captions": ("train", "val", "test"),
     "tal": ("train", "val"), "ava": ("train", "val"), "openset": ("test",),
 }
 _PART_ID = {p: i for i, p in enumerate(PARTS)}
@@ -28,7 +28,8 @@ class SynthSizes:
     """How many videos each part has. Per-class counts are ``(train, val, test)``."""
 
     classification: tuple[int, int, int] = (50, 10, 10)   # per known class
-    ssv2: tuple[int, int] = (40, 10)                       # per direction class: train, validation
+    ssv2: tuple[int, ...] = (40, 10, 10)                   # per direction class: train, validation, test
+                                                           # (a 2-tuple means no test videos)
     vl: tuple[int, int, int] = (300, 50, 100)              # caption/QA videos
     captions_per_video: int = 5
     zero_shot_combos: int = 3
@@ -47,7 +48,7 @@ class SynthSizes:
         if part == "classification":
             return self.classification[s] * len(KNOWN_MOTIONS)
         if part == "ssv2":
-            return self.ssv2[s] * len(DIRECTION_MOTIONS)
+            return (self.ssv2[s] if s < len(self.ssv2) else 0) * len(DIRECTION_MOTIONS)
         if part in ("captions", "qa"):
             return self.vl[s]
         if part in ("tal", "ava"):
@@ -56,10 +57,10 @@ class SynthSizes:
 
 
 PROFILES: dict[str, SynthSizes] = {
-    "smoke": SynthSizes(classification=(2, 1, 1), ssv2=(2, 1), vl=(12, 4, 8), captions_per_video=3,
+    "smoke": SynthSizes(classification=(2, 1, 1), ssv2=(2, 1, 1), vl=(12, 4, 8), captions_per_video=3,
                         zero_shot_combos=2, tal=(3, 2), tal_frames=(64, 80), ava=(2, 2), openset_per_class=2),
     "tutorial": SynthSizes(),
-    "full": SynthSizes(classification=(300, 50, 50), ssv2=(200, 40), vl=(2000, 200, 500), captions_per_video=10,
+    "full": SynthSizes(classification=(300, 50, 50), ssv2=(200, 40, 40), vl=(2000, 200, 500), captions_per_video=10,
                        zero_shot_combos=6, tal=(200, 50), tal_frames=(128, 256), ava=(200, 50),
                        openset_per_class=100),
 }
@@ -99,18 +100,27 @@ class Clip:
     meta: dict[str, Any]
 
 
+def _split_offset(part: str, split: str, sizes: SynthSizes) -> int:
+    """Videos of ``part`` in the splits before ``split`` (train, val, test): numbering continues across splits,
+    so ids are unique in the whole dataset."""
+    return sum(sizes.count(part, s) for s in ("train", "val", "test")[: _SPLIT_ID[split]])
+
+
 def classification_clip(seed: int, split: str, i: int, sizes: SynthSizes, cfg: SynthConfig) -> Clip:
+    """Kinetics-like clips. The ``youtube_id`` (11 characters like YouTube's: ``k`` + 10 digits) numbers the
+    videos across train, val and test, so it is unique in the whole dataset (tools that name files by
+    ``youtube_id`` and time span never write two splits onto one path)."""
     motion = KNOWN_MOTIONS[i % len(KNOWN_MOTIONS)]
     frames, meta = render_clip(motion, clip_rng(seed, "classification", split, i), cfg)
-    return Clip(f"k{split[0]}{i:09d}", frames, KNOWN_MOTIONS.index(motion), meta)
+    return Clip(f"k{_split_offset('classification', split, sizes) + i:010d}", frames, KNOWN_MOTIONS.index(motion),
+                meta)
 
 
 def ssv2_clip(seed: int, split: str, i: int, sizes: SynthSizes, cfg: SynthConfig) -> Clip:
-    """Direction-pair clips; numeric ids continue from train to validation like SSv2's."""
+    """Direction-pair clips; numeric ids continue from train to validation to test like SSv2's."""
     motion = DIRECTION_MOTIONS[i % len(DIRECTION_MOTIONS)]
     frames, meta = render_clip(motion, clip_rng(seed, "ssv2", split, i), cfg)
-    offset = 0 if split == "train" else sizes.count("ssv2", "train")
-    return Clip(str(1 + i + offset), frames, DIRECTION_MOTIONS.index(motion), meta)
+    return Clip(str(1 + i + _split_offset("ssv2", split, sizes)), frames, DIRECTION_MOTIONS.index(motion), meta)
 
 
 def vl_clip(seed: int, split: str, i: int, sizes: SynthSizes, cfg: SynthConfig) -> Clip:

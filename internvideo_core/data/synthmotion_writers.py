@@ -1,7 +1,30 @@
 """Writing SynthMotion to disk: H.264 mp4 files and annotation files in the real formats.
 
 Paths inside annotation files are relative to the dataset root (pass ``root`` to the readers in
-:mod:`internvideo_core.data.annotations`).
+:mod:`internvideo_core.data.annotations`). The files follow the layouts the official tools read:
+
+    kinetics/   VideoMAE lists ``{train,val,test}.csv`` (``path label``) and official CSVs
+                ``kinetics_{split}.csv`` (``label,youtube_id,time_start,time_end,split``); every ``youtube_id``
+                is unique across the three splits
+    ssv2/       ``something-something-v2-{labels,train,validation,test}.json`` (the test JSON lists ``id`` only,
+                as released) and VideoMAE lists ``{train,val}.csv``
+    msrvtt/     ``videodatainfo.json`` (the ``MSRVTT_data.json`` layout), ``msrvtt_train.9k.csv`` (the
+                ``MSRVTT_train.9k.csv`` layout: a ``video_id`` column, every video outside the JSFusion test),
+                ``msrvtt_jsfusion_test.csv`` (``MSRVTT_JSFUSION_test.csv``), ``msrvtt_mc_test.jsonl`` (the
+                multiple-choice file the InternVideo / All-in-one / ClipBERT loaders read: JSON lines
+                ``{"qid", "clip_name", "options", "answer"}``), MSRVTT-QA ``qa/{split}_qa.json``
+    activitynet/  ActivityNet v1.3 JSON
+    ava/        ``ava_{split}_v2.2.csv``, excluded timestamps, ``ava_action_list_v2.2.pbtxt`` and dense person
+                proposals ``ava_dense_proposals_{split}.pkl`` (a pickle of ``{"video_id,%04d": float32 [N, 5]}``,
+                ``x1, y1, x2, y2, score``, as the released FAIR proposals mmaction2 indexes)
+
+**Class ids.** The integer labels in the kit's lists (``kinetics/*.csv``, ``ssv2/*.csv``, ``openset/*.csv``)
+follow the order of ``classes.txt`` (``ssv2``: of ``something-something-v2-labels.json``), which is the
+SynthMotion class order, not alphabetical. mmaction2's Kinetics CSV converter (and
+:func:`~internvideo_core.data.annotations.read_kinetics_csv` without ``classes``) numbers Kinetics classes
+alphabetically, so ids made by that converter from ``kinetics_{split}.csv`` differ from the kit's: pass
+``classes.txt`` as the class list (``read_kinetics_csv(path, classes=read_class_names("classes.txt"))``) or
+keep one tool's ids throughout.
 """
 from __future__ import annotations
 
@@ -16,6 +39,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from internvideo_core.data import synthmotion_annotations as A
+from internvideo_core.data.safe_pickle import dump_numpy_pickle
 from internvideo_core.data.synthmotion_plan import CLIP_FNS, Clip, SynthSizes, heldout_combinations
 from internvideo_core.data.synthmotion_render import (
     DIRECTION_MOTIONS, HELDOUT_MOTIONS, KNOWN_MOTIONS, MOTION_CLASSES, SynthConfig,
@@ -177,20 +201,22 @@ class PartWriter:
         return out
 
     def write_ssv2(self) -> dict[str, Any]:
-        """SSv2-like: ``something-something-v2-{train,validation}.json``, labels JSON, VideoMAE lists."""
+        """SSv2-like: ``something-something-v2-{train,validation,test}.json``, labels JSON, VideoMAE lists
+        ``{train,val}.csv``. The test JSON lists ``{"id"}`` only (no template or label), as the real release.
+        Manifest keys: ``labels``, ``{train,validation,test}_json``, lists ``train`` / ``val``, ``video_dir``."""
         labels = {A.ssv2_template_label(A.SSV2_TEMPLATES[m]): str(i) for i, m in enumerate(DIRECTION_MOTIONS)}
         write_json(self.root / "ssv2/something-something-v2-labels.json", labels)
         out: dict[str, Any] = {"labels": "ssv2/something-something-v2-labels.json", "video_dir": "ssv2/videos"}
-        for split in ("train", "val"):
-            name = "train" if split == "train" else "validation"
+        for split, name in (("train", "train"), ("val", "validation"), ("test", "test")):
             entries, rows = [], []
             for clip, rel in self.videos("ssv2", split):
-                entries.append(A.ssv2_entry(clip.vid, clip.meta))
+                entries.append({"id": clip.vid} if split == "test" else A.ssv2_entry(clip.vid, clip.meta))
                 rows.append(f"{rel} {clip.label}")
             write_json(self.root / f"ssv2/something-something-v2-{name}.json", entries)
-            write_text(self.root / f"ssv2/{split}.csv", rows)
-            out[name] = f"ssv2/something-something-v2-{name}.json"
-            out[split] = f"ssv2/{split}.csv"
+            out[f"{name}_json"] = f"ssv2/something-something-v2-{name}.json"
+            if split != "test":
+                write_text(self.root / f"ssv2/{split}.csv", rows)
+                out[split] = f"ssv2/{split}.csv"
         return out
 
     def write_openset(self) -> dict[str, Any]:
@@ -206,9 +232,11 @@ class PartWriter:
 
     # ---------------------------------------------------------------------------- video + language
     def write_vl(self) -> dict[str, Any]:
-        """MSR-VTT-like: ``msrvtt/videodatainfo.json`` (videos + several captions each), a JSFusion-style
-        test CSV, zero-shot held-out combinations, multiple choice, per-video meta."""
-        videos, sentences, jsf, mc, meta_out, zs_ids = [], [], [], [], {}, []
+        """MSR-VTT-like: ``msrvtt/videodatainfo.json`` (videos + several captions each), the training CSV
+        (``MSRVTT_train.9k.csv`` layout: every video outside the test CSV, as the 1k-A protocol's 9000), the
+        JSFusion-style test CSV, zero-shot held-out combinations, multiple choice (``msrvtt_mc_test.jsonl``),
+        per-video meta."""
+        videos, sentences, jsf, mc, meta_out, zs_ids, train_ids = [], [], [], [], {}, [], []
         split_name = {"train": "train", "val": "validate", "test": "test"}
         n = self.sizes.captions_per_video
         for split in ("train", "val", "test"):
@@ -223,18 +251,23 @@ class PartWriter:
                     sentences.append({"caption": cap, "video_id": clip.vid, "sen_id": len(sentences)})
                 meta_out[clip.vid] = {**_short_meta(clip.meta), "zero_shot": bool(clip.meta.get("zero_shot"))}
                 self._vl[split].append((clip.vid, clip.meta))
+                if split != "test":
+                    train_ids.append((clip.vid,))
                 if split == "test":
                     jsf.append((f"ret{len(jsf)}", f"msr{num}", clip.vid, caps[0]))
                     rng = np.random.default_rng([self.seed, 66, num])
-                    mc.append(A.multiple_choice(clip.vid, clip.meta, caps[0], rng))
+                    item = A.multiple_choice(clip.vid, clip.meta, caps[0], rng)
+                    mc.append({"qid": len(mc), "clip_name": clip.vid, "options": item["options"],
+                               "answer": item["answer"]})
                     if clip.meta.get("zero_shot"):
                         zs_ids.append(clip.vid)
         info = {"contributor": "InternVideo kit", "data_created": "generated", "version": "synthmotion-1",
                 "description": "SynthMotion captions in the MSR-VTT videodatainfo format"}
         write_json(self.root / "msrvtt/videodatainfo.json", {"info": info, "videos": videos, "sentences": sentences},
                    compact=True)
+        write_csv(self.root / "msrvtt/msrvtt_train.9k.csv", train_ids, ["video_id"])
         write_csv(self.root / "msrvtt/msrvtt_jsfusion_test.csv", jsf, ["key", "vid_key", "video_id", "sentence"])
-        write_json(self.root / "msrvtt/multiple_choice_test.json", mc)
+        write_text(self.root / "msrvtt/msrvtt_mc_test.jsonl", (json.dumps(it) for it in mc))
         write_json(self.root / "msrvtt/video_meta.json", meta_out)
         combos = heldout_combinations(self.seed, self.sizes.zero_shot_combos)
         write_json(self.root / "msrvtt/zero_shot.json", {
@@ -242,8 +275,9 @@ class PartWriter:
             "test_video_ids": zs_ids,
             "class_prompts": {m: A.prompt_for(m) for m in KNOWN_MOTIONS},
         })
-        return {"captions": "msrvtt/videodatainfo.json", "jsfusion_test": "msrvtt/msrvtt_jsfusion_test.csv",
-                "multiple_choice_test": "msrvtt/multiple_choice_test.json", "zero_shot": "msrvtt/zero_shot.json",
+        return {"captions": "msrvtt/videodatainfo.json", "train_csv": "msrvtt/msrvtt_train.9k.csv",
+                "jsfusion_test": "msrvtt/msrvtt_jsfusion_test.csv",
+                "multiple_choice_test": "msrvtt/msrvtt_mc_test.jsonl", "zero_shot": "msrvtt/zero_shot.json",
                 "video_meta": "msrvtt/video_meta.json", "video_template": "msrvtt/videos/{video_id}.mp4"}
 
     def write_qa(self) -> dict[str, Any]:
@@ -287,7 +321,9 @@ class PartWriter:
 
     def write_ava(self) -> dict[str, Any]:
         """AVA-like: keyframes every second; segment centres (odd seconds) are annotated, segment boundaries
-        (even seconds) are listed as excluded timestamps. Boxes normalised x1, y1, x2, y2."""
+        (even seconds) are listed as excluded timestamps. Boxes normalised x1, y1, x2, y2. Dense proposals at
+        every keyframe: ``ava_dense_proposals_{split}.pkl``, ``{"video,%04d": float32 [N, 5]}`` (the objects'
+        true boxes with score 1.0), pickle protocol 4 with numpy 1 module names (numpy 1.x and 2.x load it)."""
         fps = self.cfg.fps
         action_id = {c: i + 1 for i, c in enumerate(AVA_CLASSES)}
         out: dict[str, Any] = {"fps": fps, "video_template": "ava/videos/{video_id}.mp4"}
@@ -302,7 +338,8 @@ class PartWriter:
                     for j, o in enumerate(objs)]}
                 for ts in range(1, 2 * self.sizes.ava_segments):
                     frame = int(round(ts * fps))
-                    proposals[f"{vid},{ts:04d}"] = [[*map(float, o["boxes"][frame]), 1.0] for o in objs]
+                    proposals[f"{vid},{ts:04d}"] = np.array([[*map(float, o["boxes"][frame]), 1.0] for o in objs],
+                                                            dtype=np.float32).reshape(-1, 5)
                     if ts % 2 == 0:
                         excluded.append((vid, f"{ts:04d}"))
                         continue
@@ -312,10 +349,11 @@ class PartWriter:
                             rows.append((vid, f"{ts:04d}", *box, action_id[lab], j))
             write_csv(self.root / f"ava/ava_{split}_{AVA_VERSION}.csv", rows)
             write_csv(self.root / f"ava/ava_{split}_excluded_timestamps_{AVA_VERSION}.csv", excluded)
-            write_json(self.root / f"ava/ava_dense_proposals_{split}.json", proposals, compact=True)
+            with (self.root / f"ava/ava_dense_proposals_{split}.pkl").open("wb") as f:
+                dump_numpy_pickle(proposals, f)
             out[split] = f"ava/ava_{split}_{AVA_VERSION}.csv"
             out[f"{split}_excluded"] = f"ava/ava_{split}_excluded_timestamps_{AVA_VERSION}.csv"
-            out[f"{split}_proposals"] = f"ava/ava_dense_proposals_{split}.json"
+            out[f"{split}_proposals"] = f"ava/ava_dense_proposals_{split}.pkl"
         pbtxt = "".join(f'item {{\n  name: "{c}"\n  id: {i}\n}}\n' for c, i in action_id.items())
         (self.root / f"ava/ava_action_list_{AVA_VERSION}.pbtxt").write_text(pbtxt, encoding="utf-8")
         write_text(self.root / "ava/ava_actions.txt", (f"{i}: {c}" for c, i in action_id.items()))

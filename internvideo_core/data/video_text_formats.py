@@ -6,6 +6,7 @@ CLIP4Clip lineage: ``dataloaders/dataloader_*_retrieval.py``) and the datasets' 
     read_msrvtt_1ka         ``MSRVTT_JSFUSION_test.csv`` (``key,vid_key,video_id,sentence``), 1000 texts <-> 1000 videos
     read_msrvtt_train       ``MSRVTT_train.9k.csv`` / ``MSRVTT_train.7k.csv`` (column ``video_id``) + ``MSRVTT_data.json``
     read_msrvtt_full        ``MSRVTT_data.json`` / ``videodatainfo.json`` videos of one ``split`` (full test: 2990 x 20)
+    read_msrvtt_mc          ``msrvtt_mc_test.jsonl`` multiple choice (``qid, clip_name, options, answer``)
     read_msvd               ``raw-captions.pkl`` (safe unpickling) + ``{train,val,test}_list.txt``
     read_lsmdc              ``LSMDC16_annos_{training,val}.csv``, ``LSMDC16_challenge_1000_publictect.csv`` (TSV)
     read_didemo             ``{train,val,test}_data.json`` (+ ``*_list.txt``): one paragraph per video
@@ -32,11 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from internvideo_core.data.annotations import AnnotationError, CaptionRecord
+from internvideo_core.data.annotations import AnnotationError, CaptionRecord, _matching_subsets
+from internvideo_core.data.safe_pickle import restricted_load
 
 __all__ = [
     "RetrievalIndex", "retrieval_index", "group_by_video", "read_id_list", "read_raw_captions_pkl",
-    "read_msrvtt_1ka", "read_msrvtt_train", "read_msrvtt_full", "read_msvd", "read_lsmdc", "read_didemo",
+    "MultipleChoiceItem", "read_msrvtt_mc", "read_msrvtt_1ka", "read_msrvtt_train", "read_msrvtt_full", "read_msvd", "read_lsmdc", "read_didemo",
     "read_activitynet_paragraphs", "read_vatex",
 ]
 PathLike = str | os.PathLike
@@ -196,20 +198,22 @@ def read_msrvtt_train(csv_path: PathLike, data_json: PathLike, split: str = "tra
 
 def read_msrvtt_full(data_json: PathLike, split: str = "test") -> list[CaptionRecord]:
     """Videos of one official split (``train``, ``validate`` or ``test``; ``val`` = ``validate``) of
-    ``MSRVTT_data.json`` / ``videodatainfo.json`` with all their captions: one record per caption, videos in
+    ``MSRVTT_data.json`` / ``videodatainfo.json`` (any case; a split no video has raises, listing the splits
+    present) with all their captions: one record per caption, videos in
     ``videos`` order, captions in ``sentences`` order. ``split="test"`` is the full-protocol test set (2990 videos
     x 20 captions, multi-caption retrieval)."""
-    want = {"val": "validate"}.get(split, split)
     videos, sentences = _msrvtt_data(data_json)
     caps: dict[str, list[str]] = {}
     for s in sentences:
         caps.setdefault(s["video_id"], []).append(s["caption"])
-    out = []
     for i, v in enumerate(videos):
         if not isinstance(v, dict) or not isinstance(v.get("video_id"), str) or "split" not in v:
             raise AnnotationError(data_json, f"videos[{i}]", f"found {v!r}",
                                   'an object with "video_id" and "split" (train / validate / test)')
-        if v["split"] != want:
+    keep = _matching_subsets(data_json, split, (str(v["split"]) for v in videos), "split")
+    out = []
+    for i, v in enumerate(videos):
+        if str(v["split"]) not in keep:
             continue
         if v["video_id"] not in caps:
             raise AnnotationError(data_json, f"videos[{i}]", f"video {v['video_id']!r} has no sentence",
@@ -218,22 +222,48 @@ def read_msrvtt_full(data_json: PathLike, split: str = "test") -> list[CaptionRe
     return out
 
 
+@dataclass(frozen=True)
+class MultipleChoiceItem:
+    """One multiple-choice question: the video ``video_id``, its candidate sentences ``options`` (one is true)
+    and ``answer``, the index of the true one in ``options``."""
+
+    qid: str
+    video_id: str
+    options: tuple[str, ...]
+    answer: int
+
+
+def read_msrvtt_mc(path: PathLike) -> list[MultipleChoiceItem]:
+    """MSR-VTT multiple choice (JSFusion's 2990 test questions) as the official video-language code reads it:
+    ``msrvtt_mc_test.jsonl``, one JSON object per line ``{"qid", "clip_name": "video7010", "options": [5
+    sentences], "answer": index of the true sentence}`` (InternVideo's and All-in-one's ``MSRVTTChoiceDataset``
+    load it with ``pandas.read_json(lines=True)``, ClipBERT with ``int(answer)``, so a numeric string answer is
+    accepted). Items in file order; blank lines skipped."""
+    expected = '{"qid", "clip_name": video id, "options": [sentence, ...], "answer": index into options}'
+    out = []
+    for n, raw in enumerate(_text(path).splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            e = json.loads(raw)
+        except json.JSONDecodeError as err:
+            raise AnnotationError(path, n, f"invalid JSON ({err.msg}, column {err.colno})",
+                                  "one JSON object per line (JSON lines)") from None
+        if (not isinstance(e, dict) or not isinstance(e.get("clip_name"), str) or not _is_str_list(e.get("options"))
+                or len(e["options"]) < 2 or "answer" not in e):
+            raise AnnotationError(path, n, f"found {raw.strip()[:200]!r}", expected)
+        ans = e["answer"]
+        if isinstance(ans, bool) or not (isinstance(ans, int) or (isinstance(ans, str) and ans.strip().isdigit())):
+            raise AnnotationError(path, n, f"answer {ans!r} is not an integer", expected)
+        ans = int(ans)
+        if not 0 <= ans < len(e["options"]):
+            raise AnnotationError(path, n, f"answer {ans} out of range for {len(e['options'])} options",
+                                  f"an index 0..{len(e['options']) - 1}")
+        out.append(MultipleChoiceItem(str(e.get("qid", len(out))), e["clip_name"], tuple(e["options"]), ans))
+    return out
+
+
 # ------------------------------------------------------------------------------------------------- MSVD
-_PICKLE_ALLOWED = {("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "str", "bytes", "int",
-                                              "float", "bool")} | {("collections", "OrderedDict")}
-
-
-class _PlainUnpickler(pickle.Unpickler):
-    """Unpickler that builds only plain containers and strings: any other global (a class or function a
-    malicious pickle could call) is refused before it is imported."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        module = {"__builtin__": "builtins"}.get(module, module)  # Python 2 pickles
-        if (module, name) not in _PICKLE_ALLOWED:
-            raise pickle.UnpicklingError(f"global '{module}.{name}' is not allowed")
-        return super().find_class(module, name)
-
-
 def read_raw_captions_pkl(path: PathLike) -> dict[str, list[str]]:
     """``raw-captions.pkl`` (MSVD, Collaborative-Experts format): ``{video_id: [[token, ...], ...]}`` ->
     ``{video_id: ["token token ...", ...]}`` (tokens joined by one space, as CLIP4Clip does; a caption stored as
@@ -244,7 +274,7 @@ def read_raw_captions_pkl(path: PathLike) -> dict[str, list[str]]:
     expected = "a pickle of {video_id: [[token, ...], ...]} made of dict/list/str only"
     with p.open("rb") as f:
         try:
-            data = _PlainUnpickler(f, encoding="utf-8").load()
+            data = restricted_load(f)
         except (pickle.UnpicklingError, EOFError, UnicodeDecodeError, ValueError, TypeError) as e:
             raise AnnotationError(path, None, f"cannot unpickle safely ({e})", expected) from None
     if not isinstance(data, dict):

@@ -18,13 +18,13 @@ Values are fractions in [0, 1].
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+
+from internvideo_core.data.annotations import read_ava_excluded_list, read_ava_rows
 
 from ._common import descending_order, voc_ap
 
@@ -37,41 +37,18 @@ def frame_key(video: Any, timestamp: Any) -> tuple[str, int]:
 
 
 def read_ava_csv_rows(source: str | Path | Iterable[str]) -> list[tuple]:
-    """Parse AVA CSV lines into row tuples ``(video, timestamp, x1, y1, x2, y2, action[, score])``.
+    """AVA CSV lines -> row tuples ``(video, timestamp, x1, y1, x2, y2, action[, score])`` (the 8th column, score
+    or person id, as a float), as the official evaluator reads them. ``source``: a path or text lines.
 
-    ``source`` is a path or an iterable of text lines. 7 columns: no score. 8 columns: the 8th is kept as a float
-    (the score of a detection file; in ground-truth files it is the person id, which the metric ignores).
-    Blank lines are skipped.
-    """
-    if isinstance(source, (str, Path)) and Path(source).exists():
-        text = Path(source).read_text()
-        lines: Iterable[str] = io.StringIO(text)
-    elif isinstance(source, (str, Path)):
-        raise FileNotFoundError(f"AVA CSV file not found: {source}")
-    else:
-        lines = source
-    rows: list[tuple] = []
-    for n, rec in enumerate(csv.reader(lines), start=1):
-        if not rec or not "".join(rec).strip():
-            continue
-        if len(rec) not in (7, 8):
-            raise ValueError(f"AVA CSV line {n}: expected 7 or 8 columns (video, t, x1, y1, x2, y2, action[, score]), "
-                             f"got {len(rec)}: {rec}")
-        row: tuple = (rec[0], int(float(rec[1])), float(rec[2]), float(rec[3]), float(rec[4]), float(rec[5]),
-                      int(rec[6]))
-        if len(rec) == 8:
-            row = row + (float(rec[7]),)
-        rows.append(row)
-    return rows
+    The kit's one AVA CSV reader, :func:`internvideo_core.data.annotations.read_ava_rows` (UTF-8 byte-order
+    mark and CRLF tolerant; malformed lines raise ``AnnotationError``, a ``ValueError``)."""
+    return read_ava_rows(source)
 
 
 def read_ava_excluded(source: str | Path | Iterable[str]) -> list[tuple[str, int]]:
-    """Parse an AVA excluded-timestamps CSV (``video,timestamp`` per line) into frame keys."""
-    if isinstance(source, (str, Path)):
-        lines: Iterable[str] = io.StringIO(Path(source).read_text())
-    else:
-        lines = source
-    return [frame_key(r[0], r[1]) for r in csv.reader(lines) if r and "".join(r).strip()]
+    """An AVA excluded-timestamps CSV (``video,timestamp`` per line) -> frame keys in file order, through
+    :func:`internvideo_core.data.annotations.read_ava_excluded_list`."""
+    return read_ava_excluded_list(source)
 
 
 def _group(rows: Iterable[Sequence[Any]], with_score: bool, whitelist: set, excluded: set):

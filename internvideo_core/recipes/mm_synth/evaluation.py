@@ -126,7 +126,8 @@ def _best_motion(p: torch.Tensor, classes: Sequence[tuple[str, str]], shape: str
 
 
 def multiple_choice_items(clips: CaptionClips, seed: int = 0, num_options: int = 5) -> list[dict[str, Any]]:
-    """The multiple-choice items of test clips, as in ``msrvtt/multiple_choice_test.json``: the first caption
+    """The multiple-choice items of test clips, as in ``msrvtt/msrvtt_mc_test.jsonl`` (there ``clip_name`` and
+    ``qid``, read by :func:`~internvideo_core.data.video_text_formats.read_msrvtt_mc`): the first caption
     among captions of the same object doing other motions; ``answer`` = index of the true one."""
     items = []
     for vid, meta, caps in zip(clips.ids, clips.metas, clips.captions):
