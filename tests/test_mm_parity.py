@@ -12,7 +12,7 @@ from internvideo_core.convert.mm import to_lightning_checkpoint
 from internvideo_core.registry import create_model
 from internvideo_core.text import tokenize
 
-ATOL = 1e-4
+ATOL = 1e-5  # achieved: 1e-7 to 1e-6 (float32); 1e-4 let an fc_norm eps of 1e-5 (error 2e-5) pass
 
 
 def _tiny_overrides(manifest: dict) -> dict:

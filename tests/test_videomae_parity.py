@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 
 from internvideo_core.registry import create_model
 
-ATOL = 1e-4
+ATOL = 1e-5  # achieved: 1e-7 to 1e-6 (float32); 1e-4 let an fc_norm eps of 1e-5 (error 2e-5) pass
 
 
 def _manifest(official_dir):

@@ -1,0 +1,163 @@
+"""Mutation testing of the kit's core with mutmut: plant small bugs, run the tests that cover them, count survivors.
+
+``make mutation`` (or ``python tools/mutation.py [MODULE ...]``) runs each core module of :data:`TARGETS` against
+its own tests only, so a module takes minutes, not the whole suite per mutant. Each module is mutated in a
+private copy of the checkout (mutmut reads its configuration from ``pyproject.toml`` in the working folder and
+writes a ``mutants/`` tree; neither touches the checkout). Results go to ``runs/mutation/``:
+
+- ``<module>.json``: mutmut's counts (killed, survived, timeout, ...), the score and the survivors with diffs;
+- ``REPORT.md``: one row per module, then every surviving mutant that is not listed as known in
+  ``tests/mutation_survivors.md`` (the survivors judged equivalent or accepted, each with its reason).
+
+The score counts a timeout as killed (the mutant made the tests hang, which they would report) and excludes
+the known-equivalent survivors. Reading a survivor: ``mutmut show NAME`` in the module's work folder prints the
+diff; either a test is missing (write one that fails on the diff) or the mutant is equivalent (add it to
+``tests/mutation_survivors.md`` with the reason).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# module (relative to internvideo_core/) -> the test files that exercise it
+TARGETS: dict[str, list[str]] = {
+    "masking.py": ["tests/test_masking.py"],
+    "models/vit.py": ["tests/test_videomae_parity.py", "tests/test_boundaries.py"],
+    "models/videomae.py": ["tests/test_videomae_parity.py", "tests/test_boundaries.py", "tests/test_masking.py"],
+    "models/pos_embed.py": ["tests/test_videomae_parity.py"],
+    "models/layers.py": ["tests/test_videomae_parity.py", "tests/test_mm_parity.py", "tests/test_boundaries.py"],
+    "eval/localization.py": ["tests/test_metrics_localization.py", "tests/test_boundaries.py"],
+    "eval/detection.py": ["tests/test_metrics_detection.py", "tests/test_boundaries.py"],
+    "eval/retrieval.py": ["tests/test_metrics_retrieval.py"],
+    "eval/classification.py": ["tests/test_metrics_classification.py"],
+    "eval/openset.py": ["tests/test_metrics_openset_qa.py", "tests/test_boundaries.py"],
+    "eval/qa.py": ["tests/test_metrics_openset_qa.py", "tests/test_qa_head.py"],
+    "data/sampling.py": ["tests/test_sampling.py"],
+    "data/transforms.py": ["tests/test_transforms.py"],
+    "train/schedule.py": ["tests/test_train_optim.py"],
+    "train/optim.py": ["tests/test_train_optim.py"],
+    "train/checkpointing.py": ["tests/test_train_resume.py"],
+    "train/contrastive.py": ["tests/test_contrastive.py", "tests/test_boundaries.py"],
+    "text.py": ["tests/test_tokenizer.py", "tests/test_boundaries.py"],
+    "hub.py": ["tests/test_hub.py", "tests/test_boundaries.py"],
+}
+KNOWN = REPO / "tests" / "mutation_survivors.md"
+
+
+def known_survivors() -> set[str]:
+    """Mutant names listed in ``tests/mutation_survivors.md`` (lines ``- `NAME`: reason``)."""
+    if not KNOWN.exists():
+        return set()
+    return set(re.findall(r"^- `([^`]+)`", KNOWN.read_text(), flags=re.M))
+
+
+def _stage(work: Path, module: str, tests: list[str], max_children: int) -> None:
+    """Copy the tracked files into ``work`` and point mutmut's configuration at one module."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, check=True, capture_output=True).stdout
+    for rel in filter(None, files.decode().split("\0")):
+        src = REPO / rel
+        if src.is_file():
+            dst = work / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    text = (work / "pyproject.toml").read_text()
+    text = re.sub(r"\n\[tool\.mutmut\][^\[]*", "\n", text)  # replace the checked-in defaults
+    text += (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["internvideo_core"]\n'
+        f'only_mutate = ["internvideo_core/{module}"]\n'
+        'also_copy = ["data", "notebooks"]\n'
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-x", "-q", "-m", "not slow and not notebook"]\n'
+        "mutate_only_covered_lines = true\n"
+    )
+    (work / "pyproject.toml").write_text(text)
+
+
+def run_module(module: str, max_children: int, keep: bool) -> dict:
+    """Mutate one module in a private copy; returns the counts, score and survivor diffs."""
+    tests = TARGETS[module]
+    work = Path(tempfile.mkdtemp(prefix="mutation-"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(work)
+    mutmut = [sys.executable, "-m", "mutmut"]
+    start = time.perf_counter()
+    try:
+        _stage(work, module, tests, max_children)
+        subprocess.run(mutmut + ["run", "--max-children", str(max_children)], cwd=work, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(mutmut + ["export-cicd-stats"], cwd=work, env=env, check=True, capture_output=True)
+        stats = json.loads((work / "mutants" / "mutmut-cicd-stats.json").read_text())
+        listing = subprocess.run(mutmut + ["results"], cwd=work, env=env, check=True, capture_output=True,
+                                 text=True).stdout
+        survivors = re.findall(r"^\s*(\S+): survived", listing, flags=re.M)
+        diffs = {name: subprocess.run(mutmut + ["show", name], cwd=work, env=env, capture_output=True,
+                                      text=True).stdout for name in survivors}
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+    known = known_survivors()
+    unexplained = [s for s in survivors if s not in known]
+    killed = stats["killed"] + stats.get("timeout", 0)
+    counted = killed + len(unexplained)
+    return {
+        "module": module, "tests": tests, "stats": stats, "seconds": round(time.perf_counter() - start, 1),
+        "score": round(100.0 * killed / counted, 1) if counted else 100.0,
+        "survivors": survivors, "unexplained": unexplained, "diffs": diffs,
+        "work_dir": str(work) if keep else None,
+    }
+
+
+def write_report(results: list[dict], out: Path) -> Path:
+    lines = ["# Mutation testing report", "",
+             "| module | mutants | killed | survived (known) | score % | seconds |", "|---|---|---|---|---|---|"]
+    for r in results:
+        s = r["stats"]
+        known = len(r["survivors"]) - len(r["unexplained"])
+        lines.append(f"| {r['module']} | {s['total']} | {s['killed'] + s.get('timeout', 0)} | "
+                     f"{len(r['survivors'])} ({known}) | {r['score']} | {r['seconds']} |")
+    lines += ["", "## Unexplained survivors (write a test, or list it in tests/mutation_survivors.md)", ""]
+    for r in results:
+        for name in r["unexplained"]:
+            lines += [f"### {name}", "```diff", r["diffs"][name].strip(), "```", ""]
+    path = out / "REPORT.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", help=f"modules under internvideo_core/ (default: all): "
+                                                   f"{', '.join(TARGETS)}")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1, help="parallel mutants")
+    parser.add_argument("--keep", action="store_true", help="keep each module's work folder (for mutmut show)")
+    parser.add_argument("--out", type=Path, default=REPO / "runs" / "mutation")
+    args = parser.parse_args(argv)
+    unknown = [m for m in args.modules if m not in TARGETS]
+    if unknown:
+        parser.error(f"unknown modules {unknown}; choose from {list(TARGETS)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for module in args.modules or list(TARGETS):
+        print(f"[mutation] {module} against {' '.join(TARGETS[module])} ...", flush=True)
+        r = run_module(module, args.max_children, args.keep)
+        (args.out / (module.replace("/", "_").removesuffix(".py") + ".json")).write_text(json.dumps(r, indent=2))
+        print(f"[mutation] {module}: {r['stats']['total']} mutants, score {r['score']} %, "
+              f"{len(r['unexplained'])} unexplained survivors, {r['seconds']} s", flush=True)
+        results.append(r)
+    print(f"[mutation] report: {write_report(results, args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
