@@ -7,7 +7,7 @@ import pytest
 
 from internvideo_core import hub
 from internvideo_core.cli import main
-from internvideo_core.paths import data_dir
+from internvideo_core.paths import labels_path
 from internvideo_core.registry import build_config, get_pretrained, list_models, list_pretrained
 from internvideo_core.zoo import mm_pretrained, videomae_pretrained
 
@@ -60,7 +60,7 @@ def test_entry_is_complete_and_consistent(entry):
     else:
         assert config.num_frames == entry.num_frames
     if entry.label_map is not None:
-        path = data_dir() / "labels" / f"{entry.label_map}.txt"
+        path = labels_path(entry.label_map)
         assert path.exists(), path
         lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
         assert len(lines) == entry.num_classes, (entry.label_map, len(lines))

@@ -72,7 +72,7 @@ def _info(args: argparse.Namespace) -> int:
         ("origin", e.origin),
         ("input", f"{e.img_size}px, {e.num_frames} frames"),
         ("classes", "-" if e.num_classes is None else str(e.num_classes)),
-        ("label map", f"data/labels/{e.label_map}.txt" if e.label_map else "-"),
+        ("label map", f"internvideo_core/assets/labels/{e.label_map}.txt" if e.label_map else "-"),
         ("overrides", repr(e.overrides) if e.overrides else "-"),
         ("notes", e.notes or "-"),
     ]

@@ -112,7 +112,7 @@ _FINETUNED = [
                "videomae_vit_huge_ssv1.pth", "SSv1", 174, None,
                "Something-Something V1, 174 classes. No label list is attached: SSv1 uses the same 174 "
                "templates as SSv2, but the index order of the official SSv1 category list has not been checked "
-               "against data/labels/sthv2.txt. " + _H_ASSUMED +
+               "against internvideo_core/assets/labels/sthv2.txt. " + _H_ASSUMED +
                f" Log: {_OSS}/action_recognition/SSV1/VideoMAE/log.txt."),
 ]
 for _split, _top1 in ((1, "89.64"), (2, "89.92"), (3, "88.35")):
