@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kit-installed
 PROFILE ?= tutorial
 
-.PHONY: setup run test reproduce demo bench clean-runs
+.PHONY: setup run test reproduce demo bench clean-runs nbval nbval-refresh
 
 setup: $(STAMP)
 
@@ -23,6 +23,15 @@ run: setup
 ## the whole test suite (CI runs exactly this)
 test: setup
 	$(PY) -m pytest
+
+## nbval: the marked notebook cells (# NBVAL_CHECK_OUTPUT) reproduce tests/nbval/*.ipynb (also part of `make test`)
+nbval: setup
+	MPLBACKEND=Agg INTERNVIDEO_OFFLINE=1 $(PY) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval/sanitize.cfg \
+		-p no:cacheprovider -o addopts= tests/nbval/*.ipynb
+
+## regenerate tests/nbval/*.ipynb after an intended change of a marked cell (review the diff before committing)
+nbval-refresh: setup
+	$(PY) tests/nbval/refresh.py
 
 ## run the tutorial notebooks, then check the claims they report
 reproduce: run

@@ -26,7 +26,7 @@ __all__ = ["build_demo", "launch_options", "main"]
 log = logging.getLogger("internvideo.demo")
 _PLAYABLE = {".mp4", ".webm", ".ogg", ".m4v"}
 _INTRO = """# InternVideo kit demo
-Upload a short video (mp4, avi, webm) or pick an example: the real clips bundled in `data/videos` or SynthMotion
+Upload a short video (mp4, avi, webm) or pick an example: the real clips bundled with the kit or SynthMotion
 clips the kit renders on the spot. Then try the tabs. Models and where they come from:
 """
 
@@ -61,7 +61,7 @@ def default_example(service: DemoService):
     if not service.examples:
         return None
     if service.choices["recognition"].kind != "released":
-        synth = [e for e in service.examples if e.origin != "data/videos"]
+        synth = [e for e in service.examples if e.origin != "bundled"]
         if synth:
             return synth[0]
     return service.examples[0]
@@ -84,13 +84,12 @@ def upload_folder() -> Path:
 
 def launch_options(service: DemoService, max_file_size: str = "200mb") -> dict[str, Any]:
     """Keyword arguments for ``demo.launch``: an upload size limit and the folders Gradio must never serve
-    (the kit's runs, cache and data folders, the user's home), except the examples the page shows."""
-    from internvideo_core.paths import cache_dir, data_dir, runs_dir
+    (the kit's runs and cache folders, the user's private folders); the bundled sample videos ship inside
+    the package and are public."""
+    from internvideo_core.paths import cache_dir, runs_dir
 
     blocked = [str(runs_dir()), str(cache_dir()), str(Path.home() / ".ssh"), str(Path.home() / ".cache"),
                str(Path.home() / ".config")]
-    data = data_dir()
-    blocked += [str(p) for p in data.iterdir() if p.name != "videos"] if data.is_dir() else []
     uploads = upload_folder().resolve()
     blocked = [b for b in blocked if not uploads.is_relative_to(Path(b).resolve())]  # uploads must stay usable
     return {"max_file_size": max_file_size, "blocked_paths": blocked}

@@ -4,6 +4,7 @@ Names are resolved lazily (PEP 562) so that ``import internvideo_core`` stays fa
 touches the network.
 
     create_model, list_models, list_pretrained   model registry and zoo
+    load_pretrained                              checkpoint name -> (model, preprocess, class_names)
     tokenize                                     CLIP BPE tokenizer -> LongTensor [N, 77]
     read_video, video_info                       uint8 [T, H, W, 3] frames and metadata
     load_checkpoint                              strict loading of every supported format, with a report
@@ -19,6 +20,7 @@ _PUBLIC = {
     "create_model": "internvideo_core.registry",
     "list_models": "internvideo_core.registry",
     "list_pretrained": "internvideo_core.registry",
+    "load_pretrained": "internvideo_core.pretrained",
     "tokenize": "internvideo_core.text",
     "read_video": "internvideo_core.data.io",
     "video_info": "internvideo_core.data.io",

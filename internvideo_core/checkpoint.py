@@ -13,8 +13,6 @@ error naming the keys.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
@@ -101,11 +99,8 @@ def _converter_for(model: nn.Module) -> Converter:
     global _CONVERTERS_LOADED
     if not _CONVERTERS_LOADED:
         _CONVERTERS_LOADED = True
-        from internvideo_core import convert
-
-        for info in sorted(pkgutil.iter_modules(convert.__path__), key=lambda m: m.name):
-            if not info.name.startswith("_"):
-                importlib.import_module(f"{convert.__name__}.{info.name}")
+        # the converter modules (an explicit list: add a new family here); each registers its model classes
+        from internvideo_core.convert import mm, videomae  # noqa: F401
     for cls in type(model).__mro__:
         if cls in _CONVERTERS:
             return _CONVERTERS[cls]

@@ -1,12 +1,23 @@
-"""The ``internvideo`` command line. Subcommands live in ``internvideo_core/commands/*.py``."""
+"""The ``internvideo`` command line. Subcommands live in ``internvideo_core/commands/*.py``, each with a
+``register(sub)`` function; :data:`COMMANDS` lists them (add a new module there)."""
 from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import sys
 
 from internvideo_core import __version__
+
+#: The command modules under ``internvideo_core.commands``, in ``--help`` order (module name, not command name).
+COMMANDS: tuple[str, ...] = (
+    "pretrain",
+    "finetune",
+    "evaluate",
+    "train_mm",
+    "synth",
+    "zoo",
+    "notebooks",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,13 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from internvideo_core import commands
-
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        module.register(sub)
+    for name in COMMANDS:
+        importlib.import_module(f"internvideo_core.commands.{name}").register(sub)
     return parser
 
 

@@ -7,8 +7,9 @@ Only the standard library's :mod:`urllib` is used (no ``requests``); nothing tou
   or answers 416), verifies the sha256 digest and moves the result into place with :func:`os.replace`.
   When no digest is published, the digest of the first download is recorded in ``<file>.sha256`` (the format
   of ``sha256sum``, so ``sha256sum -c`` works) and later copies are verified against it.
-- :func:`download_pretrained` resolves a name from :func:`internvideo_core.registry.list_pretrained` to
-  ``paths.cache_dir() / entry.filename`` and returns the cached file when it is present and verified.
+- This module knows URLs and files only, no model names: the name lookups (``cached_path``,
+  ``download_pretrained``, ``mirrors_for``) live with the registry (:mod:`internvideo_core.registry`), which
+  imports this module, never the reverse.
 - Offline: ``INTERNVIDEO_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``) makes every download raise
   :class:`HubOfflineError` before any request; so does an unreachable host. The message names the URL to fetch
   and the full path to put the file at, so the kit finds it afterwards.
@@ -44,16 +45,11 @@ __all__ = [
     "is_offline",
     "sha256_file",
     "download_url",
-    "cached_path",
-    "download_pretrained",
-    "register_mirror",
-    "mirrors_for",
 ]
 
 _CHUNK = 1 << 20
 _USER_AGENT = "internvideo-kit (urllib)"
 _TRUE = {"1", "true", "yes", "on"}
-_MIRRORS: dict[str, list[str]] = {}
 
 
 class HubError(RuntimeError):
@@ -101,21 +97,6 @@ def sha256_file(path: str | os.PathLike, *, chunk: int = _CHUNK) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
-
-
-def register_mirror(name: str, url: str) -> None:
-    """Add an alternative URL for the pretrained checkpoint ``name``, tried after ``entry.url`` fails."""
-    urls = _MIRRORS.setdefault(name, [])
-    if url not in urls:
-        urls.append(url)
-
-
-def mirrors_for(name: str) -> list[str]:
-    """Alternative URLs of ``name``: the entry's own ``mirrors``, then any added with :func:`register_mirror`."""
-    from internvideo_core.registry import get_pretrained
-
-    urls = list(get_pretrained(name).mirrors)
-    return urls + [u for u in _MIRRORS.get(name, ()) if u not in urls]
 
 
 def _sidecar(dest: Path) -> Path:
@@ -509,30 +490,3 @@ def _fetch_to_part(url: str, part: Path, *, timeout: float, progress: bool, retr
             part.unlink(missing_ok=True)
             return f"rejected: the server's reply is not HTTP ({type(err).__name__}: {str(err)[:80]!r})"
 
-
-# ------------------------------------------------------------------------------------------- pretrained
-def cached_path(name: str, cache_dir: str | os.PathLike | None = None) -> Path:
-    """Where the checkpoint ``name`` lives in the cache (whether or not it is there yet)."""
-    from internvideo_core.paths import cache_dir as default_cache_dir
-    from internvideo_core.registry import get_pretrained
-
-    entry = get_pretrained(name)
-    return Path(cache_dir).expanduser() / entry.filename if cache_dir else default_cache_dir() / entry.filename
-
-
-def download_pretrained(name: str, *, cache_dir: str | os.PathLike | None = None, progress: bool = True,
-                        timeout: float = 30.0, recheck: bool = False) -> Path:
-    """Path of the released checkpoint ``name`` in the cache, downloading and verifying it if needed.
-
-    The file goes to ``cache_dir`` (default :func:`internvideo_core.paths.cache_dir`, ``INTERNVIDEO_CACHE``)
-    under ``entry.filename``. The mirrors of :func:`mirrors_for` are tried after ``entry.url``.
-    """
-    from internvideo_core.registry import get_pretrained
-
-    entry = get_pretrained(name)
-    dest = cached_path(name, cache_dir)
-    try:
-        return download_url(entry.url, dest, entry.sha256, progress=progress, timeout=timeout,
-                            mirrors=mirrors_for(name), recheck=recheck)
-    except HubError as err:
-        raise type(err)(f"checkpoint {name!r} ({entry.arch}): {err}") from err

@@ -1,7 +1,15 @@
-"""Where the kit keeps things: the repository's data folder, caches and run outputs.
+"""Where the kit keeps things: files shipped inside the package, caches and run outputs.
 
-Every location can be changed by an environment variable so that a researcher can point the kit at real
-data and a shared cache.
+Two kinds of location:
+
+- inside the package (present in a wheel install as well as in a checkout): the class-name lists
+  (``assets/labels/*.txt``, as timm keeps ``timm/data/_info``), the real sample videos (``assets/videos``) and
+  the CLIP BPE vocabulary: :func:`labels_path`, :func:`read_labels`, :func:`sample_video`;
+- outside it: the checkpoint cache (:func:`cache_dir`) and run outputs (:func:`runs_dir`). :data:`REPO_DIR` is
+  only for things that exist in a checkout (``notebooks/``, the default ``runs/``).
+
+Every outside location can be changed by an environment variable so that a researcher can point the kit at a
+shared cache or run folder.
 """
 from __future__ import annotations
 
@@ -9,19 +17,17 @@ import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+ASSETS_DIR = PACKAGE_DIR / "assets"
+#: The checkout's root (``notebooks/``, ``runs/``); meaningless for a wheel install, so nothing shipped uses it.
 REPO_DIR = PACKAGE_DIR.parent
 
 
-def data_dir() -> Path:
-    """The kit's ``data/`` folder (labels, sample videos); ``INTERNVIDEO_DATA`` overrides."""
-    return Path(os.environ.get("INTERNVIDEO_DATA", REPO_DIR / "data"))
-
-
 def labels_path(name: str) -> Path:
-    """Path of a class-name list in ``data/labels`` (e.g. ``"kinetics400"``)."""
-    path = data_dir() / "labels" / f"{name}.txt"
+    """Path of a class-name list shipped in ``internvideo_core/assets/labels`` (e.g. ``"kinetics400"``)."""
+    folder = ASSETS_DIR / "labels"
+    path = folder / f"{name}.txt"
     if not path.exists():
-        available = sorted(p.stem for p in (data_dir() / "labels").glob("*.txt"))
+        available = sorted(p.stem for p in folder.glob("*.txt"))
         raise FileNotFoundError(f"no label list {path}; available: {available}")
     return path
 
@@ -31,16 +37,19 @@ def read_labels(name: str) -> list[str]:
     return [ln.strip() for ln in labels_path(name).read_text(encoding="utf-8").splitlines() if ln.strip()]
 
 
-def read_label_map(name: str) -> dict[int, str]:
-    """``{id: name}`` for lists written as ``id: name`` (AVA), or ``{line index: name}`` for plain lists."""
-    out: dict[int, str] = {}
-    for i, line in enumerate(read_labels(name)):
-        head, sep, tail = line.partition(":")
-        if sep and head.strip().isdigit():
-            out[int(head)] = tail.strip()
-        else:
-            out[i] = line
-    return out
+def videos_dir() -> Path:
+    """The folder of the real sample videos shipped with the kit (see ``assets/ATTRIBUTION.md``)."""
+    return ASSETS_DIR / "videos"
+
+
+def sample_video(name: str = "arm_wrestling_demo.mp4") -> Path:
+    """Path of a shipped sample video: ``arm_wrestling_demo.mp4`` (default), ``test.mp4``, ``test.avi``,
+    ``demo_spatiotemporal_det.mp4``."""
+    path = videos_dir() / name
+    if not path.is_file():
+        available = sorted(p.name for p in videos_dir().iterdir()) if videos_dir().is_dir() else []
+        raise FileNotFoundError(f"no sample video {path}; available: {available}")
+    return path
 
 
 def cache_dir() -> Path:
@@ -52,11 +61,15 @@ def cache_dir() -> Path:
     return Path(base) / "internvideo"
 
 
+def in_checkout() -> bool:
+    """True when the package is imported from a git checkout / source tree (``notebooks/`` beside it)."""
+    return (REPO_DIR / "pyproject.toml").is_file() and (REPO_DIR / "notebooks").is_dir()
+
+
 def runs_dir() -> Path:
-    """Run outputs (notebook results JSON, checkpoints, executed notebooks): ``INTERNVIDEO_RUNS`` or ``runs/``."""
-    return Path(os.environ.get("INTERNVIDEO_RUNS", REPO_DIR / "runs"))
-
-
-def shared_dir() -> Path:
-    """The team's shared folder beside the repository (fixtures from the official code)."""
-    return Path(os.environ.get("INTERNVIDEO_SHARED", REPO_DIR.parent / "shared"))
+    """Run outputs (notebook results JSON, checkpoints, executed notebooks): ``INTERNVIDEO_RUNS``, else the
+    checkout's ``runs/``, else (a wheel install) ``runs/`` in the current folder."""
+    env = os.environ.get("INTERNVIDEO_RUNS")
+    if env:
+        return Path(env)
+    return (REPO_DIR if in_checkout() else Path.cwd()) / "runs"

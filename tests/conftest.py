@@ -1,4 +1,5 @@
-"""Shared test fixtures: paths of the official reference vectors and of the sample videos."""
+"""Shared test fixtures: paths of the official reference vectors (``tests/fixtures/official``) and of the sample
+videos shipped in the package."""
 from __future__ import annotations
 
 import os
@@ -11,26 +12,26 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("INTERNVIDEO_OFFLINE", "1")  # no test may reach the network
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _official_dir() -> Path:
-    from internvideo_core.paths import shared_dir
-
-    return shared_dir() / "fixtures" / "official"
+#: Reference vectors and tiny checkpoints produced by the official InternVideo1 code (README.md and MANIFEST.json
+#: there say how); committed with the tests so that a fresh clone is the whole kit.
+OFFICIAL_DIR = Path(__file__).resolve().parent / "fixtures" / "official"
 
 
 @pytest.fixture(scope="session")
 def official_dir() -> Path:
-    """``../shared/fixtures/official`` (or ``$INTERNVIDEO_SHARED/fixtures/official``). Missing is a failure."""
-    path = _official_dir()
-    if not (path / "MANIFEST.json").exists():
-        pytest.fail(f"official fixtures not found at {path}; set INTERNVIDEO_SHARED to the team's shared/ folder")
-    return path
+    """``tests/fixtures/official`` (committed with the repository). Missing is a failure."""
+    if not (OFFICIAL_DIR / "MANIFEST.json").exists():
+        pytest.fail(f"official fixtures not found at {OFFICIAL_DIR}; they are part of the repository: "
+                    "restore them with `git checkout -- tests/fixtures/official`")
+    return OFFICIAL_DIR
 
 
 @pytest.fixture(scope="session")
 def videos_dir() -> Path:
-    return REPO / "data" / "videos"
+    """The real sample videos shipped in the package (``internvideo_core/assets/videos``)."""
+    from internvideo_core.paths import videos_dir as shipped
+
+    return shipped()
 
 
 @pytest.fixture(scope="module")

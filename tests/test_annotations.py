@@ -14,6 +14,7 @@ from internvideo_core.data import annotations as A
 from internvideo_core.data import synthmotion as sm
 from internvideo_core.data import video_qa_formats as Q
 from internvideo_core.data import video_text_formats as F
+from internvideo_core.paths import labels_path
 
 TINY = dict(classification=(1, 1, 1), ssv2=(1, 1), vl=(8, 2, 4), captions_per_video=3, zero_shot_combos=2,
             tal=(2, 1), tal_frames=(48, 56), ava=(2, 1), ava_segments=3, openset_per_class=1)
@@ -203,7 +204,7 @@ def test_ava_formats(tmp_path: Path) -> None:
                   'item {\n  name: "bend/bow (at the waist)"\n  id: 1\n  label_type: PERSON_MOVEMENT\n}\n'
                   'item {\n  name: "crouch/kneel"\n  id: 3\n  label_type: PERSON_MOVEMENT\n}\n')
     assert A.read_ava_label_map(pbtxt) == {1: "bend/bow (at the waist)", 3: "crouch/kneel"}
-    shipped = A.read_ava_label_map(Path(__file__).resolve().parents[1] / "data/labels/ava.txt")
+    shipped = A.read_ava_label_map(labels_path("ava"))
     assert len(shipped) == 60 and shipped[1] == "bend/bow (at the waist)" and 80 in shipped
     with expect_error("'<id>: <name>'", line=2):
         A.read_ava_label_map(write(tmp_path, "l.txt", "1: walk\nrun\n"))

@@ -14,6 +14,7 @@ from internvideo_core.data import synthmotion as sm
 from internvideo_core.data.io import VideoReadError, read_video
 from internvideo_core.data.pipelines import load_videomae_segment_views, load_videomae_views
 from internvideo_core.data.transforms import IMAGENET_MEAN, IMAGENET_STD, RandomHorizontalFlip, denormalize
+from internvideo_core.paths import sample_video
 
 TINY = dict(classification=(1, 1, 1), ssv2=(1, 1), vl=(4, 2, 4), captions_per_video=3, zero_shot_combos=2,
             tal=(1, 2), tal_frames=(48, 56), ava=(1, 2), ava_segments=3, openset_per_class=1)
@@ -177,5 +178,5 @@ def test_errors(tmp_path: Path) -> None:
     ds = D.ClipDataset([A.VideoRecord(str(tmp_path / "nope.mp4"), 0)], mode="val")
     with pytest.raises(VideoReadError, match="nope.mp4"):
         ds[0]
-    assert np.array_equal(D.read_frames(Path(__file__).parents[1] / "data/videos/test.mp4", np.array([2, 0])).shape,
+    assert np.array_equal(D.read_frames(sample_video("test.mp4"), np.array([2, 0])).shape,
                           (2, 256, 340, 3))

@@ -90,7 +90,7 @@ def test_choice_missing_says_what_and_how(tmp_path, monkeypatch):
 
 
 def test_choice_order_tutorial_vs_released(env, monkeypatch):
-    from internvideo_core.hub import cached_path
+    from internvideo_core.registry import cached_path
 
     assert choose_model("recognition", PROFILE).kind == "tutorial"
     fake = cached_path("videomae_vit_base_k400")

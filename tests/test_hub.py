@@ -18,8 +18,8 @@ import pytest
 import torch
 
 from internvideo_core import hub, registry
-from internvideo_core.hub import ChecksumError, HubError, HubOfflineError, download_pretrained, download_url
-from internvideo_core.registry import PretrainedEntry, create_model
+from internvideo_core.hub import ChecksumError, HubError, HubOfflineError, download_url
+from internvideo_core.registry import PretrainedEntry, create_model, download_pretrained
 
 
 @dataclass

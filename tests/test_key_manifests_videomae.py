@@ -80,12 +80,14 @@ def test_tiny_synth_models_run_on_cpu():
     torch.manual_seed(0)
     vit = create_model("videomae_vit_tiny_synth").eval()
     ae = create_model("videomae_pretrain_tiny_synth").eval()
-    x = torch.randn(2, 3, 16, 64, 64)
+    c = vit.config
+    assert (c.img_size, c.patch_size, c.num_frames, c.embed_dim, c.depth, c.num_heads) == (24, 4, 8, 96, 4, 3)
+    x = torch.randn(2, 3, c.num_frames, c.img_size, c.img_size)
     from internvideo_core.masking import tube_mask
 
     mask = tube_mask(2, ae.config.grid, 0.75, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert vit(x).shape == (2, vit.config.num_classes)
-        assert ae(x, mask).shape == (2, int(mask[0].sum()), 3 * 2 * 16 * 16)
+        assert ae(x, mask).shape == (2, int(mask[0].sum()), 3 * 2 * 4 * 4)
     # the autoencoder's encoder transfers to the classifier without resizing (same own-grid table)
     assert torch.equal(vit.pos_embed, ae.encoder.pos_embed)

@@ -33,7 +33,9 @@ def test_recipes_and_overrides():
     assert set(R.RECIPES) == {"smoke", "tutorial", "full"}
     r = R.get_recipe("tutorial", epochs=3)
     assert r.epochs == 3 and R.get_recipe("tutorial") == R.RECIPES["tutorial"]
-    assert r.model_overrides()["input_resolution"] == r.img_size
+    assert r.model_config()["input_resolution"] == r.img_size
+    assert r.model_overrides() == {}  # the tutorial profile is the registered internvideo_mm_tiny_synth
+    assert R.get_recipe("full").model_overrides()["input_resolution"] == 96
     with pytest.raises(ValueError, match="unknown profile"):
         R.get_recipe("laptop")
     model = R.build_dual_encoder(R.get_recipe("smoke", **TINY))

@@ -82,7 +82,7 @@ def test_pretrain_finetune_evaluate_end_to_end(synth, tmp_path, capsys):
 def test_train_mm_cli_runs(synth, tmp_path):
     out = tmp_path / "mm"
     args = ["train-mm", "--data", str(synth), "--model-args", "vision_width=32", "vision_layers=2", "vision_heads=2",
-            "input_resolution=32", "num_frames=4", "temporal_layers=(1,)", "temporal_heads=2", "text_width=32",
+            "input_resolution=32", "vision_patch_size=8", "num_frames=4", "temporal_layers=(1,)", "temporal_heads=2", "text_width=32",
             "text_layers=1", "text_heads=2", "embed_dim=16", "--epochs", "1", "--batch-size", "4", "--base-lr", "1e-3",
             "--no-progress", "--device", "cpu", "--output-dir", str(out)]
     assert main(args) == 0

@@ -140,7 +140,7 @@ def test_ddp_prefix_and_stored_pos_table(official_dir, tmp_path):
 def test_positional_table_is_not_in_state_dict():
     model = create_model("videomae_vit_tiny_synth")
     assert "pos_embed" not in model.state_dict()
-    assert model.pos_embed.shape == (128, 192)
+    assert model.pos_embed.shape == (4 * 6 * 6, 96)  # 8 frames / tubelet 2, (24 px / patch 4)^2; width 96
 
 
 def test_classifier_from_in_memory_autoencoder():
@@ -153,8 +153,8 @@ def test_classifier_from_in_memory_autoencoder():
     assert set(report.initialized) == {"fc_norm.weight", "fc_norm.bias", "head.weight", "head.bias"}
     assert torch.equal(vit.blocks[3].mlp.fc2.weight, ae.encoder.blocks[3].mlp.fc2.weight)
     # same encoder, same token features on a fully visible clip
-    x = torch.randn(1, 3, 16, 64, 64)
-    mask = torch.zeros(1, 128, dtype=torch.bool)
+    x = torch.randn(1, 3, 8, 24, 24)
+    mask = torch.zeros(1, 144, dtype=torch.bool)
     with torch.no_grad():
         feats = ae.forward_encoder(x, mask)
         vit.eval()
@@ -166,7 +166,7 @@ def test_classifier_from_in_memory_autoencoder():
 
 def test_nothing_masked_predicts_nothing():
     ae = create_model("videomae_pretrain_tiny_synth").eval()
-    x = torch.randn(1, 3, 16, 64, 64)
+    x = torch.randn(1, 3, 8, 24, 24)
     with torch.no_grad():
-        out = ae(x, torch.zeros(1, 128, dtype=torch.bool))
-    assert out.shape == (1, 0, 1536)
+        out = ae(x, torch.zeros(1, 144, dtype=torch.bool))
+    assert out.shape == (1, 0, 3 * 2 * 4 * 4)

@@ -5,10 +5,9 @@ import re
 
 import pytest
 
-from internvideo_core import hub
 from internvideo_core.cli import main
-from internvideo_core.paths import data_dir
-from internvideo_core.registry import build_config, get_pretrained, list_models, list_pretrained
+from internvideo_core.paths import labels_path
+from internvideo_core.registry import build_config, get_pretrained, list_models, list_pretrained, mirrors_for
 from internvideo_core.zoo import mm_pretrained, videomae_pretrained
 
 ENTRIES = [*videomae_pretrained.ENTRIES, *mm_pretrained.ENTRIES]
@@ -46,7 +45,7 @@ def test_entry_is_complete_and_consistent(entry):
     for field in ("name", "arch", "url", "filename", "license", "origin", "notes"):
         assert getattr(entry, field).strip(), f"{entry.name}: empty {field}"
     assert URL.fullmatch(entry.url), entry.url
-    assert all(URL.fullmatch(u) for u in hub.mirrors_for(entry.name))
+    assert all(URL.fullmatch(u) for u in mirrors_for(entry.name))
     assert "/" not in entry.filename and not entry.filename.startswith(".")
     assert entry.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", entry.sha256)
     assert entry.img_size in (224, 384) and entry.num_frames in (8, 12, 16, 32, 64)
@@ -60,7 +59,7 @@ def test_entry_is_complete_and_consistent(entry):
     else:
         assert config.num_frames == entry.num_frames
     if entry.label_map is not None:
-        path = data_dir() / "labels" / f"{entry.label_map}.txt"
+        path = labels_path(entry.label_map)
         assert path.exists(), path
         lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
         assert len(lines) == entry.num_classes, (entry.label_map, len(lines))

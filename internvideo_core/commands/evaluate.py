@@ -7,8 +7,14 @@ mean over clips x crops, top-1 / top-5).
         --data-root /data/k400 --model videomae_vit_base_patch16_224 --checkpoint vit_b_k400_ft.pth \
         --num-clips 5 --num-crops 3 --sampling-rate 4 --short-side 224
 
+    # a released checkpoint by name: model, label count and the official test protocol from the zoo entry
+    internvideo evaluate --pretrained videomae_vit_base_k400 --data k400/test.csv --data-root /data/k400
+
 ``--checkpoint`` takes this kit's ``checkpoint.pth`` (``--ema`` for its EMA weights) / ``model.safetensors``,
-released ``{"module": ...}`` files and Hugging Face VideoMAE classifiers.
+released ``{"module": ...}`` files and Hugging Face VideoMAE classifiers. ``--pretrained NAME`` loads a zoo entry
+through :func:`internvideo_core.pretrained.load_pretrained` (from the cache, or ``--checkpoint`` as its file)
+and takes the sampling, frames, rate, short side, crop, mean/std and clips x crops of the entry's input
+protocol; each flag given overrides it.
 """
 from __future__ import annotations
 
@@ -18,6 +24,31 @@ import sys
 from pathlib import Path
 
 from internvideo_core.commands import _training as T
+
+
+def _load_pretrained(args: argparse.Namespace, overrides: dict):
+    """``(model, InputSpec)`` of the zoo entry ``--pretrained`` (``--checkpoint`` as its file when given)."""
+    from internvideo_core.pretrained import load_pretrained
+
+    model, pre, _ = load_pretrained(args.pretrained, checkpoint_path=args.checkpoint, **overrides)
+    return model, pre.spec
+
+
+def _dataset_protocol(args: argparse.Namespace, model, spec, synth: bool) -> dict:
+    """Sampling arguments of the test dataset: the flags given, else the entry's protocol (``spec``), else the
+    model's size and the K400 protocol (16 x 4 for real data, rate 1 for SynthMotion, 5 x 3 views)."""
+    mc = model.config
+    if spec is not None:
+        proto = dict(sampling=spec.sampling, size=spec.crop_size, num_frames=spec.num_frames,
+                     rate=spec.frame_interval, num_clips=spec.test_clips, num_views=spec.test_clips,
+                     num_crops=spec.test_crops, short_side=spec.short_side, mean=spec.mean, std=spec.std)
+    else:
+        proto = dict(sampling="dense", size=mc.img_size, num_frames=mc.num_frames, rate=1 if synth else 4,
+                     num_clips=5, num_views=2, num_crops=3, short_side=None)
+    given = dict(size=args.img_size, num_frames=args.num_frames, rate=args.sampling_rate, num_clips=args.num_clips,
+                 num_views=args.num_clips, num_crops=args.num_crops, short_side=args.short_side)
+    proto.update({k: v for k, v in given.items() if v is not None})
+    return proto
 
 
 def _load(args: argparse.Namespace, overrides: dict):
@@ -56,20 +87,24 @@ def _run(args: argparse.Namespace) -> int:
     from internvideo_core.train.distributed import cleanup_distributed, init_distributed
     from internvideo_core.train.evaluate import evaluate
 
+    if not args.checkpoint and not args.pretrained:
+        raise SystemExit("internvideo evaluate: give --checkpoint FILE, or --pretrained NAME (`internvideo zoo list`)")
     info = init_distributed(None if args.device == "auto" else args.device)
     try:
         data = T.resolve_classification_data(args.data, args.split, args.data_root, args.classes)
         overrides = T.model_overrides(args.model_args)
         if data.classes is not None:
             overrides.setdefault("num_classes", len(data.classes))
-        model = _load(args, overrides).to(info.device)
+        spec = None
+        if args.pretrained:
+            model, spec = _load_pretrained(args, overrides)
+        else:
+            model = _load(args, overrides)
+        model = model.to(info.device)
         _check_head(model, args)
-        mc = model.config
         ds = kinetics_dataset(data.annotation, root=data.root, classes=data.classes, mode="test",
-                              size=args.img_size or mc.img_size, num_frames=args.num_frames or mc.num_frames,
-                              rate=args.sampling_rate or (1 if data.synth else 4), num_clips=args.num_clips,
-                              num_crops=args.num_crops, short_side=args.short_side,
-                              num_classes=model.num_classes or None)  # labels checked against the head when read
+                              num_classes=model.num_classes or None,  # labels checked against the head when read
+                              **_dataset_protocol(args, model, spec, data.synth))
         T.require_samples(ds, data.annotation)
         loader = T.make_loader(T.WithIndex(ds), args.batch_size, train=False, num_workers=args.num_workers)
         res = evaluate(model, loader, device=info.device, precision=args.precision)
@@ -78,7 +113,8 @@ def _run(args: argparse.Namespace) -> int:
                   f"({res['num_videos']} videos x {res['num_views']} views)")
             if args.output:
                 Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-                Path(args.output).write_text(json.dumps({"checkpoint": str(args.checkpoint), "model": args.model,
+                Path(args.output).write_text(json.dumps({"checkpoint": str(args.checkpoint),
+                                                         "model": args.pretrained or args.model,
                                                          "data": str(data.annotation), **res}, indent=1),
                                              encoding="utf-8")
     finally:
@@ -90,17 +126,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="multi-view top-1/top-5 of a classifier (torchrun-ready)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     T.add_model_args(p, "videomae_vit_tiny_synth")
-    p.add_argument("--checkpoint", required=True, help="weights to evaluate")
+    p.add_argument("--checkpoint", default=None, help="weights to evaluate (required without --pretrained)")
+    p.add_argument("--pretrained", default=None, metavar="NAME",
+                   help="a released checkpoint (`internvideo zoo list`): its model, classes and test protocol")
     p.add_argument("--ema", action="store_true", help="use the EMA weights of a kit training checkpoint")
     p.add_argument("--allow-random-head", action="store_true",
                    help="evaluate even when the checkpoint has no classification head (new, random weights: "
                         "chance accuracy); refused by default")
     T.add_data_args(p)
     p.add_argument("--split", default="test", help="SynthMotion split (train, val, test; default test)")
-    p.add_argument("--num-clips", type=int, default=5, help="temporal views (K400: 5)")
-    p.add_argument("--num-crops", type=int, default=3, help="spatial crops (K400: 3)")
+    p.add_argument("--num-clips", type=int, default=None, help="temporal views (default: the --pretrained "
+                   "entry's, else 5 as K400)")
+    p.add_argument("--num-crops", type=int, default=None, help="spatial crops (default: the --pretrained entry's, "
+                   "else 3 as K400)")
     p.add_argument("--short-side", type=int, default=None, help="resize the short side before cropping "
-                   "(default: the crop size)")
+                   "(default: the --pretrained entry's, else the crop size)")
     p.add_argument("--batch-size", type=T.positive_int, default=4, help="videos per process and batch")
     p.add_argument("--precision", default="auto", help="auto (bf16 on CUDA, fp32 on CPU), fp32, bf16, fp16")
     p.add_argument("--device", default="auto")

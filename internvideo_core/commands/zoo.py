@@ -33,7 +33,7 @@ def _table(rows: list[list[str]]) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from internvideo_core.hub import cached_path
+    from internvideo_core.registry import cached_path
 
     entries = _entries(args.family)
     rows = [["name", "arch", "input", "frames", "classes", "label map", "licence", "cached", "url"]]
@@ -49,8 +49,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from internvideo_core.hub import cached_path, mirrors_for
-    from internvideo_core.registry import get_pretrained, list_models
+    from internvideo_core.registry import cached_path, get_pretrained, list_models, mirrors_for
 
     try:
         e = get_pretrained(args.name)
@@ -70,9 +69,11 @@ def _info(args: argparse.Namespace) -> int:
         ("sha256", e.sha256 or "not published (recorded on first download in <file>.sha256)"),
         ("licence", e.license),
         ("origin", e.origin),
-        ("input", f"{e.img_size}px, {e.num_frames} frames"),
+        ("input", e.input.describe()),
+        ("test views", e.input.describe("test")),
+        ("protocol from", e.input.notes or "-"),
         ("classes", "-" if e.num_classes is None else str(e.num_classes)),
-        ("label map", f"data/labels/{e.label_map}.txt" if e.label_map else "-"),
+        ("label map", f"internvideo_core/assets/labels/{e.label_map}.txt" if e.label_map else "-"),
         ("overrides", repr(e.overrides) if e.overrides else "-"),
         ("notes", e.notes or "-"),
     ]
@@ -83,7 +84,8 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _download(args: argparse.Namespace) -> int:
-    from internvideo_core.hub import HubError, download_pretrained
+    from internvideo_core.hub import HubError
+    from internvideo_core.registry import download_pretrained
 
     status = 0
     for name in args.names:

@@ -25,6 +25,8 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from .input_spec import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD
+
 __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "CLIP_MEAN", "CLIP_STD", "IMAGENET", "CLIP",
     "frames_to_tensor", "resize", "resize_short_side", "center_crop", "spatial_crops", "three_crop", "crop",
@@ -34,10 +36,6 @@ __all__ = [
     "RandomHorizontalFlip", "Normalize",
 ]
 
-IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
-IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
-CLIP_MEAN: tuple[float, float, float] = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD: tuple[float, float, float] = (0.26862954, 0.26130258, 0.27577711)
 IMAGENET = (IMAGENET_MEAN, IMAGENET_STD)
 CLIP = (CLIP_MEAN, CLIP_STD)
 

@@ -1,6 +1,6 @@
 """The logic behind the Gradio demo (``demos/app.py``), free of any Gradio import so it can be tested alone.
 
-    videos     example clips (the bundled ``data/videos`` files and SynthMotion clips rendered on the spot),
+    videos     example clips (the real sample videos shipped in ``internvideo_core/assets/videos`` and SynthMotion clips rendered on the spot),
                reading only the frames a model needs, messages for unreadable files, picture mosaics
     models     where each model comes from (released checkpoint in the cache, tutorial checkpoint under
                ``runs/checkpoints/<profile>``, or nothing, with what to do), loading and preprocessing

@@ -15,8 +15,9 @@ reconstruction  ``videomae_pretrain_base_hybrid``   ``videomae_synth_pretrain.sa
 released checkpoint already in the cache comes first and the tutorial file second; otherwise the tutorial file
 comes first. When neither exists the choice carries a message saying what is missing and how to get it.
 :func:`load_model` then builds the model, loads the weights strictly and returns a :class:`DemoModel` with the
-frame sampling and preprocessing of that model (the official protocol for released checkpoints, with one view
-to stay CPU-friendly; the recipe's own preprocessing for the tutorial models).
+frame sampling and preprocessing of that model (for released checkpoints the zoo entry's input protocol through
+:func:`~internvideo_core.pretrained.load_pretrained`, one view to stay CPU-friendly; the recipe's own
+preprocessing for the tutorial models).
 """
 from __future__ import annotations
 
@@ -165,9 +166,8 @@ def _metadata(path: Path) -> dict[str, str] | None:
 
 
 # --------------------------------------------------------------------------------------------------- choice
-def _released_choice(task: str) -> ModelChoice | None:
-    from internvideo_core.hub import cached_path
-    from internvideo_core.registry import list_pretrained
+def _cached_release(task: str) -> ModelChoice | None:
+    from internvideo_core.registry import cached_path, list_pretrained
 
     known = set(list_pretrained())
     for name in RELEASED[task]:
@@ -214,7 +214,7 @@ def choose_model(task: str, profile: str = "tutorial", full: bool = False) -> Mo
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
-    released = _released_choice(task)
+    released = _cached_release(task)
     tutorial = _tutorial_choice(task, profile)
     order = [released, tutorial] if full else [tutorial, released]
     for choice in order:
@@ -234,11 +234,9 @@ def load_model(choice: ModelChoice, device: str | torch.device = "cpu") -> DemoM
     failure."""
     if not choice.available:
         raise ModelUnavailable(choice.problem)
-    loaders = {("released", "recognition"): _released_classifier, ("released", "video_text"): _released_mm,
-               ("released", "reconstruction"): _released_mae, ("tutorial", "recognition"): _tutorial_classifier,
-               ("tutorial", "video_text"): _tutorial_mm, ("tutorial", "reconstruction"): _tutorial_mae}
+    tutorial = {"recognition": _tutorial_classifier, "video_text": _tutorial_mm, "reconstruction": _tutorial_mae}
     try:
-        loaded = loaders[(choice.kind, choice.task)](choice)
+        loaded = _released(choice) if choice.kind == "released" else tutorial[choice.task](choice)
     except ModelUnavailable:
         raise
     except Exception as err:  # shown to the user with the file and what to do
@@ -259,70 +257,36 @@ def _square_uint8(frames: torch.Tensor, size: int) -> torch.Tensor:
     return rearrange((x * 255).round_().clamp_(0, 255).to(torch.uint8), "c t h w -> t h w c")
 
 
-def _official_videomae_input(frames: torch.Tensor, size: int) -> torch.Tensor:
-    """Official VideoMAE test preprocessing, one centre view: ``[1, 3, T, size, size]`` (ImageNet mean/std)."""
-    from internvideo_core.data.transforms import (
-        IMAGENET_MEAN, IMAGENET_STD, center_crop, frames_to_tensor, normalize, resize_short_side,
-    )
-
-    x = center_crop(resize_short_side(frames_to_tensor(frames), size), size)
-    return normalize(x, IMAGENET_MEAN, IMAGENET_STD)[None]
-
-
-def _released_classifier(choice: ModelChoice) -> DemoModel:
-    from internvideo_core.data.sampling import dense_indices, segment_indices
+def _released(choice: ModelChoice) -> DemoModel:
+    """A released checkpoint through :func:`~internvideo_core.pretrained.load_pretrained`: the entry's own input
+    protocol with one view (the centred clip, centre crop; the official test averages more views)."""
     from internvideo_core.eval.zeroshot import clean_classname
-    from internvideo_core.paths import read_labels
-    from internvideo_core.registry import create_model, get_pretrained
-
-    from internvideo_core.checkpoint import refuse_new_head
-
-    entry = get_pretrained(choice.name)
-    model = create_model(entry.arch, checkpoint_path=str(choice.path), **entry.overrides)
-    refuse_new_head(getattr(model, "load_report", None), shown_path(choice.path), flag=None)
-    n_cls = int(entry.num_classes or model.num_classes)
-    classes = tuple(clean_classname(c) for c in read_labels(entry.label_map)) if entry.label_map else ()
-    if len(classes) != n_cls:
-        classes = tuple(f"class {i}" for i in range(n_cls))
-    t, size = entry.num_frames, entry.img_size
-    if entry.label_map == "sthv2":
-        def indices(n: int) -> np.ndarray:
-            return segment_indices(n, t, mode="test")
-        how = f"{t} segments (TSN centres)"
-    else:
-        def indices(n: int) -> np.ndarray:
-            return dense_indices(n, t, 4, mode="test", num_clips=1)[0]
-        how = f"{t} frames, every 4th, from the middle of the video"
-    return DemoModel(choice, model, indices, lambda f: _official_videomae_input(f, size),
-                     f"{how}; short side {size}, centre crop {size} x {size}; one view (the official test "
-                     "averages 5 clips x 3 crops)", classes=classes)
-
-
-def _released_mm(choice: ModelChoice) -> DemoModel:
-    from internvideo_core.data.pipelines import mm_clip_from_frames
-    from internvideo_core.data.sampling import uniform_indices
-    from internvideo_core.registry import create_model, get_pretrained
+    from internvideo_core.pretrained import load_pretrained
     from internvideo_core.text import tokenize
 
-    entry = get_pretrained(choice.name)
-    model = create_model(entry.arch, checkpoint_path=str(choice.path), **entry.overrides)
-    t, size = entry.num_frames, entry.img_size
-    labels, templates, query = video_text_defaults("released")
-    return DemoModel(choice, model, lambda n: uniform_indices(n, t), lambda f: mm_clip_from_frames(f, size)[None],
-                     f"{t} frames (linspace), short side 256, centre crop {size}, CLIP mean/std",
-                     tokenize=tokenize, templates=templates, default_labels=labels, default_query=query)
+    model, pre, names = load_pretrained(choice.name, checkpoint_path=choice.path)
 
+    def indices(n: int) -> np.ndarray:
+        return pre.indices(n, "single")[0]
 
-def _released_mae(choice: ModelChoice) -> DemoModel:
-    from internvideo_core.data.sampling import dense_indices
-    from internvideo_core.registry import create_model, get_pretrained
+    def preprocess(frames: torch.Tensor) -> torch.Tensor:  # the frames of ``indices``, in order
+        return pre.from_frames(frames, np.arange(frames.shape[0])[None], crops=1)
 
-    entry = get_pretrained(choice.name)
-    model = create_model(entry.arch, checkpoint_path=str(choice.path), **entry.overrides)
-    t, size = model.config.num_frames, model.config.img_size
-    return DemoModel(choice, model, lambda n: dense_indices(n, t, 4, mode="val"),
-                     lambda f: _official_videomae_input(f, size),
-                     f"{t} frames, every 4th, from the middle of the video; short side {size}, centre crop")
+    spec = pre.spec
+    protocol = spec.describe("single") + (f" (the official test: {spec.test_clips} clips x {spec.test_crops} crops)"
+                                          if spec.num_test_views > 1 else "")
+    kw: dict[str, Any] = dict(pixel_mean=tuple(spec.mean), pixel_std=tuple(spec.std))
+    if choice.task == "recognition":
+        from internvideo_core.checkpoint import refuse_new_head
+
+        refuse_new_head(getattr(model, "load_report", None), shown_path(choice.path), flag=None)
+        n_cls = int(model.config.num_classes)
+        classes = tuple(clean_classname(c) for c in names)
+        kw["classes"] = classes if len(classes) == n_cls else tuple(f"class {i}" for i in range(n_cls))
+    elif choice.task == "video_text":
+        labels, templates, query = video_text_defaults("released")
+        kw.update(tokenize=tokenize, templates=templates, default_labels=labels, default_query=query)
+    return DemoModel(choice, model, indices, preprocess, protocol, **kw)
 
 
 def _videomae_recipe_input(recipe: Any) -> tuple[Callable[[int], np.ndarray], Callable[[torch.Tensor], torch.Tensor]]:

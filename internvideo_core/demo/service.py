@@ -6,8 +6,8 @@ file, a missing model, an empty label list) raise :class:`DemoError` with a read
 that message instead of a traceback.
 
     service = DemoService(profile="tutorial", full=False)
-    info, frames = service.preview("data/videos/arm_wrestling_demo.mp4")
-    top5 = service.recognize("data/videos/arm_wrestling_demo.mp4")
+    info, frames = service.preview(sample_video("arm_wrestling_demo.mp4"))
+    top5 = service.recognize(sample_video("arm_wrestling_demo.mp4"))
 """
 from __future__ import annotations
 

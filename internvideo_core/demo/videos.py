@@ -2,7 +2,7 @@
 
 Examples come from two places:
 
-- the bundled real files in ``data/videos`` (see ``data/ATTRIBUTION.md``): :func:`bundled_examples`;
+- the real files shipped in ``internvideo_core/assets/videos`` (see ``assets/ATTRIBUTION.md``): :func:`bundled_examples`;
 - SynthMotion clips the kit renders on the spot (one object, one motion, a caption that says which) and writes
   as small H.264 mp4 files so that every example, like an upload, is a file read through
   :mod:`internvideo_core.data.io`: :func:`render_synth_examples`.
@@ -71,14 +71,15 @@ class ExampleClip:
 
 
 def bundled_examples(folder: str | os.PathLike | None = None) -> list[ExampleClip]:
-    """The real sample videos of ``data/videos`` (or ``folder``), sorted by name (missing folder: none)."""
-    from internvideo_core.paths import data_dir
+    """The real sample videos shipped with the kit (:func:`internvideo_core.paths.videos_dir`) or those of
+    ``folder``, sorted by name (missing folder: none)."""
+    from internvideo_core.paths import videos_dir
 
-    root = Path(folder) if folder is not None else data_dir() / "videos"
+    root = Path(folder) if folder is not None else videos_dir()
     if not root.is_dir():
         return []
     files = sorted(p for p in root.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
-    return [ExampleClip(p.name, p, _BUNDLED_CAPTIONS.get(p.name, "a bundled sample video"), "data/videos")
+    return [ExampleClip(p.name, p, _BUNDLED_CAPTIONS.get(p.name, "a bundled sample video"), "bundled")
             for p in files]
 
 

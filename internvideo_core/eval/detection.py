@@ -13,7 +13,7 @@ it wraps (also vendored by AlphAction, which InternVideo1's spatio-temporal loca
 * per action, all detections are sorted by score, precision/recall are accumulated and the PASCAL VOC all-point
   AP is taken; an action without ground truth gets AP = NaN and is left out of the mean (``np.nanmean``).
 
-Checked against ``../shared/fixtures/official/ava_metric_vectors.json`` (``tests/test_metrics_detection.py``).
+Checked against ``tests/fixtures/official/ava_metric_vectors.json`` (``tests/test_metrics_detection.py``).
 Values are fractions in [0, 1].
 """
 from __future__ import annotations

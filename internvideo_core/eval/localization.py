@@ -12,7 +12,7 @@ activitynet/ActivityNet, used by InternVideo1's temporal localization code):
 * AP is the all-point interpolated area under the precision envelope; mAP is the mean over the classes that occur in
   the ground truth (or ``classes``); ``average_mAP`` is the mean of the per-threshold mAPs.
 
-Checked against ``../shared/fixtures/official/tal_metric_vectors.json`` (``tests/test_metrics_localization.py``).
+Checked against ``tests/fixtures/official/tal_metric_vectors.json`` (``tests/test_metrics_localization.py``).
 All numbers are fractions in [0, 1] (multiply by 100 for the usual tables).
 """
 from __future__ import annotations

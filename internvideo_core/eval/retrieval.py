@@ -2,7 +2,7 @@
 
 Reference: ``InternVideo1/Downstream/Video-Text-Retrieval/metrics.py`` and ``eval_epoch`` of
 ``main_task_retrieval.py`` in OpenGVLab/InternVideo. Checked against
-``../shared/fixtures/official/retrieval_metric_vectors.json`` (``tests/test_metrics_retrieval.py``).
+``tests/fixtures/official/retrieval_metric_vectors.json`` (``tests/test_metrics_retrieval.py``).
 
 Conventions
 -----------

@@ -61,6 +61,12 @@ class MMConfig:
     drop_path_rate: float = 0.0
     grad_checkpointing: bool = False
 
+    @property
+    def img_size(self) -> int:
+        """The same as ``input_resolution`` (every model family answers ``config.img_size``; ``create_model``
+        accepts ``img_size=`` for it)."""
+        return self.input_resolution
+
 
 class InternVideoMM(nn.Module):
     """Video-text dual encoder. Parameter names = official keys without ``clip.``.

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from internvideo_core.data.input_spec import CLIP_MEAN, CLIP_STD, INTERNVIDEO_MM, InputSpec
 from internvideo_core.registry import PretrainedEntry, register_pretrained
 
 REPO = "https://github.com/OpenGVLab/InternVideo"
@@ -43,8 +44,7 @@ PRETRAINED = [
         filename="InternVideo-MM-L-14.ckpt",
         license=LICENSE,
         origin=f"{_ZOO} > Pretrained Models (InternVideo-MM-L-14, WebVid10M+Self-collected (14M))",
-        img_size=224,
-        num_frames=8,
+        input=INTERNVIDEO_MM,
         notes=("CLIP ViT-L/14 video tower with temporal modules + CLIP text tower, trained on WebVid10M and "
                "self-collected data (14M clips); PyTorch Lightning file, dual encoder under the prefix 'clip.', "
                "float16; other prefixes (e.g. caption_decoder.) are reported, not loaded. Zero-shot K400 top-1 "
@@ -61,8 +61,7 @@ PRETRAINED = [
         license=LICENSE,
         origin=(f"{REPO} InternVideo1/Pretrain/Multi-Modalities-Pretraining/README.md, Usage > Model "
                 "preparation (B/16)"),
-        img_size=224,
-        num_frames=8,
+        input=INTERNVIDEO_MM,
         notes=("CLIP ViT-B/16 video tower with temporal modules + CLIP text tower (same layout as L/14). "
                "Zero-shot K400 top-1 56.65. The Aliyun link was reported broken (issue #291); the maintainers "
                f"answered that the file is at {_HF_V1}/blob/main/InternVideo-MM-B-16.ckpt, registered as a "
@@ -91,8 +90,11 @@ RETRIEVAL = [
         filename=f"internvideo_mm_l14_{tag}_retrieval.bin",
         license=LICENSE_RETRIEVAL,
         origin=f"{_ZOO} > Downstream Tasks > Retrieval (InternVideo-MM-L-14, {row})",
-        img_size=224,
-        num_frames=frames,
+        input=InputSpec(sampling="uniform", num_frames=frames, frame_interval=1, short_side=224, crop_size=224,
+                        mean=CLIP_MEAN, std=CLIP_STD, interpolation="bicubic", notes=(
+                            "dataloaders/dataloader_*_retrieval.py: frames at 1 fps, linspace down to max_frames "
+                            "when there are more (the kit takes linspace over all frames), Resize(224, BICUBIC), "
+                            "CenterCrop(224), CLIP mean/std")),
         overrides={} if frames == 8 else {"num_frames": frames},
         notes=(f"Text-video retrieval fine-tune on {row} (CLIP4Clip-style pytorch_model.bin, meanP similarity, "
                f"77 text tokens); the official evaluation samples {frames} frames per video "
@@ -113,8 +115,7 @@ QA = [
         filename=f"internvideo_mm_l14_{tag}_qa.ckpt",
         license=LICENSE,
         origin=f"{_ZOO} > Downstream Tasks > VideoQA (InternVideo-MM-L-14, {row})",
-        img_size=224,
-        num_frames=8,
+        input=INTERNVIDEO_MM.replace(notes="assumed: the pretraining protocol (8 frames, linspace, 256 / 224)"),
         notes=(f"Open-ended video QA fine-tune on {row} (PyTorch Lightning file; 8 frames, "
                f"scripts/finetune_{tag}qa.sh, clip_qa_type=vtc_cap). Besides the dual encoder under 'clip.' it "
                "holds the answer classifier (vqa_classifier.*) whose output size is the task's answer "

@@ -1,6 +1,6 @@
 """The dual encoder of a recipe, and where and how notebook 04's trained weights are saved and found again.
 
-:func:`build_dual_encoder` creates ``internvideo_mm_tiny_synth`` with the recipe's sizes;
+:func:`build_dual_encoder` creates ``internvideo_mm_tiny_synth`` (with the profile's changes);
 :func:`checkpoint_path` is ``runs/checkpoints/<profile>/mm_synth.safetensors``; :func:`save_dual_encoder` writes
 the weights with the recipe, seed and history in the safetensors metadata; :func:`load_dual_encoder` reads them back
 only when recipe and seed match.
@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from internvideo_core.recipes.mm_synth.config import MMSynthRecipe, get_recipe
+from internvideo_core.recipes.mm_synth.config import MODEL, MMSynthRecipe, get_recipe
 
 __all__ = ["build_dual_encoder", "checkpoint_path", "save_dual_encoder", "load_dual_encoder"]
 
@@ -22,7 +22,7 @@ def build_dual_encoder(recipe: MMSynthRecipe) -> nn.Module:
     """The kit's tiny dual encoder with the recipe's sizes."""
     from internvideo_core.registry import create_model
 
-    return create_model("internvideo_mm_tiny_synth", **recipe.model_overrides())
+    return create_model(MODEL, **recipe.model_overrides())
 
 
 def checkpoint_path(profile: str) -> Path:

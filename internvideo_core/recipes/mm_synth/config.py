@@ -10,7 +10,20 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MMSynthRecipe", "RECIPES", "get_recipe"]
+__all__ = ["MMSynthRecipe", "RECIPES", "get_recipe", "MODEL"]
+
+#: The registered model this recipe trains; its config is the tutorial profile's model (the recipe's model
+#: fields default to it, so the sizes are written once, in ``internvideo_core/zoo/mm_models.py``).
+MODEL = "internvideo_mm_tiny_synth"
+
+
+def _registered() -> Any:
+    from internvideo_core.registry import build_config
+
+    return build_config(MODEL)
+
+
+_MM = _registered()
 
 
 @dataclass(frozen=True)
@@ -20,8 +33,9 @@ class MMSynthRecipe:
     Data: ``train_videos`` training clips (``None`` = the profile's count), ``test_videos`` test clips (``None`` =
     the profile's), rendered at ``render_size`` px with ``clip_frames`` frames, resized to ``img_size``; the model
     sees ``num_frames`` of them (one random frame per segment in training, ``linspace`` in evaluation).
-    Model: overrides of ``internvideo_mm_tiny_synth`` (``vision_*``, ``temporal_layers``, ``text_*``,
-    ``embed_dim``, ``context_length``). ``freeze_token_embedding``: keep the text tower's random word vectors
+    Model: ``internvideo_mm_tiny_synth`` (the defaults of ``img_size``, ``num_frames``, ``vision_*``,
+    ``temporal_layers``, ``text_*``, ``embed_dim``, ``context_length`` are its registered config; other
+    profiles change them, and :meth:`model_overrides` passes only the changes). ``freeze_token_embedding``: keep the text tower's random word vectors
     fixed (the 49408 x ``text_width`` table is most of the parameters; only a few hundred words occur).
     Training: AdamW with warmup + cosine, ``lr`` not scaled by the batch size. QA: the head on frozen features.
     """
@@ -31,24 +45,24 @@ class MMSynthRecipe:
     test_videos: int | None = 200
     render_size: int = 64
     clip_frames: int = 16
-    img_size: int = 48
-    num_frames: int = 4
+    img_size: int = _MM.input_resolution
+    num_frames: int = _MM.num_frames
     reverse_prob: float = 0.5
     hard_negative_group: int = 4
     group_by: tuple[str, ...] | tuple[tuple[str, ...], ...] = ("shape", "colour")
     reversed_twins: bool = False
     attribute_dropout: float = 0.5
     # model
-    vision_width: int = 64
-    vision_layers: int = 3
-    vision_heads: int = 2
-    vision_patch_size: int = 12
-    temporal_layers: tuple[int, ...] = (1, 2)
-    text_width: int = 64
-    text_layers: int = 2
-    text_heads: int = 2
-    context_length: int = 32
-    embed_dim: int = 64
+    vision_width: int = _MM.vision_width
+    vision_layers: int = _MM.vision_layers
+    vision_heads: int = _MM.vision_heads
+    vision_patch_size: int = _MM.vision_patch_size
+    temporal_layers: tuple[int, ...] = tuple(_MM.temporal_layers)
+    text_width: int = _MM.text_width
+    text_layers: int = _MM.text_layers
+    text_heads: int = _MM.text_heads
+    context_length: int = _MM.context_length
+    embed_dim: int = _MM.embed_dim
     freeze_token_embedding: bool = True
     text_warmup_steps: int = 350
     text_warmup_batch: int = 128
@@ -75,13 +89,18 @@ class MMSynthRecipe:
     def replace(self, **changes: Any) -> "MMSynthRecipe":
         return dataclasses.replace(self, **changes)
 
-    def model_overrides(self) -> dict[str, Any]:
-        """``create_model("internvideo_mm_tiny_synth", **overrides)`` for this recipe."""
+    def model_config(self) -> dict[str, Any]:
+        """Every model field this recipe sets (``temporal_heads`` follows ``vision_heads``)."""
         return dict(input_resolution=self.img_size, num_frames=self.num_frames, vision_width=self.vision_width,
                     vision_layers=self.vision_layers, vision_heads=self.vision_heads,
                     vision_patch_size=self.vision_patch_size, temporal_layers=tuple(self.temporal_layers),
                     temporal_heads=self.vision_heads, text_width=self.text_width, text_layers=self.text_layers,
                     text_heads=self.text_heads, context_length=self.context_length, embed_dim=self.embed_dim)
+
+    def model_overrides(self) -> dict[str, Any]:
+        """``create_model(MODEL, **overrides)`` for this recipe: the fields where it differs from the registered
+        config (empty for the tutorial profile)."""
+        return {k: v for k, v in self.model_config().items() if getattr(_MM, k) != v}
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)

@@ -31,7 +31,23 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["VideoMAESynthRecipe", "RECIPES", "get_recipe"]
+__all__ = ["VideoMAESynthRecipe", "RECIPES", "get_recipe", "AUTOENCODER", "CLASSIFIER"]
+
+#: The registered models this recipe trains; their configs are the tutorial profile's model (the recipe's
+#: model fields default to them, so the sizes are written once, in ``internvideo_core/zoo/videomae_models.py``).
+AUTOENCODER = "videomae_pretrain_tiny_synth"
+CLASSIFIER = "videomae_vit_tiny_synth"
+
+
+def _registered(name: str) -> Any:
+    from internvideo_core.registry import build_config
+
+    return build_config(name)
+
+
+_AE = _registered(AUTOENCODER)
+_VIT = _registered(CLASSIFIER)
+_MODEL_FIELDS = ("img_size", "patch_size", "num_frames", "tubelet_size", "embed_dim", "depth", "num_heads")
 
 
 @dataclass(frozen=True)
@@ -40,23 +56,24 @@ class VideoMAESynthRecipe:
 
     Input: ``render_size`` px rendered, ``img_size`` px crops, ``clip_frames`` rendered frames, every
     ``frame_stride``-th one used. Model: ViT with ``patch_size`` x ``tubelet_size`` tubelets, ``embed_dim`` /
-    ``depth`` / ``num_heads``; decoder ``decoder_*``. Data: ``pretrain_parts`` form the unlabelled pool;
+    ``depth`` / ``num_heads``; decoder ``decoder_*``; the defaults are the registered :data:`AUTOENCODER` /
+    :data:`CLASSIFIER` configs, and :meth:`model_overrides` passes only what a profile changes. Data: ``pretrain_parts`` form the unlabelled pool;
     ``labels_per_class`` labelled clips of ``finetune_part`` per class for fine-tuning.
     """
 
     render_size: int = 28
-    img_size: int = 24
+    img_size: int = _AE.img_size
     clip_frames: int = 16
-    frame_stride: int = 2
+    frame_stride: int = 16 // _AE.num_frames  # the model sees clip_frames // frame_stride frames
     synth: tuple[tuple[str, Any], ...] = (("noise", 0.0), ("textured", False), ("radius", (0.22, 0.32)))
-    patch_size: int = 4
-    tubelet_size: int = 2
-    embed_dim: int = 96
-    depth: int = 4
-    num_heads: int = 3
-    decoder_embed_dim: int = 64
-    decoder_depth: int = 1
-    decoder_num_heads: int = 2
+    patch_size: int = _AE.patch_size
+    tubelet_size: int = _AE.tubelet_size
+    embed_dim: int = _AE.embed_dim
+    depth: int = _AE.depth
+    num_heads: int = _AE.num_heads
+    decoder_embed_dim: int = _AE.decoder_embed_dim
+    decoder_depth: int = _AE.decoder_depth
+    decoder_num_heads: int = _AE.decoder_num_heads
     # data
     pretrain_parts: tuple[str, ...] = ("classification", "ssv2")
     finetune_part: str = "classification"
@@ -64,7 +81,7 @@ class VideoMAESynthRecipe:
     # pretraining
     mask_type: str = "tube"
     mask_ratio: float = 0.9
-    norm_pix_loss: bool = True
+    norm_pix_loss: bool = _AE.norm_pix_loss
     pretrain_epochs: int = 10
     pretrain_batch_size: int = 8
     pretrain_lr: float = 1.2e-2
@@ -78,7 +95,7 @@ class VideoMAESynthRecipe:
     finetune_weight_decay: float = 0.05
     layer_decay: float = 0.75
     smoothing: float = 0.1
-    drop_path_rate: float = 0.1
+    drop_path_rate: float = _VIT.drop_path_rate
     # testing
     test_temporal_views: int = 2
     test_spatial_views: int = 3
@@ -106,11 +123,20 @@ class VideoMAESynthRecipe:
         fields = {k: v for k, v in dataclasses.asdict(self).items() if not k.startswith(skip)}
         return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-    def model_overrides(self) -> dict[str, Any]:
-        """Config overrides of the kit's ``*_tiny_synth`` models for this recipe."""
-        return dict(img_size=self.img_size, patch_size=self.patch_size, num_frames=self.num_frames,
-                    tubelet_size=self.tubelet_size, embed_dim=self.embed_dim, depth=self.depth,
-                    num_heads=self.num_heads)
+    def model_overrides(self, name: str = AUTOENCODER) -> dict[str, Any]:
+        """``create_model(name, **overrides)`` for this recipe: the fields where it differs from the registered
+        :data:`AUTOENCODER` (default) or :data:`CLASSIFIER` config (empty for the tutorial profile)."""
+        want = {k: getattr(self, k) for k in _MODEL_FIELDS}
+        if name == AUTOENCODER:
+            want.update(decoder_embed_dim=self.decoder_embed_dim, decoder_depth=self.decoder_depth,
+                        decoder_num_heads=self.decoder_num_heads, norm_pix_loss=self.norm_pix_loss)
+            base = _AE
+        elif name == CLASSIFIER:
+            want.update(drop_path_rate=self.drop_path_rate)
+            base = _VIT
+        else:
+            raise ValueError(f"the videomae_synth recipe builds {AUTOENCODER} or {CLASSIFIER}, not {name!r}")
+        return {k: v for k, v in want.items() if getattr(base, k) != v}
 
 
 RECIPES: dict[str, VideoMAESynthRecipe] = {
