@@ -17,7 +17,8 @@ from internvideo_core.data.annotations import AnnotationError
 
 TINY = ["embed_dim=32", "depth=2", "num_heads=2", "img_size=32", "num_frames=8"]
 DECODER = ["decoder_embed_dim=16", "decoder_depth=1", "decoder_num_heads=2"]
-MM_TINY = ["vision_width=32", "vision_layers=2", "vision_heads=2", "input_resolution=32", "num_frames=4",
+MM_TINY = ["vision_width=32", "vision_layers=2", "vision_heads=2", "input_resolution=32", "vision_patch_size=8",
+           "num_frames=4",
            "temporal_layers=(1,)", "temporal_heads=2", "text_width=32", "text_layers=1", "text_heads=2",
            "embed_dim=16"]
 FAST = ["--epochs", "1", "--batch-size", "4", "--no-progress", "--device", "cpu", "--max-steps", "2"]
@@ -241,6 +242,7 @@ def test_demo_refuses_a_released_classifier_file_without_a_head(tmp_path, monkey
     from internvideo_core import registry
     from internvideo_core.checkpoint import save_safetensors
     from internvideo_core.demo import models as demo_models
+    from internvideo_core.data.input_spec import InputSpec
     from internvideo_core.registry import PretrainedEntry, create_model
 
     monkeypatch.setenv("INTERNVIDEO_CACHE", str(tmp_path / "cache"))
@@ -248,7 +250,8 @@ def test_demo_refuses_a_released_classifier_file_without_a_head(tmp_path, monkey
     tiny = dict(embed_dim=32, depth=2, num_heads=2, img_size=32, num_frames=8)
     entry = PretrainedEntry(name="test_k400_classifier", arch="videomae_vit_small_patch16_224", url="http://x/y",
                             filename="test_k400_classifier.safetensors", license="test", origin="test",
-                            img_size=32, num_frames=8, num_classes=400, overrides={**tiny, "num_classes": 400})
+                            input=InputSpec(num_frames=8, short_side=32, crop_size=32), num_classes=400,
+                            overrides={**tiny, "num_classes": 400})
     registry.list_pretrained()
     monkeypatch.setitem(registry._PRETRAINED, entry.name, entry)
     monkeypatch.setitem(demo_models.RELEASED, "recognition", (entry.name,))

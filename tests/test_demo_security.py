@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from internvideo_core.paths import sample_video
+
 REPO = Path(__file__).resolve().parents[1]
 SECRET_TEXT = "TOPSECRET password=hunter2 do not show"
 
@@ -57,7 +59,7 @@ def app(tmp_path_factory):
                                 quiet=True, **module.launch_options(service))
         secret = root / "secret"
         secret.mkdir()
-        shutil.copy(REPO / "data" / "videos" / "test.mp4", secret / "private.mp4")
+        shutil.copy(sample_video("test.mp4"), secret / "private.mp4")
         (secret / "notes.avi").write_text(SECRET_TEXT + " " * 600)
         try:
             yield url, module, service, secret
@@ -186,7 +188,7 @@ def test_service_opens_only_uploads_and_examples_by_real_path(tmp_path):
     uploads.mkdir()
     outside.mkdir()
     secret = outside / "private.mp4"
-    shutil.copy(REPO / "data" / "videos" / "test.mp4", secret)
+    shutil.copy(sample_video("test.mp4"), secret)
     (outside / "notes.avi").write_text(SECRET_TEXT)
     (uploads / "link.mp4").symlink_to(secret)
     (uploads / "notes_link.avi").symlink_to(outside / "notes.avi")

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import torch
 
+from internvideo_core.paths import sample_video
 from internvideo_core.data.io import open_video, read_video
 
 REPO = Path(__file__).resolve().parents[1]
-AVI = REPO / "data" / "videos" / "test.avi"
+AVI = sample_video("test.avi")
 INDICES = [0, 5, 82, 163]
 
 
@@ -108,7 +109,7 @@ def test_10bit_h264_has_one_reference_path_pyav(tmp_path):
 
 
 def test_pixel_budget_scales_at_decode_time_keeping_the_aspect():
-    mp4 = REPO / "data" / "videos" / "test.mp4"  # 340 x 256
+    mp4 = sample_video("test.mp4")  # 340 x 256
     with open_video(mp4, max_pixels=20_000) as video:
         w, h = video.output_size
         frames = video.read([0, 7])

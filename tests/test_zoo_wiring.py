@@ -48,7 +48,10 @@ def test_architecture_names_are_written_literally():
 def test_hub_knows_no_model_names():
     tree = ast.parse((PKG / "hub.py").read_text(encoding="utf-8"))
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert not any(m.startswith("internvideo_core") for m in imported), imported
+    # utilities (paths, housekeeping) are fine; nothing that knows model names may be imported
+    knows_names = ("internvideo_core.registry", "internvideo_core.zoo", "internvideo_core.models",
+                   "internvideo_core.pretrained")
+    assert not any(m.startswith(knows_names) for m in imported), imported
     from internvideo_core import hub, paths
 
     for gone in ("cached_path", "download_pretrained", "mirrors_for", "register_mirror"):
