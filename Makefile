@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kit-installed
 PROFILE ?= tutorial
 
-.PHONY: setup run test reproduce demo bench clean-runs nbval nbval-refresh
+.PHONY: setup run test reproduce demo bench clean-runs nbval nbval-refresh mutation
 
 setup: $(STAMP)
 
@@ -36,6 +36,10 @@ nbval-refresh: setup
 ## run the tutorial notebooks, then check the claims they report
 reproduce: run
 	$(PY) -m pytest -m tutorial_results
+
+## mutation testing of the core (mutmut, each module against its own tests; MODULES="eval/openset.py ..." for a subset)
+mutation: setup
+	$(PY) tools/mutation.py $(MODULES)
 
 demo: setup
 	$(PY) demos/app.py
