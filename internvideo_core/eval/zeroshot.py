@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "KINETICS_TEMPLATES", "clean_classname", "class_text_embeddings", "zero_shot_classify", "multiple_choice",
+    "KINETICS_TEMPLATES", "INTERNVIDEO_TEMPLATES", "TEMPLATE_SETS", "clean_classname", "class_text_embeddings", "zero_shot_classify", "multiple_choice",
     "multiple_choice_accuracy",
 ]
 
@@ -60,6 +60,27 @@ KINETICS_TEMPLATES: tuple[str, ...] = (
     'a demonstration of a person practicing {}.',
 )
 
+
+#: The official InternVideo zero-shot prompts (``multi-modalities-downstream/CoTrain/modules/text_prompt.py``,
+#: ``prompt_type="all"``, ActionCLIP's 16 templates, in order), used with ``ensemble="softmax_mean"`` (its
+#: ``compute_zs_classify``: ``softmax`` over classes of ``logit_scale.exp() * cos`` per template, mean over templates).
+INTERNVIDEO_TEMPLATES: tuple[str, ...] = (
+    "a photo of action {}", "a picture of action {}", "Human action of {}", "{}, an action",
+    "{} this is an action", "{}, a video of action", "Playing action of {}", "{}",
+    "Playing a kind of action, {}", "Doing a kind of action, {}", "Look, the human is {}",
+    "Can you recognize the action of {}?", "Video classification of {}", "A video of {}",
+    "The man is {}", "The woman is {}",
+)
+
+#: Named template sets: ``internvideo`` (official, default of ``internvideo eval-zeroshot``), the official
+#: ``single`` / ``single_doing`` / ``no`` prompt types, and CLIP's Kinetics-700 set.
+TEMPLATE_SETS: dict[str, tuple[str, ...]] = {
+    "internvideo": INTERNVIDEO_TEMPLATES,
+    "single": ("A video of {}",),
+    "single_doing": ("A person is doing {}",),
+    "no": ("{}",),
+    "clip_kinetics": KINETICS_TEMPLATES,
+}
 
 def clean_classname(name: str) -> str:
     """Kinetics-style label to prompt text: underscores to spaces, surrounding quotes and white space removed."""
