@@ -31,7 +31,7 @@ from .video_text_formats import (MultipleChoiceItem, RetrievalIndex, read_activi
 
 __all__ = ["RETRIEVAL_DATASETS", "RetrievalSplit", "find_file", "resolve_video", "load_retrieval_split",
            "retrieval_frame_indices", "read_lsmdc_mc", "load_mc_split", "VIDEO_EXTENSIONS", "ZEROSHOT_LABELS",
-           "prompt_name", "read_labelled_videos"]
+           "prompt_name", "read_labelled_videos", "QA_DATASETS", "load_qa_split"]
 
 PathLike = str | os.PathLike
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".gif", "")
@@ -249,3 +249,31 @@ def read_labelled_videos(path: PathLike, classes: Sequence[str], video_dir: Path
             out.append((str(Path(video_dir or "") / ln), index[folder]))
         return out
     return [(r.path, r.label) for r in read_video_list(p, root=video_dir, num_classes=len(classes))]
+
+
+# ----------------------------------------------------------------------------------------------------- QA
+#: dataset -> (default test file, default train file, video extensions)
+QA_DATASETS = {
+    "msrvtt": ("test_qa.json", "train_qa.json", (".mp4",)),
+    "msvd": ("test_qa.json", "train_qa.json", (".avi", ".mp4")),
+    "tgif": ("Test_frameqa_question.csv", "Train_frameqa_question.csv", (".gif", ".mp4")),
+}
+
+
+def load_qa_split(dataset: str, data_root: PathLike, annotation: PathLike | None = None, train: bool = False,
+                  youtube_mapping: PathLike | None = None) -> tuple[list, str]:
+    """``(QARecords, file)`` of MSRVTT-QA / MSVD-QA (``{split}_qa.json``; MSVD ids mapped to clip names through
+    ``youtube_mapping.txt`` when present) or TGIF-QA FrameQA (``{Train,Test}_frameqa_question.csv``)."""
+    from .video_qa_formats import read_msrvtt_qa_json, read_msvd_qa, read_tgif_frameqa
+
+    if dataset not in QA_DATASETS:
+        raise ValueError(f"unknown QA dataset {dataset!r}; choose from {sorted(QA_DATASETS)}")
+    root = Path(data_root)
+    name = QA_DATASETS[dataset][1 if train else 0]
+    ann = Path(annotation) if annotation else find_file(root, [name], f"{dataset} QA {'training' if train else 'test'} file")
+    if dataset == "msrvtt":
+        return read_msrvtt_qa_json(ann), str(ann)
+    if dataset == "msvd":
+        mapping = youtube_mapping or (root / "youtube_mapping.txt" if (root / "youtube_mapping.txt").is_file() else None)
+        return read_msvd_qa(ann, mapping), str(ann)
+    return read_tgif_frameqa(ann), str(ann)
