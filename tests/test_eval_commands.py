@@ -105,13 +105,25 @@ def test_eval_retrieval_on_a_multi_caption_set_maps_every_caption_to_its_video(s
     (root / "test_list.txt").write_text("\n".join(test) + "\n")
     assert main(["eval-retrieval", "--model", MM, "--checkpoint", str(ckpts["mm"]), "--dataset", "msvd",
                  "--data-root", str(root), "--video-dir", str(synth / "msrvtt/videos"), "--sampling", "uniform",
-                 "--merge-clips", "1", "--no-cache", "--quiet", "--output", str(tmp_path / "m.json"),
+                 "--merge-clips", "2", "--no-cache", "--quiet", "--output", str(tmp_path / "m.json"),
                  "--save-embeddings", str(tmp_path / "m.pt")]) == 0
     out = json.loads((tmp_path / "m.json").read_text())
     saved = torch.load(tmp_path / "m.pt", weights_only=True)
     t2v = [i for i, v in enumerate(test) for _ in caps[v]]
     assert out["multi_caption"] and out["num_texts"] == len(t2v) > out["num_videos"] == 5
     assert out["plain"] == retrieval_metrics(_sim(saved), text_to_video=t2v)
+    from internvideo_core.data.eval_clips import load_uniform_clips
+    from internvideo_core.data.pipelines import load_mm_clip
+    from internvideo_core.registry import create_model
+
+    path = synth / "msrvtt/videos" / f"{test[0]}.mp4"
+    torch.testing.assert_close(load_uniform_clips(path, 8, 64, 73, 1), load_mm_clip(path, 8, 64, 73)[None])
+    clips = load_uniform_clips(path, 8, 64, 73, 2)                       # two halves of the video
+    model = create_model(MM, checkpoint_path=str(ckpts["mm"]))
+    with torch.no_grad():
+        direct = F.normalize(model.encode_video(clips), dim=-1).mean(0)
+    assert clips.shape[0] == 2 and not torch.equal(clips[0], clips[1])
+    torch.testing.assert_close(saved["video"][0], direct, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("dataset", ["lsmdc", "didemo", "activitynet", "vatex"])
@@ -189,6 +201,14 @@ def test_a_retrieval_finetune_in_the_clip4clip_layout_loads_strictly_with_its_fr
     assert em.num_frames == 12 and em.family == "mm"
     for k, v in ref.state_dict().items():
         assert torch.equal(em.model.state_dict()[k], v.half().float()), k
+
+
+def test_an_architecture_name_without_weights_is_refused():
+    from internvideo_core.commands._pretrained import load_for_eval
+
+    with pytest.raises(SystemExit, match="--checkpoint"):
+        load_for_eval(MM)
+    assert load_for_eval(MM, random_weights=True).family == "mm"
 
 
 def test_mergeclip_interpolates_the_clip_weights_except_the_renamed_projection_and_temporal_modules():

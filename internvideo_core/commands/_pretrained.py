@@ -45,12 +45,13 @@ class EvalModel:
 
 def load_for_eval(name_or_path: str, checkpoint: str | os.PathLike | None = None,
                   overrides: dict[str, Any] | None = None, device: torch.device | str = "cpu",
-                  strict: bool = True) -> EvalModel:
+                  strict: bool = True, random_weights: bool = False) -> EvalModel:
     """Model ``name_or_path`` (an architecture of ``list_models()`` or a released checkpoint of
     ``list_pretrained()``, downloaded if ``checkpoint`` is not given) with the weights of ``checkpoint``.
 
     A released name gives its architecture, its overrides (e.g. ``num_frames=12`` for the MSR-VTT retrieval
-    fine-tune) and its frame count; ``overrides`` win.
+    fine-tune) and its frame count; ``overrides`` win. An architecture name without ``checkpoint`` is refused
+    (random weights give meaningless numbers) unless ``random_weights=True``.
     """
     from internvideo_core.eval.embedding_cache import file_fingerprint
     from internvideo_core.registry import create_model, get_model_entry, get_pretrained, list_pretrained
@@ -65,6 +66,9 @@ def load_for_eval(name_or_path: str, checkpoint: str | os.PathLike | None = None
         else:
             model = create_model(arch, checkpoint_path=str(checkpoint), strict=strict, **overrides)
     else:
+        if checkpoint is None and not random_weights:
+            raise SystemExit(f"{name_or_path} is an architecture, not a released checkpoint: give --checkpoint FILE "
+                             "or a released name (`internvideo zoo list`), e.g. internvideo_mm_l14_pretrain")
         model = create_model(arch, checkpoint_path=None if checkpoint is None else str(checkpoint), strict=strict,
                              **overrides)
     family = get_model_entry(arch).family or ("mm" if hasattr(model, "encode_text") else "videomae")

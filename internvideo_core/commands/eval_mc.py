@@ -78,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval-mc", help="zero-shot multiple choice (MSR-VTT MC, LSMDC-MC)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    P.add_common_args(p, "internvideo_mm_l14")
+    P.add_common_args(p, "internvideo_mm_l14_pretrain")
     p.add_argument("--dataset", required=True, choices=["msrvtt", "lsmdc"])
     p.add_argument("--data-root", required=True, help="folder with msrvtt_mc_test.jsonl / the LSMDC MC CSV")
     p.add_argument("--annotation", default=None, help="the multiple-choice file (default: its official name)")

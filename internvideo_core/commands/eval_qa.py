@@ -111,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval-qa", help="open-ended video QA (MSRVTT-QA, MSVD-QA, TGIF-FrameQA)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    P.add_common_args(p, "internvideo_mm_l14")
+    P.add_common_args(p, "internvideo_mm_l14_pretrain")
     p.add_argument("--dataset", required=True, choices=["msrvtt", "msvd", "tgif"])
     p.add_argument("--data-root", required=True, help="folder with the QA files")
     p.add_argument("--annotation", default=None, help="test file (default: test_qa.json / Test_frameqa_question.csv)")

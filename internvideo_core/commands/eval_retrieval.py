@@ -43,8 +43,7 @@ def _run(args: argparse.Namespace) -> int:
     import torch.nn.functional as F
 
     from internvideo_core.data.benchmark_layouts import RETRIEVAL_DATASETS, load_retrieval_split, resolve_video
-    from internvideo_core.data.eval_clips import load_retrieval_clips
-    from internvideo_core.data.pipelines import load_mm_clip
+    from internvideo_core.data.eval_clips import load_retrieval_clips, load_uniform_clips
     from internvideo_core.eval.embedding_cache import EmbeddingCache, embed_texts, embed_videos, file_fingerprint
     from internvideo_core.eval.retrieval import retrieval_metrics
     from internvideo_core.text import tokenize
@@ -78,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
     def load(path: str) -> torch.Tensor:
         if args.sampling == "official":
             return load_retrieval_clips(path, frames, size, args.feature_framerate, args.merge_clips)
-        return torch.stack([load_mm_clip(path, frames, size, short_side=round(size * 256 / 224))])
+        return load_uniform_clips(path, frames, size, round(size * 256 / 224), args.merge_clips)
 
     encode_video = P.encoder(em, model.encode_video, device, args.precision)
     encode_text = P.encoder(em, model.encode_text, device, args.precision)
@@ -119,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval-retrieval", help="text-video retrieval (MSR-VTT, MSVD, LSMDC, DiDeMo, ActivityNet, VATEX)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    P.add_common_args(p, "internvideo_mm_l14")
+    P.add_common_args(p, "internvideo_mm_l14_msrvtt_retrieval")
     p.add_argument("--dataset", required=True, choices=["msrvtt", "msvd", "lsmdc", "didemo", "activitynet", "vatex"])
     p.add_argument("--data-root", required=True, help="folder with the official annotation files")
     p.add_argument("--annotation", default=None, help="test annotation file (default: the official name in --data-root)")

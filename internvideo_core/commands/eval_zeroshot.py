@@ -82,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval-zeroshot", help="zero-shot recognition (K400/600/700, UCF101, HMDB51)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    P.add_common_args(p, "internvideo_mm_l14")
+    P.add_common_args(p, "internvideo_mm_l14_pretrain")
     p.add_argument("--dataset", required=True, choices=["k400", "k600", "k700", "ucf101", "hmdb51"])
     p.add_argument("--annotation", required=True, help="test list (Kinetics CSV, 'path label' list, Class/video list)")
     p.add_argument("--video-dir", default=None, help="folder the list's paths are relative to")

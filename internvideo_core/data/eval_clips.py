@@ -21,7 +21,7 @@ from .benchmark_layouts import retrieval_frame_indices
 from .io import open_video
 from .transforms import CLIP_MEAN, CLIP_STD, normalize
 
-__all__ = ["pil_resize_crop", "load_retrieval_clips", "split_ranges", "sliding_windows"]
+__all__ = ["pil_resize_crop", "load_retrieval_clips", "load_uniform_clips", "split_ranges", "sliding_windows"]
 
 
 def pil_resize_crop(frames: torch.Tensor, size: int = 224) -> torch.Tensor:
@@ -66,6 +66,24 @@ def load_retrieval_clips(path: str | os.PathLike, max_frames: int = 12, size: in
             x = torch.cat([x, x.new_zeros(3, pad, size, size)], dim=1)
         clips.append(x)
     return torch.stack(clips)
+
+
+def load_uniform_clips(path: str | os.PathLike, num_frames: int = 8, size: int = 224, short_side: int = 256,
+                       merge_clips: int = 1, backend: str = "auto") -> torch.Tensor:
+    """The pretraining protocol (:func:`~internvideo_core.data.pipelines.load_mm_clip`: linspace frames, bilinear
+    short side, centre crop, CLIP mean/std) on each of ``merge_clips`` consecutive parts of the video:
+    ``[merge_clips, 3, num_frames, size, size]``. ``merge_clips=1`` equals ``load_mm_clip(path)[None]``."""
+    from .pipelines import mm_clip_from_frames
+    from .sampling import uniform_indices
+
+    with open_video(path, backend=backend) as video:
+        n = video.info.num_frames
+        plans = [uniform_indices(hi - lo, num_frames) + lo for lo, hi in split_ranges(n, merge_clips)]
+        wanted = np.unique(np.concatenate(plans))
+        decoded = video.read(wanted)
+    pos = {int(f): i for i, f in enumerate(wanted)}
+    return torch.stack([mm_clip_from_frames(decoded[torch.tensor([pos[int(i)] for i in idx])], size, short_side)
+                        for idx in plans])
 
 
 def sliding_windows(num_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
