@@ -272,10 +272,16 @@ def test_eval_mc_accuracy_equals_the_library_and_the_lsmdc_reader_uses_one_based
     s = torch.load(tmp_path / "mc.pt", weights_only=True)
     assert out["num_questions"] == 8 and out["num_options"] == 5
     assert out["metrics"]["accuracy"] == multiple_choice_accuracy(s["video"], s["options"], s["answers"])
-    (tmp_path / "mc.csv").write_text("1010_M_00.01.02.000-00.01.03.000\t1\t2\t1\t2\tSOMEONE runs.\t"
-                                     "a\tb\tSOMEONE runs.\td\te\t3\n")
+    (tmp_path / "mc.csv").write_text("3001_21_JUMP_STREET_00.03.07.077-00.03.07.559\t00.03.07.077\t00.03.07.559\t"
+                                     "00.03.06.000\t00.03.08.000\ta\tb\tSOMEONE runs.\td\te\t3\n")
     (item,) = read_lsmdc_mc(tmp_path / "mc.csv")
-    assert item.answer == 2 and item.options[item.answer] == "SOMEONE runs." and item.video_id.startswith("1010_M")
+    assert item.answer == 2 and item.options[item.answer] == "SOMEONE runs." and len(item.options) == 5
+    video = tmp_path / "3001_21_JUMP_STREET" / f"{item.video_id}.avi"       # one folder per movie
+    video.parent.mkdir()
+    video.write_bytes(b"x")
+    from internvideo_core.data.benchmark_layouts import resolve_video
+
+    assert resolve_video(tmp_path, item.video_id, (".avi",)) == video
 
 
 def test_eval_qa_trains_a_head_then_reuses_it_and_reports_all_and_in_vocabulary_accuracy(synth, ckpts, tmp_path,

@@ -171,25 +171,26 @@ def retrieval_frame_indices(num_frames: int, fps: float, max_frames: int,
 
 # ------------------------------------------------------------------------------------------ multiple choice
 def read_lsmdc_mc(path: PathLike) -> list[MultipleChoiceItem]:
-    """LSMDC multiple choice ``LSMDC16_multiple_choice_test_randomized.csv`` (JSFusion release; tab separated, no
-    header): ``clip_id, start_aligned, end_aligned, start_extracted, end_extracted, sentence, option 1 .. option 5,
-    answer`` where ``answer`` is the **1-based** index of the true option (All-in-one's ``LSMDCChoiceDataset``
-    reads ``answer - 1``). ``qid`` is the 0-based row index."""
+    """LSMDC multiple choice ``LSMDC16_multiple_choice_test_randomized.csv`` (LSMDC 2016 release, tab separated,
+    no header): ``CLIP_ID, START_ALIGNED, END_ALIGNED, START_EXTRACTED, END_EXTRACTED, SENTENCE1 .. SENTENCE5,
+    ANSWER_INDEX`` with a **1-based** answer (1..5), as the challenge README states; the official loaders read
+    ``options = row[5:10]`` and ``answer = row[10] - 1``. ``qid`` is the 0-based row index. (One version of the
+    InternVideo loader skips three clips whose videos are broken; keep them or drop them yourself.)"""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"annotation file not found: {p}")
     out = []
-    expected = "12 tab-separated fields: clip_id, 4 times, sentence, 5 options, 1-based answer index"
+    expected = "11 tab-separated fields: clip_id, 4 time stamps, 5 sentences, the 1-based answer index"
     for n, raw in enumerate(p.read_text(encoding="utf-8-sig").splitlines(), start=1):
         if not raw.strip():
             continue
         parts = raw.rstrip("\r\n").split("\t")
-        if len(parts) != 12 or not parts[0].strip():
+        if len(parts) != 11 or not parts[0].strip():
             raise AnnotationError(p, n, f"{len(parts)} fields {parts[:3]}", expected)
-        ans = parts[11].strip()
+        ans = parts[10].strip()
         if not ans.isdigit() or not 1 <= int(ans) <= 5:
-            raise AnnotationError(p, n, f"answer {ans!r}", "an integer 1..5 (1-based index of the true option)")
-        out.append(MultipleChoiceItem(str(len(out)), parts[0].strip(), tuple(parts[6:11]), int(ans) - 1))
+            raise AnnotationError(p, n, f"answer {ans!r}", "an integer 1..5 (1-based index of the true sentence)")
+        out.append(MultipleChoiceItem(str(len(out)), parts[0].strip(), tuple(parts[5:10]), int(ans) - 1))
     return out
 
 
