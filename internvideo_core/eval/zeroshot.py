@@ -4,14 +4,16 @@ Works on embeddings (or callables that make them), never on model classes, so an
 ``encode_text(tokens) -> [N, E]`` and ``tokenize(list_of_str) -> tokens``, e.g. ``model.encode_text`` and
 ``internvideo_core.tokenize``.
 
-Prompt templates: :data:`KINETICS_TEMPLATES` are the 28 Kinetics-700 templates of CLIP
+Prompt templates: :data:`INTERNVIDEO_TEMPLATES` are the 16 of the official InternVideo zero-shot code
+(ActionCLIP's set, ``CoTrain/modules/text_prompt.py``), used by ``internvideo eval-zeroshot``; :data:`TEMPLATE_SETS`
+names every set. :data:`KINETICS_TEMPLATES` are the 28 Kinetics-700 templates of CLIP
 (``openai/CLIP``, ``data/prompts.md``, section "Kinetics700"), the standard prompt set for zero-shot Kinetics with
 CLIP-style video models. Class names are inserted with ``template.format(name)`` (underscores in Kinetics label
 files should be replaced by spaces by the caller or via ``clean_classname``).
 
 Ensembles (``zero_shot_classify(..., ensemble=...)``):
 
-* ``"softmax_mean"`` (default, the kit's zero-shot protocol): for every template ``t`` compute
+* ``"softmax_mean"`` (default; the official rule of InternVideo's ``compute_zs_classify``): for every template ``t`` compute
   ``softmax_c(logit_scale * cos(video, text[t, c]))`` and average the probabilities over templates;
 * ``"embedding_mean"`` (CLIP's classic ensemble): average the L2-normalised text embeddings of a class over the
   templates, re-normalise, then one softmax over ``logit_scale * cos``.
