@@ -182,6 +182,16 @@ def test_retrieval_frame_indices_follow_the_official_one_frame_per_second_rule()
     assert idx.tolist() == cand[np.linspace(0, 29, 12).astype(int)].tolist() and pad == 0
 
 
+def test_downstream_frames_are_segment_middles_and_short_videos_give_fewer_frames(synth):
+    from internvideo_core.data.benchmark_layouts import downstream_frame_indices
+    from internvideo_core.data.eval_clips import load_downstream_clip
+
+    assert downstream_frame_indices(100, 8).tolist() == [5, 18, 30, 43, 55, 68, 80, 93]
+    assert downstream_frame_indices(5, 8).tolist() == [0, 1, 2, 3, 4]
+    video = sorted((synth / "msrvtt/videos").glob("*.mp4"))[0]
+    assert tuple(load_downstream_clip(video, 8, 56, 64).shape) == (3, 8, 56, 56)
+
+
 def test_a_retrieval_finetune_in_the_clip4clip_layout_loads_strictly_with_its_frame_count(ckpts, tmp_path,
                                                                                          monkeypatch):
     import dataclasses

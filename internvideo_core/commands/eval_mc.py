@@ -6,8 +6,9 @@ r"""``internvideo eval-mc``: zero-shot multiple choice (MSR-VTT MC, LSMDC-MC) wi
 Files: MSR-VTT ``msrvtt_mc_test.jsonl`` (``{"qid", "clip_name", "options", "answer"}``, 2990 questions x 5
 options) and LSMDC ``LSMDC16_multiple_choice_test_randomized.csv`` (tab separated, five options, 1-based answer).
 For every question the option with the highest cosine similarity to the video wins (the official ``vtc``
-multiple-choice rule; first option on ties). Videos: the model's frame count by linspace, short side 256,
-centre crop, CLIP mean/std. Reports accuracy (percent); embeddings are cached.
+multiple-choice rule; first option on ties). Videos: ``--sampling official`` (the downstream loaders:
+segment-middle frames, 256 x 256 resize, centre crop, CLIP mean/std) or ``kit`` (linspace frames, short side
+256). Reports accuracy (percent); embeddings are cached.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def _run(args: argparse.Namespace) -> int:
     import torch.nn.functional as F
 
     from internvideo_core.data.benchmark_layouts import RETRIEVAL_DATASETS, load_mc_split, resolve_video
-    from internvideo_core.data.pipelines import load_mm_clip
+    from internvideo_core.data.eval_clips import load_mm_input
     from internvideo_core.eval.embedding_cache import EmbeddingCache, embed_texts, embed_videos
     from internvideo_core.eval.zeroshot import multiple_choice, multiple_choice_accuracy
     from internvideo_core.text import tokenize
@@ -38,13 +39,12 @@ def _run(args: argparse.Namespace) -> int:
     video_ids = list(dict.fromkeys(it.video_id for it in items))
     paths = [resolve_video(vdir, v, RETRIEVAL_DATASETS[args.dataset]["exts"]) for v in video_ids]
     frames, size = args.num_frames or em.num_frames, em.img_size
-    short = round(size * 256 / 224)
-    cache = EmbeddingCache(P.cache_root(args), {"task": "video-embedding", **em.fingerprint, "sampling": "uniform",
+    cache = EmbeddingCache(P.cache_root(args), {"task": "video-embedding", **em.fingerprint, "sampling": args.sampling,
                                                 "num_frames": frames, "img_size": size, "precision": args.precision})
     model = em.model
     enc_v = P.encoder(em, model.encode_video, device, args.precision)
     enc_t = P.encoder(em, model.encode_text, device, args.precision)
-    v_emb, v_new = embed_videos(paths, lambda p: enc_v(load_mm_clip(p, frames, size, short)[None])[0], cache,
+    v_emb, v_new = embed_videos(paths, lambda p: enc_v(load_mm_input(p, args.sampling, frames, size)[None])[0], cache,
                                 desc=f"{args.dataset} MC videos", progress=not args.quiet)
     k = len(items[0].options)
     if any(len(it.options) != k for it in items):
@@ -68,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
     P.write_json(args.output, {"command": "eval-mc", "model": args.model, "checkpoint": em.checkpoint,
                                "annotation": ann, "num_questions": len(items), "num_options": k,
                                "settings": {"dataset": args.dataset, "num_frames": frames, "img_size": size,
-                                            "short_side": short, "precision": args.precision},
+                                            "sampling": args.sampling, "precision": args.precision},
                                "metrics": {"accuracy": acc},
                                "predictions": {it.qid: int(p) for it, p in zip(items, pred)},
                                "computed": {"videos": v_new, "options": t_new}})
@@ -84,6 +84,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--annotation", default=None, help="the multiple-choice file (default: its official name)")
     p.add_argument("--video-dir", default=None, help="video folder (default: DATA_ROOT/videos or DATA_ROOT)")
     p.add_argument("--num-frames", type=int, default=None, help="frames per video (default: the model's)")
+    p.add_argument("--sampling", default="official", choices=["official", "kit"],
+                   help="official: segment-middle frames, 256x256 resize, centre crop (downstream loaders); "
+                        "kit: linspace frames, short side 256 (the InternVideo-MM demo preprocessing)")
     p.add_argument("--save-embeddings", default=None, help="save video/option embeddings (.pt)")
     p.set_defaults(func=_run)
 

@@ -29,10 +29,9 @@ from internvideo_core.commands import _pretrained as P
 
 
 def _run(args: argparse.Namespace) -> int:
-    import torch
 
     from internvideo_core.data.benchmark_layouts import QA_DATASETS, load_qa_split, resolve_video
-    from internvideo_core.data.pipelines import load_mm_clip
+    from internvideo_core.data.eval_clips import load_mm_input
     from internvideo_core.eval.embedding_cache import EmbeddingCache, embed_texts, embed_videos
     from internvideo_core.eval.qa import qa_accuracy, qa_accuracy_by_type, question_type
     from internvideo_core.eval.qa_heads import QAHeadError, load_qa_head, save_qa_head
@@ -55,13 +54,12 @@ def _run(args: argparse.Namespace) -> int:
     video_ids = list(dict.fromkeys(r.video_id for r in [*train, *test]))
     paths = [resolve_video(vdir, v, QA_DATASETS[args.dataset][2]) for v in video_ids]
     frames, size = args.num_frames or em.num_frames, em.img_size
-    short = round(size * 256 / 224)
     model = em.model
-    cache = EmbeddingCache(P.cache_root(args), {"task": "video-pooled", **em.fingerprint, "sampling": "uniform",
+    cache = EmbeddingCache(P.cache_root(args), {"task": "video-pooled", **em.fingerprint, "sampling": args.sampling,
                                                 "num_frames": frames, "img_size": size, "precision": args.precision})
     pooled = P.encoder(em, lambda x: model.visual_ln_post(model.visual(x)), device, args.precision)
     enc_t = P.encoder(em, model.encode_text, device, args.precision)
-    v_feat, v_new = embed_videos(paths, lambda p: pooled(load_mm_clip(p, frames, size, short)[None])[0], cache,
+    v_feat, v_new = embed_videos(paths, lambda p: pooled(load_mm_input(p, args.sampling, frames, size)[None])[0], cache,
                                  desc=f"{args.dataset} QA videos", progress=not args.quiet)
     ctx = model.config.context_length
     pos = {v: i for i, v in enumerate(video_ids)}
@@ -101,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
                                "annotation": test_file, "train_annotation": train_file,
                                "head": args.head or args.train_head, "vocab_size": len(vocab),
                                "settings": {"dataset": args.dataset, "num_frames": frames, "img_size": size,
-                                            "short_side": short, "precision": args.precision},
+                                            "sampling": args.sampling, "precision": args.precision},
                                "metrics": {**acc, "by_type": by_type},
                                "predictions": {str(r.qid): p for r, p in zip(test, pred)},
                                "computed": {"videos": v_new, "questions": q_new}})
@@ -119,6 +117,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--youtube-mapping", default=None, help="MSVD youtube_mapping.txt (default: DATA_ROOT's)")
     p.add_argument("--video-dir", default=None, help="video folder (default: DATA_ROOT/videos or DATA_ROOT)")
     p.add_argument("--num-frames", type=int, default=None, help="frames per video (default: the model's)")
+    p.add_argument("--sampling", default="official", choices=["official", "kit"],
+                   help="official: segment-middle frames, 256x256 resize, centre crop (downstream loaders); "
+                        "kit: linspace frames, short side 256 (the InternVideo-MM demo preprocessing)")
     p.add_argument("--head", default=None, help="a QA head file made by --train-head")
     p.add_argument("--train-head", default=None, metavar="OUT", help="train a head on the training split, save it here")
     p.add_argument("--vocab-size", type=int, default=None, help="answers kept (default: all training answers)")

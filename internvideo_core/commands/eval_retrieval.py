@@ -121,8 +121,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     P.add_common_args(p, "internvideo_mm_l14_msrvtt_retrieval")
     p.add_argument("--dataset", required=True, choices=["msrvtt", "msvd", "lsmdc", "didemo", "activitynet", "vatex"])
     p.add_argument("--data-root", required=True, help="folder with the official annotation files")
-    p.add_argument("--annotation", default=None, help="test annotation file (default: the official name in --data-root)")
-    p.add_argument("--split-list", default=None, help="test id list (MSVD/VATEX/DiDeMo *_list.txt, ActivityNet val_ids.json)")
+    p.add_argument("--annotation", default=None,
+                   help="test annotation file (default: the official name in --data-root)")
+    p.add_argument("--split-list", default=None,
+                   help="test id list (MSVD/VATEX/DiDeMo *_list.txt, ActivityNet val_ids.json)")
     p.add_argument("--msrvtt-full", action="store_true", help="MSR-VTT full test (2990 videos x 20 captions)")
     p.add_argument("--video-dir", default=None, help="video folder (default: DATA_ROOT/videos or DATA_ROOT)")
     p.add_argument("--num-frames", type=int, default=None, help="frames per video (default: the zoo entry's)")

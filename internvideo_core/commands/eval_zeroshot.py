@@ -8,9 +8,10 @@ Class names come from ``data/labels`` (``k400`` -> ``kinetics400.txt``, ``k600``
 CamelCase split. Prompts: ``--templates internvideo`` (default, the official 16 ActionCLIP templates of
 ``CoTrain/modules/text_prompt.py``), ``single``, ``single_doing``, ``no`` or ``clip_kinetics`` (CLIP's 28).
 Ensemble (``--ensemble``): ``softmax_mean`` (official ``compute_zs_classify``: softmax over classes of
-``exp(logit_scale) * cos`` per template, mean over templates) or ``embedding_mean`` (CLIP's). Videos: 8 frames
-(the model's count) by linspace, short side 256, centre crop 224, CLIP mean/std. Reports top-1, top-5 and mean
-class accuracy; video and prompt embeddings are cached.
+``exp(logit_scale) * cos`` per template, mean over templates) or ``embedding_mean`` (CLIP's). Videos
+(``--sampling official``, the downstream loaders): the model's 8 frames at the middles of 8 equal segments,
+resized to 256 x 256, centre crop 224, CLIP mean/std; ``--sampling kit``: linspace frames, short side 256.
+Reports top-1, top-5 and mean class accuracy; video and prompt embeddings are cached.
 
 The test list may be an official Kinetics CSV, a ``path label`` list or a UCF101/HMDB51 ``Class/video`` list.
 """
@@ -27,7 +28,7 @@ def _run(args: argparse.Namespace) -> int:
     import torch.nn.functional as F
 
     from internvideo_core.data.benchmark_layouts import ZEROSHOT_LABELS, prompt_name, read_labelled_videos
-    from internvideo_core.data.pipelines import load_mm_clip
+    from internvideo_core.data.eval_clips import load_mm_input
     from internvideo_core.eval.classification import mean_class_accuracy, topk_accuracy
     from internvideo_core.eval.embedding_cache import EmbeddingCache, embed_texts, embed_videos
     from internvideo_core.eval.zeroshot import TEMPLATE_SETS, zero_shot_classify
@@ -45,19 +46,20 @@ def _run(args: argparse.Namespace) -> int:
     videos = read_labelled_videos(args.annotation, classes, args.video_dir)
     frames, size = args.num_frames or em.num_frames, em.img_size
     templates = TEMPLATE_SETS[args.templates]
-    settings = {"dataset": args.dataset, "num_frames": frames, "img_size": size, "short_side": round(size * 256 / 224),
+    settings = {"dataset": args.dataset, "num_frames": frames, "img_size": size, "sampling": args.sampling,
                 "templates": args.templates, "ensemble": args.ensemble, "precision": args.precision}
-    cache = EmbeddingCache(P.cache_root(args), {"task": "video-embedding", **em.fingerprint, "sampling": "uniform",
+    cache = EmbeddingCache(P.cache_root(args), {"task": "video-embedding", **em.fingerprint, "sampling": args.sampling,
                                                 "num_frames": frames, "img_size": size, "precision": args.precision})
     model = em.model
     enc_v = P.encoder(em, model.encode_video, device, args.precision)
     enc_t = P.encoder(em, model.encode_text, device, args.precision)
     v_emb, v_new = embed_videos([p for p, _ in videos],
-                                lambda p: enc_v(load_mm_clip(p, frames, size, settings["short_side"])[None])[0],
+                                lambda p: enc_v(load_mm_input(p, args.sampling, frames, size)[None])[0],
                                 cache, desc=f"{args.dataset} videos", progress=not args.quiet)
     prompts = [t.format(prompt_name(c)) for t in templates for c in classes]
     ctx = model.config.context_length
-    t_emb, t_new = embed_texts(prompts, lambda b: enc_t(tokenize(b, context_length=ctx)), cache, progress=not args.quiet)
+    t_emb, t_new = embed_texts(prompts, lambda b: enc_t(tokenize(b, context_length=ctx)), cache,
+                               progress=not args.quiet)
     t_emb = F.normalize(t_emb, dim=-1).reshape(len(templates), len(classes), -1)
     scale = float(model.logit_scale.exp().detach().float().cpu())
     probs = zero_shot_classify(v_emb, t_emb, ensemble=args.ensemble, logit_scale=scale)  # [N, C]
@@ -91,6 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    choices=["internvideo", "single", "single_doing", "no", "clip_kinetics"])
     p.add_argument("--ensemble", default="softmax_mean", choices=["softmax_mean", "embedding_mean"])
     p.add_argument("--num-frames", type=int, default=None, help="frames per video (default: the model's)")
+    p.add_argument("--sampling", default="official", choices=["official", "kit"],
+                   help="official: segment-middle frames, 256x256 resize, centre crop (downstream loaders); "
+                        "kit: linspace frames, short side 256 (the InternVideo-MM demo preprocessing)")
     p.add_argument("--save-embeddings", default=None, help="save video/prompt embeddings (.pt)")
     p.set_defaults(func=_run)
 

@@ -30,7 +30,8 @@ from .video_text_formats import (MultipleChoiceItem, RetrievalIndex, read_activi
                                  read_vatex, retrieval_index)
 
 __all__ = ["RETRIEVAL_DATASETS", "RetrievalSplit", "find_file", "resolve_video", "load_retrieval_split",
-           "retrieval_frame_indices", "read_lsmdc_mc", "load_mc_split", "VIDEO_EXTENSIONS", "ZEROSHOT_LABELS",
+           "retrieval_frame_indices", "downstream_frame_indices", "read_lsmdc_mc", "load_mc_split",
+           "VIDEO_EXTENSIONS", "ZEROSHOT_LABELS",
            "prompt_name", "read_labelled_videos", "QA_DATASETS", "load_qa_split"]
 
 PathLike = str | os.PathLike
@@ -169,6 +170,19 @@ def retrieval_frame_indices(num_frames: int, fps: float, max_frames: int,
     return candidates.astype(np.int64), max_frames - len(candidates)
 
 
+def downstream_frame_indices(num_frames: int, count: int = 8) -> np.ndarray:
+    """Frames of the official multi-modal downstream loaders (zero-shot recognition, multiple choice, QA:
+    ``CoTrain/datasets/video/video_base_dataset.py``, ``sample_frames(..., sample="uniform")`` in val/test):
+    ``min(count, num_frames)`` segments with edges ``linspace(0, num_frames, k + 1).astype(int)`` and the middle
+    frame ``(start + end - 1) // 2`` of each. A video shorter than ``count`` frames gives fewer frames (as
+    officially)."""
+    if num_frames < 1:
+        raise ValueError(f"the video has no frames (num_frames={num_frames})")
+    k = min(count, num_frames)
+    edges = np.linspace(0, num_frames, k + 1).astype(int)
+    return ((edges[:-1] + edges[1:] - 1) // 2).astype(np.int64)
+
+
 # ------------------------------------------------------------------------------------------ multiple choice
 def read_lsmdc_mc(path: PathLike) -> list[MultipleChoiceItem]:
     """LSMDC multiple choice ``LSMDC16_multiple_choice_test_randomized.csv`` (LSMDC 2016 release, tab separated,
@@ -271,10 +285,12 @@ def load_qa_split(dataset: str, data_root: PathLike, annotation: PathLike | None
         raise ValueError(f"unknown QA dataset {dataset!r}; choose from {sorted(QA_DATASETS)}")
     root = Path(data_root)
     name = QA_DATASETS[dataset][1 if train else 0]
-    ann = Path(annotation) if annotation else find_file(root, [name], f"{dataset} QA {'training' if train else 'test'} file")
+    what = f"{dataset} QA {'training' if train else 'test'} file"
+    ann = Path(annotation) if annotation else find_file(root, [name], what)
     if dataset == "msrvtt":
         return read_msrvtt_qa_json(ann), str(ann)
     if dataset == "msvd":
-        mapping = youtube_mapping or (root / "youtube_mapping.txt" if (root / "youtube_mapping.txt").is_file() else None)
+        default = root / "youtube_mapping.txt"
+        mapping = youtube_mapping or (default if default.is_file() else None)
         return read_msvd_qa(ann, mapping), str(ann)
     return read_tgif_frameqa(ann), str(ann)

@@ -17,11 +17,12 @@ import os
 import numpy as np
 import torch
 
-from .benchmark_layouts import retrieval_frame_indices
+from .benchmark_layouts import downstream_frame_indices, retrieval_frame_indices
 from .io import open_video
-from .transforms import CLIP_MEAN, CLIP_STD, normalize
+from .transforms import CLIP_MEAN, CLIP_STD, center_crop, frames_to_tensor, normalize, resize
 
-__all__ = ["pil_resize_crop", "load_retrieval_clips", "load_uniform_clips", "split_ranges", "sliding_windows"]
+__all__ = ["pil_resize_crop", "load_retrieval_clips", "load_uniform_clips", "load_downstream_clip", "load_mm_input",
+           "split_ranges", "sliding_windows"]
 
 
 def pil_resize_crop(frames: torch.Tensor, size: int = 224) -> torch.Tensor:
@@ -84,6 +85,32 @@ def load_uniform_clips(path: str | os.PathLike, num_frames: int = 8, size: int =
     pos = {int(f): i for i, f in enumerate(wanted)}
     return torch.stack([mm_clip_from_frames(decoded[torch.tensor([pos[int(i)] for i in idx])], size, short_side)
                         for idx in plans])
+
+
+def load_downstream_clip(path: str | os.PathLike, num_frames: int = 8, size: int = 224, squash: int = 256,
+                         backend: str = "auto") -> torch.Tensor:
+    """The official multi-modal downstream input (zero-shot, multiple choice, QA) -> ``[3, T, size, size]``:
+    segment-middle frames (:func:`~internvideo_core.data.benchmark_layouts.downstream_frame_indices`), every frame
+    resized to ``squash x squash`` (decord's ``width=256, height=256``: the aspect ratio is not kept; bilinear
+    here), centre crop ``size``, CLIP mean/std. The resize filter and the normalisation of the official
+    ``VideoTransform`` are not in the public sources the kit could read; CLIP's mean/std (the model's) are used."""
+    with open_video(path, backend=backend) as video:
+        frames = video.read(downstream_frame_indices(video.info.num_frames, num_frames))
+    x = resize(frames_to_tensor(frames), (squash, squash))
+    return normalize(center_crop(x, size), CLIP_MEAN, CLIP_STD)
+
+
+def load_mm_input(path: str | os.PathLike, sampling: str, num_frames: int, size: int) -> torch.Tensor:
+    """One clip ``[3, T, size, size]`` for a dual encoder: ``sampling="official"`` (:func:`load_downstream_clip`)
+    or ``"kit"`` (:func:`~internvideo_core.data.pipelines.load_mm_clip`: linspace frames, short side
+    ``size * 256 / 224``, the InternVideo-MM demo preprocessing the kit checks against the official code)."""
+    if sampling == "official":
+        return load_downstream_clip(path, num_frames, size, round(size * 256 / 224))
+    if sampling == "kit":
+        from .pipelines import load_mm_clip
+
+        return load_mm_clip(path, num_frames, size, round(size * 256 / 224))
+    raise ValueError(f"sampling must be 'official' or 'kit', got {sampling!r}")
 
 
 def sliding_windows(num_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
