@@ -29,7 +29,6 @@ from internvideo_core.commands import _pretrained as P
 
 
 def _run(args: argparse.Namespace) -> int:
-
     from internvideo_core.data.benchmark_layouts import QA_DATASETS, load_qa_split, resolve_video
     from internvideo_core.data.eval_clips import load_mm_input
     from internvideo_core.eval.embedding_cache import EmbeddingCache, embed_texts, embed_videos
