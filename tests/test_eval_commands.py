@@ -23,7 +23,7 @@ VM_ARGS = ["--model-args", "num_classes=12", "num_frames=8", "img_size=32", "pos
 def synth(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("synth")
     assert main(["synth", "--out", str(root), "--profile", "smoke", "--size", "32", "--num-frames", "8",
-                 "--parts", "captions,qa,tal", "--quiet"]) == 0
+                 "--parts", "classification,captions,qa,tal", "--quiet"]) == 0
     return root
 
 
@@ -250,8 +250,6 @@ def test_eval_zeroshot_equals_the_prompt_ensemble_and_reuses_cached_embeddings(s
     from internvideo_core.eval.classification import mean_class_accuracy, topk_accuracy
     from internvideo_core.eval.zeroshot import INTERNVIDEO_TEMPLATES, zero_shot_classify
 
-    main(["synth", "--out", str(synth), "--profile", "smoke", "--size", "32", "--num-frames", "8",
-          "--parts", "classification", "--quiet"])
     base = ["eval-zeroshot", "--model", MM, "--checkpoint", str(ckpts["mm"]), "--dataset", "k400",
             "--annotation", str(synth / "kinetics/test.csv"), "--video-dir", str(synth),
             "--classes", str(synth / "classes.txt"), "--cache-dir", str(tmp_path / "c"), "--quiet"]
