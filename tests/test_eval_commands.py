@@ -182,6 +182,17 @@ def test_retrieval_frame_indices_follow_the_official_one_frame_per_second_rule()
     assert idx.tolist() == cand[np.linspace(0, 29, 12).astype(int)].tolist() and pad == 0
 
 
+def test_didemo_reads_only_the_first_31_seconds_as_the_official_loader(synth):
+    from internvideo_core.data.eval_clips import load_retrieval_clips
+
+    video = sorted((synth / "activitynet/videos").glob("*.mp4"))[0]     # about 9 s at 8 fps
+    full = load_retrieval_clips(video, 80, 32, 8.0)                      # every frame (< 80), zero padded
+    cut = load_retrieval_clips(video, 80, 32, 8.0, max_seconds=2)        # frames 0..16
+    real = lambda x: int((x[0].abs().sum((0, 2, 3)) > 0).sum())  # noqa: E731  frames that are not padding
+    assert real(cut) == 17 and real(full) > 17
+    torch.testing.assert_close(cut[0, :, :17], full[0, :, :17])
+
+
 def test_downstream_frames_are_segment_middles_and_short_videos_give_fewer_frames(synth):
     from internvideo_core.data.benchmark_layouts import downstream_frame_indices
     from internvideo_core.data.eval_clips import load_downstream_clip

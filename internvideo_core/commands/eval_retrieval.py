@@ -5,9 +5,10 @@ r"""``internvideo eval-retrieval``: text-video retrieval with the official Inter
 
 Texts are the official test set of ``--dataset`` (readers in :mod:`internvideo_core.data.benchmark_layouts`:
 MSR-VTT 1k-A 1:1, ``--msrvtt-full`` 2990 x 20; MSVD and VATEX multi-caption; DiDeMo / ActivityNet one
-paragraph per video). Videos are sampled as the official retrieval loaders do (``--sampling official``: about one
-frame per second, at most ``--num-frames`` = the zoo entry's count, e.g. 12 for MSR-VTT, zero-padded; bicubic
-resize to 224, centre crop); ``--sampling uniform`` is the pretraining protocol (linspace frames, short side 256).
+paragraph per video, DiDeMo's first 31 s as officially). Videos are sampled as the official retrieval loaders
+do (``--sampling official``: about one frame per second, at most ``--num-frames`` = the zoo entry's count, e.g.
+12 for MSR-VTT, zero-padded; bicubic resize to 224, centre crop); ``--sampling uniform`` is the pretraining
+protocol (linspace frames, short side 256).
 Similarities are ``exp(logit_scale) * cosine`` as in the official ``eval_epoch``; the command reports R@1/5/10,
 MdR and MnR text-to-video and video-to-text, plain and dual-softmax (``--dsl`` makes DSL the headline numbers).
 
@@ -76,7 +77,8 @@ def _run(args: argparse.Namespace) -> int:
 
     def load(path: str) -> torch.Tensor:
         if args.sampling == "official":
-            return load_retrieval_clips(path, frames, size, args.feature_framerate, args.merge_clips)
+            return load_retrieval_clips(path, frames, size, args.feature_framerate, args.merge_clips,
+                                        RETRIEVAL_DATASETS[args.dataset]["max_seconds"])
         return load_uniform_clips(path, frames, size, round(size * 256 / 224), args.merge_clips)
 
     encode_video = P.encoder(em, model.encode_video, device, args.precision)

@@ -37,14 +37,17 @@ __all__ = ["RETRIEVAL_DATASETS", "RetrievalSplit", "find_file", "resolve_video",
 PathLike = str | os.PathLike
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".gif", "")
 
-#: dataset -> (multi-caption test set?, default video extension order, paragraph-level videos?)
+#: dataset -> multi-caption test set?, video extensions tried in order, paragraph-level videos?, and the seconds
+#: of video the official loader reads (``None``: all; DiDeMo: ``0 .. 31`` s, its ``end = [31]`` "trick", since
+#: the annotations cover the first 30 s; the DiDeMo videos are the original name + ``.mp4``).
 RETRIEVAL_DATASETS: dict[str, dict] = {
-    "msrvtt": {"multi_caption": False, "exts": (".mp4",), "paragraph": False},
-    "msvd": {"multi_caption": True, "exts": (".avi", ".mp4"), "paragraph": False},
-    "lsmdc": {"multi_caption": False, "exts": (".avi", ".mp4"), "paragraph": False},
-    "didemo": {"multi_caption": False, "exts": VIDEO_EXTENSIONS, "paragraph": True},
-    "activitynet": {"multi_caption": False, "exts": (".mp4", ".mkv", ".webm"), "paragraph": True},
-    "vatex": {"multi_caption": True, "exts": (".mp4",), "paragraph": False},
+    "msrvtt": {"multi_caption": False, "exts": (".mp4",), "paragraph": False, "max_seconds": None},
+    "msvd": {"multi_caption": True, "exts": (".avi", ".mp4"), "paragraph": False, "max_seconds": None},
+    "lsmdc": {"multi_caption": False, "exts": (".avi", ".mp4"), "paragraph": False, "max_seconds": None},
+    "didemo": {"multi_caption": False, "exts": VIDEO_EXTENSIONS, "paragraph": True, "max_seconds": 31},
+    "activitynet": {"multi_caption": False, "exts": (".mp4", ".mkv", ".webm"), "paragraph": True,
+                    "max_seconds": None},
+    "vatex": {"multi_caption": True, "exts": (".mp4",), "paragraph": False, "max_seconds": None},
 }
 
 

@@ -48,11 +48,15 @@ def split_ranges(num_frames: int, parts: int) -> list[tuple[int, int]]:
 
 
 def load_retrieval_clips(path: str | os.PathLike, max_frames: int = 12, size: int = 224,
-                         feature_framerate: float = 1.0, merge_clips: int = 1, backend: str = "auto") -> torch.Tensor:
+                         feature_framerate: float = 1.0, merge_clips: int = 1, max_seconds: float | None = None,
+                         backend: str = "auto") -> torch.Tensor:
     """Official retrieval input of one video: ``[merge_clips, 3, max_frames, size, size]`` (CLIP-normalised,
-    zero frames after the real ones when the video is short)."""
+    zero frames after the real ones when the video is short). ``max_seconds``: read only frames
+    ``0 .. int(max_seconds * fps)`` (the official ``end_time``; DiDeMo uses 31)."""
     with open_video(path, backend=backend) as video:
         n, fps = video.info.num_frames, video.info.fps
+        if max_seconds is not None and fps > 0:
+            n = min(n, int(max_seconds * fps) + 1)
         plans = []
         for lo, hi in split_ranges(n, merge_clips):
             idx, pad = retrieval_frame_indices(hi - lo, fps, max_frames, feature_framerate)

@@ -32,7 +32,8 @@ _EXPORTS = {
     "open_set_auroc": "openset", "open_set_macro_f1": "openset", "uncertainty_threshold": "openset",
     "edl_outputs": "openset", "edl_uncertainty": "openset", "binary_auroc": "openset", "macro_f1": "openset",
     "build_answer_vocab": "qa", "qa_accuracy": "qa", "qa_accuracy_by_type": "qa",
-    "KINETICS_TEMPLATES": "zeroshot", "INTERNVIDEO_TEMPLATES": "zeroshot", "TEMPLATE_SETS": "zeroshot", "class_text_embeddings": "zeroshot", "zero_shot_classify": "zeroshot",
+    "INTERNVIDEO_TEMPLATES": "zeroshot", "TEMPLATE_SETS": "zeroshot",
+    "KINETICS_TEMPLATES": "zeroshot", "class_text_embeddings": "zeroshot", "zero_shot_classify": "zeroshot",
     "multiple_choice": "zeroshot", "multiple_choice_accuracy": "zeroshot",
 }
 _SUBMODULES = ("classification", "retrieval", "localization", "detection", "openset", "qa", "zeroshot",

@@ -13,8 +13,8 @@ files should be replaced by spaces by the caller or via ``clean_classname``).
 
 Ensembles (``zero_shot_classify(..., ensemble=...)``):
 
-* ``"softmax_mean"`` (default; the official rule of InternVideo's ``compute_zs_classify``): for every template ``t`` compute
-  ``softmax_c(logit_scale * cos(video, text[t, c]))`` and average the probabilities over templates;
+* ``"softmax_mean"`` (default; the official rule of InternVideo's ``compute_zs_classify``): for every template
+  ``t`` compute ``softmax_c(logit_scale * cos(video, text[t, c]))`` and average the probabilities over templates;
 * ``"embedding_mean"`` (CLIP's classic ensemble): average the L2-normalised text embeddings of a class over the
   templates, re-normalise, then one softmax over ``logit_scale * cos``.
 """
