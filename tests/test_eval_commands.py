@@ -155,7 +155,7 @@ def test_retrieval_splits_read_the_official_files_with_paragraphs_and_multi_capt
         (tmp_path / "v_x.mp4").write_bytes(b"x")
         expect = (2, 2, None)
     else:
-        (tmp_path / "vatex_data.json").write_text(json.dumps([
+        (tmp_path / "vatex_validation_v1.0.json").write_text(json.dumps([
             {"videoID": "yt1_000001_000011", "enCap": ["one", "two", "three"], "chCap": []},
             {"videoID": "yt2_000002_000012", "enCap": ["four", "five"], "chCap": []}]))
         (tmp_path / "test_list.txt").write_text("yt2_000002_000012\nyt1_000001_000011\ngone_000000_000010\n")

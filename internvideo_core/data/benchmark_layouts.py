@@ -107,7 +107,7 @@ def load_retrieval_split(dataset: str, data_root: PathLike, annotation: PathLike
     lsmdc      ``LSMDC16_challenge_1000_publictect.csv``                   1000 x 1:1
     didemo     ``test_data.json`` (+ ``test_list.txt`` if present)         paragraph per video, 1:1
     activitynet ``val_1.json`` + ``val_ids.json``                          paragraph per video, 1:1
-    vatex      ``vatex_data.json`` (or ``vatex_validation_v1.0.json``) + ``test_list.txt``  multi-caption
+    vatex      ``vatex_validation_v1.0.json`` + ``test_list.txt`` (ids)   multi-caption (10 per video)
     ========== =========================================================== =====================================
     """
     if dataset not in RETRIEVAL_DATASETS:
@@ -141,7 +141,8 @@ def load_retrieval_split(dataset: str, data_root: PathLike, annotation: PathLike
             lst = root / "val_ids.json"
         records = read_activitynet_paragraphs(ann, lst, "val")
     else:  # vatex
-        ann = ann or find_file(root, ["vatex_data.json", "vatex_validation_v1.0.json"], "VATEX captions JSON")
+        ann = ann or find_file(root, ["vatex_validation_v1.0.json", "vatex_validation_v1.0_ceph.json"],
+                               "VATEX validation JSON")
         if lst is None and (root / "test_list.txt").is_file():
             lst = root / "test_list.txt"
         records = read_vatex(ann, lst, "test")
