@@ -59,6 +59,9 @@ def _run(args: argparse.Namespace) -> int:
         merged = merge_clip_weights(em.model, args.mergeclip, args.mergeweight)
         em.fingerprint["mergeclip"] = {"file": file_fingerprint(args.mergeclip), "weight": args.mergeweight}
         print(f"mergeclip: {len(merged)} tensors interpolated with weight {args.mergeweight}")
+        if args.model.endswith("_retrieval"):
+            print("  note: the official fine-tuned evaluation loads the fine-tuned weights after the merge, so its "
+                  "numbers are those without --mergeclip")
     split = load_retrieval_split(args.dataset, args.data_root, args.annotation, args.split_list, args.msrvtt_full)
     idx = split.index
     vdir = _video_dir(args)
