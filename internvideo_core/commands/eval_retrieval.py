@@ -71,17 +71,18 @@ def _run(args: argparse.Namespace) -> int:
     size = em.img_size
     settings = {"dataset": args.dataset, "sampling": args.sampling, "num_frames": frames, "img_size": size,
                 "feature_framerate": args.feature_framerate, "merge_clips": args.merge_clips,
-                "precision": args.precision, "msrvtt_full": args.msrvtt_full}
-    cache = EmbeddingCache(P.cache_root(args), {"task": "video-embedding", **em.fingerprint,
+                "precision": args.precision, "msrvtt_full": args.msrvtt_full,
+                "max_seconds": RETRIEVAL_DATASETS[args.dataset]["max_seconds"]}
+    cache = EmbeddingCache(P.cache_root(args), {"task": "retrieval-video-embedding", **em.fingerprint,
                                                 **{k: settings[k] for k in ("sampling", "num_frames", "img_size",
                                                                             "feature_framerate", "merge_clips",
-                                                                            "precision")}})
+                                                                            "precision", "max_seconds")}})
     model = em.model
 
     def load(path: str) -> torch.Tensor:
         if args.sampling == "official":
             return load_retrieval_clips(path, frames, size, args.feature_framerate, args.merge_clips,
-                                        RETRIEVAL_DATASETS[args.dataset]["max_seconds"])
+                                        settings["max_seconds"])
         return load_uniform_clips(path, frames, size, round(size * 256 / 224), args.merge_clips)
 
     encode_video = P.encoder(em, model.encode_video, device, args.precision)
