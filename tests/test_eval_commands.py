@@ -346,3 +346,30 @@ def test_predict_labels_every_window_and_draws_a_timeline(synth, ckpts, tmp_path
     assert len(out["windows"]) == len(sliding_windows(n, 16, 16)) > 1
     assert len(out["top_k"]) == 3 and out["top_k"][0]["prob"] >= out["top_k"][-1]["prob"]
     assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_embedding_cache_recomputes_a_changed_video_and_ignores_a_torn_entry(tmp_path):
+    import os
+
+    from internvideo_core.eval.embedding_cache import EmbeddingCache, embed_videos
+
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    calls = []
+
+    def encode(path):
+        calls.append(path)
+        return torch.full((3,), float(len(calls)))
+
+    cache = EmbeddingCache(tmp_path / "c", {"model": "m"})
+    first, n1 = embed_videos([video], encode, cache, progress=False)
+    again, n2 = embed_videos([video], encode, cache, progress=False)
+    assert (n1, n2) == (1, 0) and torch.equal(first, again)
+    assert EmbeddingCache(tmp_path / "c", {"model": "other"}).get("videos", "anything") is None
+    os.utime(video, ns=(0, 10**9))                                   # the file changed: a new key
+    _, n3 = embed_videos([video], encode, cache, progress=False)
+    assert n3 == 1
+    for entry in (tmp_path / "c").rglob("*.pt"):
+        entry.write_bytes(b"torn")
+    changed, n4 = embed_videos([video], encode, cache, progress=False)
+    assert n4 == 1 and float(changed[0, 0]) == 3.0
