@@ -174,3 +174,23 @@ def show_reconstructions(original, rows: Mapping[str, tuple], grid: tuple[int, i
         clips += [mask_frames(original, mask, grid, tubelet=tubelet, keep=0.0), recon]
         titles += [f"{name}: input", f"{name}: output"]
     return show_gallery(clips, titles, frames_per_clip=frames_per_clip, scale=scale)
+
+
+def plot_label_timeline(segments: Sequence[tuple[float, float, str, float]], *, title: str = ""):
+    """Timeline of a long video's window predictions: one coloured bar per ``(start_s, end_s, label, prob)``
+    segment on the row of its label (bar opacity = probability), labels in order of first appearance."""
+    import matplotlib.pyplot as plt
+
+    labels = list(dict.fromkeys(s[2] for s in segments))
+    row = {lab: i for i, lab in enumerate(labels)}
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(labels) + 1.4))
+    colours = plt.cm.tab10(np.arange(len(labels)) % 10)
+    for start, end, lab, prob in segments:
+        ax.barh(row[lab], end - start, left=start, height=0.7, color=colours[row[lab]],
+                alpha=0.35 + 0.65 * float(prob), edgecolor="k", linewidth=0.4)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("time (s)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -8,7 +8,11 @@ Modules (import them directly, or use the lazily re-exported names below):
     detection       ava_frame_map (AVA frame-mAP@0.5), read_ava_csv_rows
     openset         open_set_auroc, open_set_macro_f1, uncertainty_threshold, edl_outputs / edl_uncertainty
     qa              build_answer_vocab, qa_accuracy, qa_accuracy_by_type
-    zeroshot        KINETICS_TEMPLATES, class_text_embeddings, zero_shot_classify, multiple_choice
+    zeroshot        INTERNVIDEO_TEMPLATES (official), TEMPLATE_SETS, class_text_embeddings, zero_shot_classify,
+                    multiple_choice
+    embedding_cache EmbeddingCache, embed_videos, embed_texts (re-runs of the benchmark commands cost no model time)
+    qa_heads        save_qa_head / load_qa_head; what the released QA files hold
+    long_video      predict_windows (sliding-window inference), top_k_labels
 
 Nothing heavy is imported until a name is used (PEP 562).
 """
@@ -28,10 +32,12 @@ _EXPORTS = {
     "open_set_auroc": "openset", "open_set_macro_f1": "openset", "uncertainty_threshold": "openset",
     "edl_outputs": "openset", "edl_uncertainty": "openset", "binary_auroc": "openset", "macro_f1": "openset",
     "build_answer_vocab": "qa", "qa_accuracy": "qa", "qa_accuracy_by_type": "qa",
+    "INTERNVIDEO_TEMPLATES": "zeroshot", "TEMPLATE_SETS": "zeroshot",
     "KINETICS_TEMPLATES": "zeroshot", "class_text_embeddings": "zeroshot", "zero_shot_classify": "zeroshot",
     "multiple_choice": "zeroshot", "multiple_choice_accuracy": "zeroshot",
 }
-_SUBMODULES = ("classification", "retrieval", "localization", "detection", "openset", "qa", "zeroshot")
+_SUBMODULES = ("classification", "retrieval", "localization", "detection", "openset", "qa", "zeroshot",
+               "embedding_cache", "qa_heads", "long_video")
 
 __all__ = sorted(_EXPORTS)
 

@@ -4,15 +4,17 @@ Works on embeddings (or callables that make them), never on model classes, so an
 ``encode_text(tokens) -> [N, E]`` and ``tokenize(list_of_str) -> tokens``, e.g. ``model.encode_text`` and
 ``internvideo_core.tokenize``.
 
-Prompt templates: :data:`KINETICS_TEMPLATES` are the 28 Kinetics-700 templates of CLIP
+Prompt templates: :data:`INTERNVIDEO_TEMPLATES` are the 16 of the official InternVideo zero-shot code
+(ActionCLIP's set, ``CoTrain/modules/text_prompt.py``), used by ``internvideo eval-zeroshot``; :data:`TEMPLATE_SETS`
+names every set. :data:`KINETICS_TEMPLATES` are the 28 Kinetics-700 templates of CLIP
 (``openai/CLIP``, ``data/prompts.md``, section "Kinetics700"), the standard prompt set for zero-shot Kinetics with
 CLIP-style video models. Class names are inserted with ``template.format(name)`` (underscores in Kinetics label
 files should be replaced by spaces by the caller or via ``clean_classname``).
 
 Ensembles (``zero_shot_classify(..., ensemble=...)``):
 
-* ``"softmax_mean"`` (default, the kit's zero-shot protocol): for every template ``t`` compute
-  ``softmax_c(logit_scale * cos(video, text[t, c]))`` and average the probabilities over templates;
+* ``"softmax_mean"`` (default; the official rule of InternVideo's ``compute_zs_classify``): for every template
+  ``t`` compute ``softmax_c(logit_scale * cos(video, text[t, c]))`` and average the probabilities over templates;
 * ``"embedding_mean"`` (CLIP's classic ensemble): average the L2-normalised text embeddings of a class over the
   templates, re-normalise, then one softmax over ``logit_scale * cos``.
 """
@@ -24,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "KINETICS_TEMPLATES", "clean_classname", "class_text_embeddings", "zero_shot_classify", "multiple_choice",
+    "KINETICS_TEMPLATES", "INTERNVIDEO_TEMPLATES", "TEMPLATE_SETS", "clean_classname", "class_text_embeddings", "zero_shot_classify", "multiple_choice",
     "multiple_choice_accuracy",
 ]
 
@@ -60,6 +62,27 @@ KINETICS_TEMPLATES: tuple[str, ...] = (
     'a demonstration of a person practicing {}.',
 )
 
+
+#: The official InternVideo zero-shot prompts (``multi-modalities-downstream/CoTrain/modules/text_prompt.py``,
+#: ``prompt_type="all"``, ActionCLIP's 16 templates, in order), used with ``ensemble="softmax_mean"`` (its
+#: ``compute_zs_classify``: ``softmax`` over classes of ``logit_scale.exp() * cos`` per template, mean over templates).
+INTERNVIDEO_TEMPLATES: tuple[str, ...] = (
+    "a photo of action {}", "a picture of action {}", "Human action of {}", "{}, an action",
+    "{} this is an action", "{}, a video of action", "Playing action of {}", "{}",
+    "Playing a kind of action, {}", "Doing a kind of action, {}", "Look, the human is {}",
+    "Can you recognize the action of {}?", "Video classification of {}", "A video of {}",
+    "The man is {}", "The woman is {}",
+)
+
+#: Named template sets: ``internvideo`` (official, default of ``internvideo eval-zeroshot``), the official
+#: ``single`` / ``single_doing`` / ``no`` prompt types, and CLIP's Kinetics-700 set.
+TEMPLATE_SETS: dict[str, tuple[str, ...]] = {
+    "internvideo": INTERNVIDEO_TEMPLATES,
+    "single": ("A video of {}",),
+    "single_doing": ("A person is doing {}",),
+    "no": ("{}",),
+    "clip_kinetics": KINETICS_TEMPLATES,
+}
 
 def clean_classname(name: str) -> str:
     """Kinetics-style label to prompt text: underscores to spaces, surrounding quotes and white space removed."""
