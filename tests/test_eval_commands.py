@@ -75,9 +75,10 @@ def test_eval_retrieval_reports_the_library_metrics_and_a_rerun_with_dsl_costs_n
     from internvideo_core.registry import create_model
 
     model = create_model(MM, checkpoint_path=str(ckpts["mm"]))
+    frames, size = model.config.num_frames, model.config.input_resolution  # the tutorial model's protocol
     first = synth / "msrvtt/videos" / f"{saved_ids(synth)[0]}.mp4"
     with torch.no_grad():
-        direct = F.normalize(model.encode_video(load_retrieval_clips(first, 8, 64, 8.0)), dim=-1)[0]
+        direct = F.normalize(model.encode_video(load_retrieval_clips(first, frames, size, 8.0)), dim=-1)[0]
     torch.testing.assert_close(saved["video"][0], direct, atol=1e-5, rtol=1e-5)
     assert out["plain"] == retrieval_metrics(_sim(saved), dsl=False)
     assert out["dsl"] == retrieval_metrics(_sim(saved), dsl=True)
@@ -117,9 +118,12 @@ def test_eval_retrieval_on_a_multi_caption_set_maps_every_caption_to_its_video(s
     from internvideo_core.registry import create_model
 
     path = synth / "msrvtt/videos" / f"{test[0]}.mp4"
-    torch.testing.assert_close(load_uniform_clips(path, 8, 64, 73, 1), load_mm_clip(path, 8, 64, 73)[None])
-    clips = load_uniform_clips(path, 8, 64, 73, 2)                       # two halves of the video
     model = create_model(MM, checkpoint_path=str(ckpts["mm"]))
+    frames, size = model.config.num_frames, model.config.input_resolution
+    short = round(size * 256 / 224)  # the CLIP protocol: short side 256 for a 224 crop
+    torch.testing.assert_close(load_uniform_clips(path, frames, size, short, 1),
+                               load_mm_clip(path, frames, size, short)[None])
+    clips = load_uniform_clips(path, frames, size, short, 2)            # two halves of the video
     with torch.no_grad():
         direct = F.normalize(model.encode_video(clips), dim=-1).mean(0)
     assert clips.shape[0] == 2 and not torch.equal(clips[0], clips[1])

@@ -1,10 +1,9 @@
 """The one place where the evaluation commands turn a model name into a ready model (adapter).
 
-``load_for_eval(name_or_path, checkpoint=...)`` uses :func:`internvideo_core.registry.create_model`, the zoo
-entry (frames, image size) and the preprocessing of :mod:`internvideo_core.data.pipelines` /
-:mod:`internvideo_core.data.eval_clips`. **Integrator:** when ``internvideo_core.load_pretrained(name,
-**overrides) -> (model, preprocess, class_names)`` and the zoo entries' ``InputSpec`` land, replace the body of
-:func:`load_for_eval` with a call to it (the commands only use the :class:`EvalModel` fields below), nothing else.
+``load_for_eval(name_or_path, checkpoint=...)``: a released name goes through
+:func:`internvideo_core.pretrained.load_pretrained` (its architecture, overrides, input protocol and class
+names, the one way the kit gets a released model); an architecture name with ``--checkpoint`` through
+:func:`internvideo_core.registry.create_model`. The commands only use the :class:`EvalModel` fields below.
 
 Also here: the device / bf16 autocast choice shared by the commands (CUDA with bf16 autocast when present).
 """
@@ -54,33 +53,28 @@ def load_for_eval(name_or_path: str, checkpoint: str | os.PathLike | None = None
     (random weights give meaningless numbers) unless ``random_weights=True``.
     """
     from internvideo_core.eval.embedding_cache import file_fingerprint
+    from internvideo_core.pretrained import load_pretrained
     from internvideo_core.registry import create_model, get_model_entry, get_pretrained, list_pretrained
 
     overrides = dict(overrides or {})
     entry = get_pretrained(name_or_path) if name_or_path in list_pretrained() else None
     arch = entry.arch if entry else name_or_path
+    classes = None
     if entry is not None:
+        model, pre, names = load_pretrained(name_or_path, checkpoint_path=checkpoint, strict=strict, **overrides)
         overrides = {**entry.overrides, **overrides}
-        if checkpoint is None:
-            model = create_model(name_or_path, strict=strict, **overrides)
-        else:
-            model = create_model(arch, checkpoint_path=str(checkpoint), strict=strict, **overrides)
+        num_frames, img_size = int(pre.spec.num_frames), int(pre.spec.crop_size)
+        classes = list(names) if names else None
     else:
         if checkpoint is None and not random_weights:
             raise SystemExit(f"{name_or_path} is an architecture, not a released checkpoint: give --checkpoint FILE "
                              "or a released name (`internvideo zoo list`), e.g. internvideo_mm_l14_pretrain")
         model = create_model(arch, checkpoint_path=None if checkpoint is None else str(checkpoint), strict=strict,
                              **overrides)
+        cfg = model.config
+        num_frames = int(overrides.get("num_frames", cfg.num_frames))
+        img_size = int(getattr(cfg, "img_size", None) or getattr(cfg, "input_resolution", 224))
     family = get_model_entry(arch).family or ("mm" if hasattr(model, "encode_text") else "videomae")
-    cfg = model.config
-    num_frames = int(overrides.get("num_frames", entry.num_frames if entry else cfg.num_frames))
-    img_size = int(getattr(cfg, "img_size", None) or getattr(cfg, "input_resolution", 224))
-    classes = None
-    if entry is not None and entry.label_map:
-        from internvideo_core.paths import read_labels
-
-        with contextlib.suppress(FileNotFoundError):
-            classes = read_labels(entry.label_map)
     ckpt = str(checkpoint) if checkpoint is not None else (entry.name if entry else None)
     fp = {"arch": arch, "overrides": overrides,
           "weights": file_fingerprint(checkpoint) if checkpoint is not None else (entry.name if entry else "random")}

@@ -119,7 +119,10 @@ QA = [
         notes=(f"Open-ended video QA fine-tune on {row} (PyTorch Lightning file; 8 frames, "
                f"scripts/finetune_{tag}qa.sh, clip_qa_type=vtc_cap). Besides the dual encoder under 'clip.' it "
                "holds the answer classifier (vqa_classifier.*) whose output size is the task's answer "
-               "vocabulary; loading it into the dual encoder reports those keys as ignored. "
+               "vocabulary and reads the caption decoder's features, which the kit does not implement; the file also "
+               "lacks clip.visual_proj / clip.text_projection, so it does not load strictly as a dual encoder. "
+               "`internvideo eval-qa --train-head` trains the kit's QA head on frozen features instead (not the "
+               "paper's protocol). "
                + ("The README file name is spelled 'tqifqa.ckpt'. " if tag == "tgif" else "") + _MOVED),
     )
     for tag, row, fname in _QA
