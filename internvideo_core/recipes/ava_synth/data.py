@@ -75,12 +75,13 @@ def load_ava_split(recipe: AVASynthRecipe, split: str, seed: int = 0, keep_video
             if start < 0 or start + recipe.clip_frames > len(frames):
                 raise ValueError(f"key frame {ts} s of {clip.vid} needs frames {start}..{start + recipe.clip_frames}"
                                  f" but the video has {len(frames)}")
-            b = torch.tensor([[float("%.3f" % v) for v in o["boxes"][frame]] for o in objs], dtype=torch.float32)
+            rounded = [[float("%.3f" % v) for v in o["boxes"][frame]] for o in objs]  # as the CSV writes them
+            b = torch.tensor(rounded, dtype=torch.float32)
             y = torch.zeros(len(objs), len(AVA_CLASSES))
             for j, o in enumerate(objs):
                 for lab in o["actions"][(ts - 1) // 2]:
                     y[j, action_id[lab] - 1] = 1.0
-                    gt.append((clip.vid, ts, *b[j].tolist(), action_id[lab], j))
+                    gt.append((clip.vid, ts, *rounded[j], action_id[lab], j))
             videos.append(torch.from_numpy(frames[start: start + recipe.clip_frames]))
             boxes.append(b)
             labels.append(y)
