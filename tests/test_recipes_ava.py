@@ -76,3 +76,19 @@ def test_smoke_detector_trains_and_scores_from_a_classifier_checkpoint(tmp_path,
     assert 0.0 < res["mAP"] <= 1.0 and set(res["per_class_name"]) == set(val.classes)
     with pytest.raises(ValueError, match="kind"):
         A.encoder_checkpoint(r, kind="mae")
+
+
+def test_saved_detector_loads_back_with_the_same_outputs(tmp_path, smoke):
+    r, train, _ = smoke
+    torch.manual_seed(0)
+    model = A.build_detector(r, len(train.classes)).eval()
+    path = A.save_detector(model, "smoke", train.classes, train.action_ids, tmp_path / "det.safetensors")
+    back, recipe, classes, ids = A.load_detector(path)
+    assert recipe == r and classes == list(train.classes) and ids == list(train.action_ids)
+    batch = next(iter(A.KeyFrameLoader(train, r, batch_size=2, train=False)))
+    with torch.no_grad():
+        torch.testing.assert_close(back(batch["video"], batch["boxes"]), model(batch["video"], batch["boxes"]))
+    with pytest.raises(FileNotFoundError, match="notebook 09"):
+        A.load_detector(tmp_path / "missing.safetensors")
+    with pytest.raises(ValueError, match="outputs"):
+        A.save_detector(model, "smoke", train.classes[:3], train.action_ids, tmp_path / "x.safetensors")

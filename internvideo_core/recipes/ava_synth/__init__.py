@@ -3,6 +3,7 @@
     config       AVASynthRecipe, RECIPES, get_recipe
     data         AVASplit, load_ava_split, keyframes_of, KeyFrameLoader, frames_to_input
     models       build_detector, encoder_checkpoint
+    checkpoints  detector_checkpoint_path, save_detector, load_detector
     training     train_detector
     evaluation   predict_scores, detection_rows, prior_scores, frame_map
 
@@ -15,6 +16,7 @@
 """
 from __future__ import annotations
 
+from .checkpoints import detector_checkpoint_path, load_detector, save_detector
 from .config import RECIPES, AVASynthRecipe, get_recipe
 from .data import AVASplit, KeyFrameLoader, frames_to_input, keyframes_of, load_ava_split
 from .evaluation import detection_rows, frame_map, predict_scores, prior_scores
@@ -23,4 +25,5 @@ from .training import train_detector
 
 __all__ = ["AVASynthRecipe", "RECIPES", "get_recipe", "AVASplit", "load_ava_split", "keyframes_of",
            "KeyFrameLoader", "frames_to_input", "build_detector", "encoder_checkpoint", "train_detector",
-           "predict_scores", "detection_rows", "prior_scores", "frame_map"]
+           "predict_scores", "detection_rows", "prior_scores", "frame_map", "detector_checkpoint_path",
+           "save_detector", "load_detector"]

@@ -33,9 +33,9 @@ class AVASynthRecipe:
     synth: tuple[tuple[str, Any], ...] = (("noise", 0.0), ("textured", False), ("radius", (0.12, 0.18)))
     ava_videos: tuple[int, int] = (80, 20)
     # training
-    epochs: int = 12
+    epochs: int = 24
     batch_size: int = 8
-    lr: float = 2e-2
+    lr: float = 1e-1
     min_lr: float = 1e-4
     warmup_epochs: float = 1
     weight_decay: float = 0.05
