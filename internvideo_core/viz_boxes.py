@@ -38,8 +38,9 @@ def draw_detections(frame, boxes, captions: Sequence[str] = (), *, scale: int = 
         if text:
             tw, th = draw.multiline_textbbox((0, 0), text)[2:]
             ty = y1 - th - 4 if y1 - th - 4 >= 0 else min(y2 + 2, h - th - 2)
-            draw.rectangle([x1, ty, x1 + tw + 4, ty + th + 2], fill=c)
-            draw.multiline_text((x1 + 2, ty), text, fill=(255, 255, 255))
+            tx = max(0.0, min(x1, w - tw - 4))  # keep the caption inside the picture
+            draw.rectangle([tx, ty, tx + tw + 4, ty + th + 2], fill=c)
+            draw.multiline_text((tx + 2, ty), text, fill=(255, 255, 255))
     return np.asarray(img)
 
 
