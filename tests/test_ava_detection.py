@@ -155,7 +155,8 @@ def test_eval_ava_command_equals_ava_frame_map(tmp_path, capsys):
            ("vidA", 1, 0.1, 0.1, 0.4, 0.5, 6, 0.2)]
     write_ava_csv(tmp_path / "gt.csv", gt)
     write_ava_csv(tmp_path / "det.csv", det)
-    (tmp_path / "labels.pbtxt").write_text("".join(f'item {{\n  name: "act{i}"\n  id: {i}\n}}\n' for i in (1, 2, 5, 6, 7)))
+    (tmp_path / "labels.pbtxt").write_text(
+        "".join(f'item {{\n  name: "act{i}"\n  id: {i}\n}}\n' for i in (1, 2, 5, 6, 7)))
     (tmp_path / "excluded.csv").write_text("vidB,0002\n")
     out = tmp_path / "metrics.json"
     rc = main(["eval-ava", "--ground-truth", str(tmp_path / "gt.csv"), "--detections", str(tmp_path / "det.csv"),

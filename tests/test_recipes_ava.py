@@ -31,7 +31,8 @@ def test_samples_are_the_rows_of_the_written_ava_csv(tmp_path, smoke):
         assert written == [tuple(row) for row in data.ground_truth]
         assert read_ava_excluded(tmp_path / f"ava/ava_{split}_excluded_timestamps_v2.2.csv") == set(data.excluded)
     # one sample per annotated key frame, every box labelled with one translation (and maybe a rotation)
-    assert len(train) == 3 * r.ava_videos[0] and train.videos.shape[1:] == (r.clip_frames, r.render_size, r.render_size, 3)
+    assert len(train) == 3 * r.ava_videos[0]
+    assert train.videos.shape[1:] == (r.clip_frames, r.render_size, r.render_size, 3)
     for y in train.labels:
         assert torch.all(y[:, :5].sum(1) == 1) and torch.all(y[:, 5:].sum(1) <= 1)
 

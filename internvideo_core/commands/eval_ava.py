@@ -74,7 +74,8 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval-ava", help="AVA frame-mAP@0.5 of detections (AVA CSV) against ground truth",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ground-truth", required=True, help="AVA CSV: video_id,timestamp,x1,y1,x2,y2,action_id[,person_id]")
+    p.add_argument("--ground-truth", required=True,
+                   help="AVA CSV: video_id,timestamp,x1,y1,x2,y2,action_id[,person_id]")
     p.add_argument("--detections", required=True, help="AVA CSV: video_id,timestamp,x1,y1,x2,y2,action_id,score")
     p.add_argument("--label-map", default=None, help="pbtxt (item { name id }) or 'id: name' list; its ids are the "
                                                      "evaluated actions (default: those in the ground truth)")

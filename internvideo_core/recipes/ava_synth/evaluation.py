@@ -13,7 +13,8 @@ __all__ = ["predict_scores", "detection_rows", "prior_scores", "frame_map"]
 
 
 @torch.no_grad()
-def predict_scores(model: nn.Module, data: AVASplit, recipe: AVASynthRecipe, batch_size: int = 16) -> list[torch.Tensor]:
+def predict_scores(model: nn.Module, data: AVASplit, recipe: AVASynthRecipe,
+                   batch_size: int = 16) -> list[torch.Tensor]:
     """Per sample ``sigmoid(logits)`` ``[K_i, A]`` on the given boxes (grown by the test extension)."""
     model.eval()
     device = next(model.parameters()).device
@@ -25,7 +26,8 @@ def predict_scores(model: nn.Module, data: AVASplit, recipe: AVASynthRecipe, bat
     return out
 
 
-def detection_rows(data: AVASplit, scores: list[torch.Tensor], box_scores: list[torch.Tensor] | None = None) -> list[tuple]:
+def detection_rows(data: AVASplit, scores: list[torch.Tensor],
+                   box_scores: list[torch.Tensor] | None = None) -> list[tuple]:
     """AVA rows of every (box, action) with score ``scores * box_score`` (official post-processing; given
     boxes have score 1)."""
     from internvideo_core.eval.ava_results import ava_detection_rows

@@ -1,11 +1,11 @@
 """The detector of the recipe (:class:`~internvideo_core.models.roi_head.ActionDetector` over the kit's tiny
-VideoMAE ViT) and the pretrained encoder it starts from (notebook 02's checkpoint, pretrained here when absent)."""
+VideoMAE ViT) and the encoder checkpoint it starts from (notebook 03's classifier or notebook 02's autoencoder,
+made here with the same recipe when absent)."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from .config import AVASynthRecipe
