@@ -95,6 +95,39 @@ def launch_options(service: DemoService, max_file_size: str = "200mb") -> dict[s
     return {"max_file_size": max_file_size, "blocked_paths": blocked}
 
 
+def keyframe_detection_tab(service: DemoService, current: Any, shown: list, show: Callable[[str], tuple]) -> None:
+    """The "Key-frame action detection" tab (inside ``gr.Tabs``): boxes typed by the visitor or those of a
+    rendered AVA-style SynthMotion scene, scored by notebook 09's detector (:mod:`internvideo_core.demo.detection`).
+    ``current`` / ``shown`` / ``show``: the page's clip state, preview outputs and preview function."""
+    from internvideo_core.demo.detection import KeyFrameDetection
+
+    tab = KeyFrameDetection(service)
+    with gr.Tab("Key-frame action detection"):
+        gr.Markdown(tab.status() + "\n\nAVA-style: at one key frame, every given box gets a score per action "
+                    "(time-pooled encoder map, RoIAlign on the box, max pooling, sigmoid). Boxes are fractions of "
+                    "the frame, `x1, y1, x2, y2`, one per line.")
+        with gr.Row():
+            boxes = gr.Textbox("0.00, 0.00, 0.50, 1.00\n0.38, 0.00, 1.00, 0.85", label="boxes (x1, y1, x2, y2 in "
+                               "0..1, one per line; the default fits the people of demo_spatiotemporal_det.mp4)",
+                               lines=3, scale=3, elem_id="det-boxes")
+            second = gr.Number(-1, label="key frame (seconds; -1 = middle of the clip)", scale=1, elem_id="det-second")
+        with gr.Row():
+            scene_btn = gr.Button("Render an AVA-style SynthMotion scene (with its boxes)", elem_id="det-scene-btn")
+            det_btn = gr.Button("Detect actions", variant="primary", elem_id="det-btn")
+        det_out = gr.Image(label="key frame, boxes and top actions", type="numpy", elem_id="det-picture")
+        det_msg = gr.Markdown(elem_id="det-message")
+
+    def scene() -> tuple:
+        path, text, sec = tab.render_scene()
+        return (*show(path), text, sec, f"Rendered `{Path(path).name}`; press **Detect actions**.")
+
+    def detect(path: str, text: str, sec: float) -> tuple:
+        return tab.detect(path, text, None if sec is None else float(sec))
+
+    scene_btn.click(_guard(scene, len(shown) + 3, len(shown) + 2), None, [*shown, boxes, second, det_msg])
+    det_btn.click(_guard(detect, 2, 1), [current, boxes, second], [det_out, det_msg])
+
+
 def build_demo(service: DemoService | None = None, *, profile: str = "tutorial", full: bool = False,
                synth_examples: int = 8) -> gr.Blocks:
     """The demo page. ``service`` defaults to ``DemoService(profile, full, synth_examples)``.
@@ -200,6 +233,7 @@ def build_demo(service: DemoService | None = None, *, profile: str = "tutorial",
                 mae_btn = gr.Button("Mask and reconstruct", variant="primary", elem_id="reconstruct-btn")
                 mae_out = gr.Image(label="input, mask, reconstructions", type="numpy", elem_id="reconstruction")
                 mae_msg = gr.Markdown(elem_id="reconstruction-message")
+            keyframe_detection_tab(service, current, [current, status, frames, preview], show)
 
         shown = [current, status, frames, preview]
         example.change(_guard(pick_example, 4, 1), example, shown, api_name="example")

@@ -18,6 +18,7 @@ COMMANDS: tuple[str, ...] = (
     "eval_zeroshot",
     "eval_mc",
     "eval_qa",
+    "eval_ava",
     "train_mm",
     "synth",
     "zoo",
