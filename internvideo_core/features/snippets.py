@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
+from einops import rearrange
 from torch import nn
 
 from internvideo_core.data.transforms import (CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, center_crop,
@@ -114,22 +115,38 @@ class SnippetFeatures:
 
 
 # ------------------------------------------------------------------------------------------------ encoders
-def encoder_fn(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+def encoder_fn(model: nn.Module, pool: str = "mean") -> Callable[[torch.Tensor], torch.Tensor]:
     """``x [B, 3, T, H, W] -> [B, D]`` for any kit encoder.
 
     - a classifier (``forward_features``): the pooled, ``fc_norm``-ed features (the head's input);
     - the VideoMAE pretraining model (has ``encoder`` and ``decoder``): the encoder on all tokens (nothing
       masked), mean over tokens;
     - InternVideo-MM (``encode_video``): the projected video embedding (unnormalised).
+
+    ``pool="time"`` (VideoMAE models): mean over space only, the ``T / tubelet`` time steps concatenated
+    (``[B, T' * D]``), which keeps the order of events inside a snippet (the classifier's token features
+    before ``fc_norm``).
     """
+    if pool not in ("mean", "time"):
+        raise ValueError(f"pool must be 'mean' or 'time', got {pool!r}")
     if hasattr(model, "encode_video"):
+        if pool != "mean":
+            raise ValueError("InternVideo-MM gives one embedding per clip; use pool='mean'")
         return model.encode_video
+    tokens_fn: Callable[[torch.Tensor], torch.Tensor] | None = None
     if hasattr(model, "encoder") and hasattr(model, "decoder"):
-        return lambda x: model.encoder(x, None).mean(1)
-    if hasattr(model, "forward_features"):
+        tokens_fn = lambda x: model.encoder(x, None)  # noqa: E731
+    elif hasattr(model, "forward_tokens"):
+        tokens_fn = model.forward_tokens
+    if pool == "mean" and hasattr(model, "forward_features") and not hasattr(model, "decoder"):
         return model.forward_features
-    raise TypeError(f"{type(model).__name__} is not a kit video encoder: expected forward_features, "
-                    "encode_video or a VideoMAE pretraining model")
+    if tokens_fn is None:
+        raise TypeError(f"{type(model).__name__} is not a kit video encoder: expected forward_features, "
+                        "encode_video or a VideoMAE pretraining model")
+    if pool == "mean":
+        return lambda x: tokens_fn(x).mean(1)
+    steps = model.config.grid[0]
+    return lambda x: rearrange(tokens_fn(x), "b (t s) d -> b t s d", t=steps).mean(2).flatten(1)
 
 
 def input_protocol(model: nn.Module) -> dict[str, Any]:
@@ -154,7 +171,7 @@ def extract_video_features(model: nn.Module, video: str | os.PathLike | torch.Te
                            size: int | None = None, short_side: int | None = None,
                            mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
                            batch_size: int = 32, chunk_snippets: int = 256, device: str | torch.device | None = None,
-                           precision: str = "auto", backend: str = "auto") -> SnippetFeatures:
+                           precision: str = "auto", backend: str = "auto", pool: str = "mean") -> SnippetFeatures:
     """Features of every sliding snippet of one video (see the module docstring for the layout).
 
     Args:
@@ -164,6 +181,7 @@ def extract_video_features(model: nn.Module, video: str | os.PathLike | torch.Te
         frame_interval, stride, stride_seconds: see :func:`snippet_plan`.
         batch_size: snippets per forward pass. chunk_snippets: snippets whose frames are decoded together.
         device: default the model's. precision: ``auto`` = bf16 autocast on CUDA, fp32 on CPU.
+        pool: ``"mean"`` (one vector per clip) or ``"time"`` (see :func:`encoder_fn`).
 
     Returns:
         :class:`SnippetFeatures` (``features`` float32 ``[N, D]``).
@@ -178,7 +196,7 @@ def extract_video_features(model: nn.Module, video: str | os.PathLike | torch.Te
     mean = tuple(mean or proto["mean"])
     std = tuple(std or proto["std"])
     dev = torch.device(device) if device is not None else next(model.parameters()).device
-    encode = encoder_fn(model)
+    encode = encoder_fn(model, pool)
     model.eval()
 
     reader = None

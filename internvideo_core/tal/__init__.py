@@ -5,7 +5,8 @@
                 grid_to_seconds, collate
     targets     regression_ranges, make_points, assign_targets, decode_offsets, tal_losses
     training    TALTrainConfig, train_tal_head
-    inference   predict_segments, write_anet_results, read_anet_results, result_rows
+    inference   predict_segments, write_anet_results, read_anet_results, result_rows, save_tal_head,
+                load_tal_head
 
     videos = load_tal_videos("runs/features/synth", "activity_net.v1-3.min.json", "training", classes)
     head = TALHead(TALHeadConfig(in_dim=videos[0].feats.shape[1], num_classes=len(classes)))
@@ -15,12 +16,14 @@
 from __future__ import annotations
 
 from .data import TALVideo, collate, grid_to_seconds, load_tal_videos, seconds_to_grid
-from .inference import predict_segments, read_anet_results, result_rows, write_anet_results
+from .inference import (load_tal_head, predict_segments, read_anet_results, result_rows, save_tal_head,
+                        write_anet_results)
 from .targets import assign_targets, decode_offsets, make_points, regression_ranges, tal_losses
 from .training import TALTrainConfig, batch_targets, train_tal_head
 
 __all__ = [
     "TALVideo", "load_tal_videos", "seconds_to_grid", "grid_to_seconds", "collate", "regression_ranges",
     "make_points", "assign_targets", "decode_offsets", "tal_losses", "TALTrainConfig", "batch_targets",
-    "train_tal_head", "predict_segments", "write_anet_results", "read_anet_results", "result_rows",
+    "train_tal_head", "predict_segments", "write_anet_results", "read_anet_results", "result_rows", "save_tal_head",
+    "load_tal_head",
 ]

@@ -25,7 +25,8 @@ from torch import nn
 from .data import TALVideo, collate, grid_to_seconds
 from .targets import decode_offsets, make_points
 
-__all__ = ["predict_segments", "write_anet_results", "read_anet_results", "result_rows"]
+__all__ = ["predict_segments", "write_anet_results", "read_anet_results", "result_rows", "save_tal_head",
+           "load_tal_head"]
 
 
 @torch.no_grad()
@@ -101,3 +102,29 @@ def result_rows(results: dict[str, list[dict[str, Any]]]) -> list[tuple[str, flo
     """Rows ``(video, start, end, label, score)`` for :func:`~internvideo_core.eval.localization.tal_map`."""
     return [(vid, float(d["segment"][0]), float(d["segment"][1]), str(d["label"]), float(d["score"]))
             for vid, dets in results.items() for d in dets]
+
+
+def save_tal_head(head: nn.Module, path: str | os.PathLike, classes: Sequence[str]) -> Path:
+    """The head's weights (safetensors) with its :class:`TALHeadConfig` and class names in the metadata."""
+    import dataclasses
+
+    from internvideo_core.checkpoint import save_safetensors
+
+    meta = {"task": "tal_head", "config": json.dumps(dataclasses.asdict(head.config)), "classes": json.dumps(list(classes))}
+    return save_safetensors(head, path, metadata=meta)
+
+
+def load_tal_head(path: str | os.PathLike) -> tuple[nn.Module, list[str]]:
+    """``(head in eval mode, class names)`` from a file written by :func:`save_tal_head`."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from internvideo_core.models.tal_head import TALHead, TALHeadConfig
+
+    with safe_open(str(path), framework="pt") as fh:
+        meta = fh.metadata() or {}
+    if meta.get("task") != "tal_head":
+        raise ValueError(f"{path} is not a localization head written by save_tal_head / internvideo train-tal")
+    head = TALHead(TALHeadConfig(**json.loads(meta["config"])))
+    head.load_state_dict(load_file(str(path)), strict=True)
+    return head.eval(), json.loads(meta["classes"])

@@ -1,0 +1,53 @@
+"""The temporal-localization-on-SynthMotion recipe (notebook 08): sizes and settings per profile.
+
+Setting: untrimmed SynthMotion videos (the ``tal`` part: one object alternating still gaps and 1.5-3.5 s action
+segments of 9 motion classes, at 8 fps) rendered like the clips notebook 02 pretrained its VideoMAE on (same size,
+plain background, no noise, large objects), so that the pretrained encoder sees familiar input. Snippets are the
+encoder's own input protocol: ``num_frames`` frames every ``frame_stride`` frames (8 x 2 = a 15-frame span, about
+1.9 s), one every ``feat_stride`` frames. The head is :class:`~internvideo_core.models.tal_head.TALHead`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["TALSynthRecipe", "RECIPES", "get_recipe"]
+
+
+@dataclass(frozen=True)
+class TALSynthRecipe:
+    """``tal_videos`` (train, validation) untrimmed videos of ``tal_frames`` frames; snippets every
+    ``feat_stride`` frames; head ``embed_dim`` / ``num_levels``; training ``epochs`` / ``batch_size`` / ``lr``."""
+
+    tal_videos: tuple[int, int] = (60, 20)
+    tal_frames: tuple[int, int] = (96, 160)
+    feat_stride: int = 2
+    pool: str = "time"
+    embed_dim: int = 64
+    num_levels: int = 4
+    dropout: float = 0.1
+    epochs: int = 40
+    batch_size: int = 4
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    warmup_epochs: float = 3.0
+    probe_steps: int = 300
+
+    def replace(self, **changes: Any) -> "TALSynthRecipe":
+        return dataclasses.replace(self, **changes)
+
+
+RECIPES: dict[str, TALSynthRecipe] = {
+    "smoke": TALSynthRecipe(tal_videos=(4, 2), tal_frames=(48, 64), embed_dim=16, num_levels=2, epochs=2,
+                            probe_steps=20),
+    "tutorial": TALSynthRecipe(),
+    "full": TALSynthRecipe(tal_videos=(200, 50), tal_frames=(128, 256), embed_dim=128, num_levels=5, epochs=60),
+}
+
+
+def get_recipe(profile: str, **overrides: Any) -> TALSynthRecipe:
+    """The recipe of ``profile`` (``smoke`` / ``tutorial`` / ``full``) with ``overrides`` applied."""
+    if profile not in RECIPES:
+        raise ValueError(f"unknown profile {profile!r}; expected one of {list(RECIPES)}")
+    return RECIPES[profile].replace(**overrides)
