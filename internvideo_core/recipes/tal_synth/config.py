@@ -20,16 +20,16 @@ class TALSynthRecipe:
     """``tal_videos`` (train, validation) untrimmed videos of ``tal_frames`` frames; snippets every
     ``feat_stride`` frames; head ``embed_dim`` / ``num_levels``; training ``epochs`` / ``batch_size`` / ``lr``."""
 
-    tal_videos: tuple[int, int] = (60, 20)
+    tal_videos: tuple[int, int] = (160, 40)
     tal_frames: tuple[int, int] = (96, 160)
     feat_stride: int = 2
     pool: str = "time"
     embed_dim: int = 64
     num_levels: int = 4
     dropout: float = 0.1
-    epochs: int = 40
+    epochs: int = 30
     batch_size: int = 4
-    lr: float = 2e-3
+    lr: float = 3e-3
     weight_decay: float = 0.05
     warmup_epochs: float = 3.0
     probe_steps: int = 300

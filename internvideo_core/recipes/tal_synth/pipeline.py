@@ -22,7 +22,8 @@ from internvideo_core.tal import TALVideo
 
 from .config import TALSynthRecipe, get_recipe
 
-__all__ = ["synth_config", "make_tal_data", "annotation_file", "pretrained_encoder", "untrained_encoder",
+__all__ = ["synth_config", "make_tal_data", "annotation_file", "pretrained_encoder", "finetuned_encoder",
+           "untrained_encoder",
            "extract_features", "load_split_videos", "train_head", "evaluate", "snippet_labels",
            "sliding_window_baseline", "whole_video_baseline", "TAL_CLASSES"]
 
@@ -74,6 +75,24 @@ def pretrained_encoder(profile: str, seed: int = 0) -> tuple[nn.Module, Path]:
     model = R.build_pretrain_model(r)
     model.load_report = load_checkpoint(model, str(path), strict=True)
     return model.eval(), path
+
+
+def finetuned_encoder(profile: str, seed: int = 0) -> tuple[nn.Module, Path]:
+    """Notebook 03's classifier: notebook 02's encoder fine-tuned on the labelled SynthMotion clips
+    (``runs/checkpoints/<profile>/videomae_synth_classifier.safetensors``), fine-tuned here with the same recipe
+    when the file is missing or from another recipe. InternVideo extracts its TAL features from fine-tuned
+    models in the same way. Returns (classifier, checkpoint)."""
+    from internvideo_core.data.synthmotion import KNOWN_MOTIONS
+    from internvideo_core.recipes import videomae_synth as R
+
+    r = R.get_recipe(profile)
+    path = R.classifier_checkpoint_path(profile)
+    if not R.checkpoint_matches(path, r):
+        init = pretrained_encoder(profile, seed)[1]
+        print(f"{path} missing or from another recipe: fine-tuning here (as notebook 03 does)")
+        clf, _, _ = R.finetune_on_synthmotion(init=init, profile=profile, seed=seed)
+        R.save_classifier(clf, profile, KNOWN_MOTIONS, recipe=r)
+    return R.build_classifier(r, len(KNOWN_MOTIONS), path).eval(), path
 
 
 def untrained_encoder(profile: str, seed: int = 0) -> nn.Module:
