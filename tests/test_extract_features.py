@@ -130,8 +130,8 @@ def test_the_command_extracts_a_list_and_exits_non_zero_when_a_video_failed(vide
     listing = tmp_path / "videos.txt"
     listing.write_text("v_a.mp4\nv_broken.mp4\n")
     args = ["extract-features", "--videos", str(listing), "--data-root", str(videos), "--output", str(tmp_path / "f"),
-            "--model-args", "num_classes=3", *[f"{k}={v}" for k, v in TINY.items()], "--stride", "2", "--quiet"]
+            "--model-args", "num_classes=3", *[f"{k}={v}" for k, v in TINY.items()], "--stride", "2", "--pool", "time", "--quiet"]
     assert main(args) == 1
     captured = capsys.readouterr()
     assert "1 extracted" in captured.out and "FAILED v_broken" in captured.err
-    assert np.load(tmp_path / "f" / "v_a.npy").shape == ((40 - 4) // 2 + 1, 32)
+    assert np.load(tmp_path / "f" / "v_a.npy").shape == ((40 - 4) // 2 + 1, 2 * 32)   # 2 time steps x dim

@@ -42,7 +42,8 @@ def _run(args: argparse.Namespace) -> int:
         meta={"model": args.model, "checkpoint": args.checkpoint},
         clip_len=args.clip_len, frame_interval=args.frame_interval, stride=args.stride,
         stride_seconds=args.stride_seconds, size=args.img_size, short_side=args.short_side,
-        batch_size=args.batch_size, chunk_snippets=args.chunk_snippets, device=device, precision=args.precision)
+        batch_size=args.batch_size, chunk_snippets=args.chunk_snippets, device=device, precision=args.precision,
+        pool=args.pool)
     print(f"{len(report.done)} extracted, {len(report.skipped)} already done, {len(report.failed)} failed "
           f"-> {args.output} (index: {report.index_path})")
     for vid, err in report.failed.items():
@@ -70,6 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--img-size", type=int, default=None, help="centre-crop size (default: the model's)")
     p.add_argument("--short-side", type=int, default=None, help="resize the short side first (default: the "
                    "crop size; InternVideo-MM: 256/224 of it)")
+    p.add_argument("--pool", choices=("mean", "time"), default="mean", help="mean: one vector per snippet (the "
+                   "model's pooled features); time: VideoMAE tokens averaged over space only, time steps "
+                   "concatenated")
     p.add_argument("--batch-size", type=int, default=32, help="snippets per forward pass")
     p.add_argument("--chunk-snippets", type=int, default=256, help="snippets decoded together (memory bound)")
     p.add_argument("--limit", type=int, default=None, help="only the first N videos (to try it)")

@@ -189,7 +189,8 @@ def extract_video_features(model: nn.Module, video: str | os.PathLike | torch.Te
     from internvideo_core.data.io import open_video
     from internvideo_core.train.loop import autocast
 
-    proto = input_protocol(model) if None in (clip_len, size) or short_side is None or mean is None else {}
+    given = (clip_len, size, short_side, mean, std)
+    proto = input_protocol(model) if any(v is None for v in given) else {}
     clip_len = int(clip_len or proto["clip_len"])
     size = int(size or proto["size"])
     short_side = int(short_side or proto.get("short_side", size))
