@@ -68,3 +68,21 @@ def test_train_tal_without_training_videos_or_a_head_says_what_to_do(dataset, ca
     assert main(["train-tal", "--features", str(feats), "--annotations", str(ann), "--output", str(d / "y"),
                  "--epochs", "0"]) == 2
     assert "needs --head" in capsys.readouterr().err
+
+
+def test_train_tal_reads_actionformers_thumos14_json_with_its_subset_names(dataset, tmp_path):
+    feats, ann, _ = dataset
+    db = json.loads(ann.read_text())["database"]
+    for i, (vid, entry) in enumerate(db.items()):                  # thumos14.json: Validation / Test, label_id, fps
+        entry["subset"] = "Validation" if entry["subset"] == "training" else "Test"
+        entry["fps"] = 30.0
+        for a in entry["annotations"]:
+            a["label_id"] = ["jump", "run"].index(a["label"])
+    thumos = tmp_path / "thumos14.json"
+    thumos.write_text(json.dumps({"database": db}))
+    out = tmp_path / "run"
+    assert main(["train-tal", "--features", str(feats), "--annotations", str(thumos), "--output", str(out),
+                 "--train-subset", "Validation", "--eval-subset", "Test", "--thresholds", "thumos", "--epochs", "3",
+                 "--embed-dim", "16", "--num-levels", "2", "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["tiou_thresholds"] == pytest.approx([0.3, 0.4, 0.5, 0.6, 0.7]) and metrics["num_videos"] == 2
