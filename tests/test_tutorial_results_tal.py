@@ -2,8 +2,9 @@
 
 Measured (seed 0, 40 validation videos, 153 actions): head on fine-tuned features 20.1 average mAP (40.4 at
 tIoU 0.5), sliding-window classification on the same features 14.6 (31.5), whole-video segments 0.0; head on
-frozen-pretrained / untrained features 10.8 / 12.5; kernel CPU time 318 s (1119 s wall on a 2-core machine shared
-with other jobs).
+frozen-pretrained / untrained features 10.8 / 12.5 (identical on a rerun). Kernel CPU time 275 s with notebook 03's
+classifier present (435 s wall on a 2-core machine shared with other jobs), 318 s when it fine-tunes the
+classifier itself (1119 s wall under heavier load).
 """
 from __future__ import annotations
 
