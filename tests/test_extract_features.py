@@ -95,7 +95,7 @@ def test_every_kit_encoder_family_gives_one_vector_per_clip():
     with torch.no_grad():
         assert torch.allclose(encoder_fn(mae)(x), mae.encoder(x, None).mean(1))
     mm = create_model("internvideo_mm_tiny_synth", vision_width=32, vision_layers=2, vision_heads=2,
-                      input_resolution=32, num_frames=2, temporal_layers=(1,), temporal_heads=2, text_width=32,
+                      input_resolution=32, vision_patch_size=8, num_frames=2, temporal_layers=(1,), temporal_heads=2, text_width=32,
                       text_layers=1, text_heads=2, context_length=16, embed_dim=16).eval()
     with torch.no_grad():
         assert encoder_fn(mm)(torch.randn(2, 3, 2, 32, 32)).shape == (2, 16)

@@ -32,7 +32,7 @@ def _run(args: argparse.Namespace) -> int:
     import torch
 
     from internvideo_core.commands.eval_tal import evaluate_tal_files
-    from internvideo_core.data.annotations import read_activitynet_json, read_class_names
+    from internvideo_core.data.annotations import AnnotationError, read_activitynet_json, read_class_names
     from internvideo_core.models.tal_head import TALHead, TALHeadConfig
     from internvideo_core.tal import (TALTrainConfig, load_tal_head, load_tal_videos, predict_segments,
                                       save_tal_head, train_tal_head, write_anet_results)
@@ -48,7 +48,12 @@ def _run(args: argparse.Namespace) -> int:
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
     if args.epochs > 0:
-        train = load_tal_videos(args.features, args.annotations, _subset(args.train_subset), classes, missing=missing)
+        try:
+            train = load_tal_videos(args.features, args.annotations, _subset(args.train_subset), classes,
+                                    missing=missing)
+        except AnnotationError as err:  # e.g. a subset the file does not have: the message lists those it has
+            print(f"no training videos: {err}", file=sys.stderr)
+            return 2
         if not train:
             print(f"no training videos in subset {args.train_subset!r} of {args.annotations}", file=sys.stderr)
             return 2
