@@ -21,14 +21,17 @@ class OpenSetSynthRecipe:
     """Everything that defines an open-set run (learning rates per 256 clips, scaled by batch / 256).
 
     ``loss``-independent: the same budget trains the EDL model and the cross-entropy (max-softmax) baseline.
-    ``with_kl`` / ``annealing_*``: the KL term of the EDL loss (DEAR defaults, see
-    :mod:`internvideo_core.train.evidential`). ``keep_ratio``: the threshold keeps this share of the known
+    ``with_kl`` / ``annealing_*``: the annealed KL term of the EDL loss (see
+    :mod:`internvideo_core.train.evidential`); off by default, as InternVideo's own open-set configuration
+    (``finetune_ucf101_mae_edlnokl``: ``with_kldiv=False``). Measured on the tutorial profile (seed 0, 30 labels per
+    class, 12 epochs): with the KL term the closed-set accuracy fell (37.9 % vs 41.2 % for cross entropy) and
+    the training loss rose again as its weight grew towards 1; AUROC 0.67. ``keep_ratio``: the threshold keeps this share of the known
     training clips (official 0.95). ``num_rand``: random draws of unknown classes per openness level.
     """
 
-    labels_per_class: int = 30
+    labels_per_class: int = 50
     unknown_per_class: int = 60
-    epochs: int = 12
+    epochs: int = 15
     batch_size: int = 8
     lr: float = 3.2e-2
     warmup_epochs: float = 1.0
@@ -36,7 +39,7 @@ class OpenSetSynthRecipe:
     layer_decay: float = 0.75
     head_dropout: float = 0.5
     evidence: str = "exp"
-    with_kl: bool = True
+    with_kl: bool = False
     annealing_method: str = "exp"
     annealing_start: float = 0.01
     keep_ratio: float = 0.95
