@@ -218,3 +218,26 @@ def test_roc_curve_runs_from_origin_to_one_and_its_area_is_the_auroc():
     assert np.all(np.diff(fpr) >= 0) and np.all(np.diff(tpr) >= 0)
     area = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
     assert area == pytest.approx(open_set_auroc(known, unknown))
+
+
+def test_eval_openset_on_a_synthmotion_folder_uses_its_openset_part(tmp_path, capsys):
+    from internvideo_core.checkpoint import save_safetensors
+    from internvideo_core.cli import main
+    from internvideo_core.data.synthmotion import SynthConfig, generate_synthmotion
+    from internvideo_core.registry import create_model
+
+    root = tmp_path / "synth"
+    generate_synthmotion(root, "smoke", seed=0, parts=["openset"], cfg=SynthConfig(size=32, num_frames=8))
+    torch.manual_seed(0)
+    ckpt = save_safetensors(create_model("videomae_vit_tiny_synth", num_classes=12, **TINY), tmp_path / "m.safetensors")
+    out = tmp_path / "r.json"
+    margs = [f"{k}={v}" for k, v in TINY.items()] + ["num_classes=12"]
+    assert main(["eval-openset", "--data", str(root), "--checkpoint", str(ckpt), "--model-args", *margs,
+                 "--num-crops", "1", "--device", "cpu", "--output", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    assert rep["num_known"] == 12 and rep["num_unknown"] == 4 and rep["num_unknown_classes"] == 2  # orbit, shake
+    assert rep["train_list"].endswith("kinetics/train.csv") and rep["unknown_list"].endswith("unknown_test.csv")
+    with pytest.raises(SystemExit, match="no openset part"):
+        generate_synthmotion(tmp_path / "s2", "smoke", seed=0, parts=["classification"],
+                             cfg=SynthConfig(size=32, num_frames=8))
+        main(["eval-openset", "--data", str(tmp_path / "s2"), "--checkpoint", str(ckpt), "--model-args", *margs])
