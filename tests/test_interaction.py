@@ -122,3 +122,18 @@ def test_bad_arguments_are_refused():
         ModelInteraction(mae, mm, num_classes=2, num_layers=4)
     with pytest.raises(ValueError, match="directions"):
         ModelInteraction(mae, mm, num_classes=2, directions="sideways")
+
+
+def test_the_self_context_control_has_the_same_blocks_and_sees_no_other_encoder():
+    mae, mm = _encoders()
+    x_a, x_b = _inputs()
+    model = ModelInteraction(mae, mm, num_classes=3, num_layers=2, context="self")
+    with torch.no_grad():
+        for p in (*model.to_mae.parameters(), *model.to_mm.parameters()):
+            p.add_(0.1 * torch.randn_like(p))  # open the gates
+        feat_a, _ = model.forward_features(x_a, x_b)
+        feat_a2, _ = model.forward_features(x_a, torch.randn_like(x_b))  # the other encoder's input changes ...
+    assert torch.equal(feat_a, feat_a2)  # ... and the VideoMAE side does not see it
+    assert not torch.equal(feat_a, mae.forward_features(x_a))
+    with pytest.raises(ValueError, match="context"):
+        ModelInteraction(mae, mm, num_classes=2, context="both")

@@ -142,13 +142,20 @@ class ModelInteraction(nn.Module):
         num_classes: classifier outputs. num_layers: interacting layers at the top of each encoder.
         directions: ``"both"``, ``"to_mae"`` (VideoMAE queries only) or ``"to_mm"`` (video-tower queries only).
         num_heads: CMA heads (default: each encoder's own head count). mlp_ratio: CMA FFN ratio.
+        context: ``"other"`` (cross-model attention: keys/values from the other encoder) or ``"self"`` (a
+            control with the same blocks, keys/values from the querying encoder's own tokens: extra capacity on
+            the tokens, no information crossing between the encoders).
     """
 
     def __init__(self, videomae: nn.Module, mm: nn.Module, num_classes: int, num_layers: int = 2,
-                 directions: str = "both", num_heads: int | None = None, mlp_ratio: float = 4.0) -> None:
+                 directions: str = "both", num_heads: int | None = None, mlp_ratio: float = 4.0,
+                 context: str = "other") -> None:
         super().__init__()
         if directions not in ("both", "to_mae", "to_mm"):
             raise ValueError(f"directions must be 'both', 'to_mae' or 'to_mm', got {directions!r}")
+        if context not in ("other", "self"):
+            raise ValueError(f"context must be 'other' or 'self', got {context!r}")
+        self.context = context
         self.videomae, self.mm = videomae, mm
         for p in (*videomae.parameters(), *mm.parameters()):
             p.requires_grad_(False)
@@ -162,9 +169,10 @@ class ModelInteraction(nn.Module):
         self.grid_a = va.grid
         da, db = va.embed_dim, vb.vision_width
         ha, hb = (num_heads or va.num_heads), (num_heads or vb.vision_heads)
-        self.to_mae = nn.ModuleList(CrossModelAttention(da, db, ha, mlp_ratio) for _ in range(num_layers)) \
+        ca, cb = (db, da) if context == "other" else (da, db)
+        self.to_mae = nn.ModuleList(CrossModelAttention(da, ca, ha, mlp_ratio) for _ in range(num_layers)) \
             if directions in ("both", "to_mae") else None
-        self.to_mm = nn.ModuleList(CrossModelAttention(db, da, hb, mlp_ratio) for _ in range(num_layers)) \
+        self.to_mm = nn.ModuleList(CrossModelAttention(db, cb, hb, mlp_ratio) for _ in range(num_layers)) \
             if directions in ("both", "to_mm") else None
         feat = da + vb.embed_dim
         self.head = nn.Sequential(nn.LayerNorm(feat), nn.Linear(feat, num_classes))
@@ -230,12 +238,14 @@ class ModelInteraction(nn.Module):
             j = self.start_b + l
             m = vt.resblocks[j](m)
             a_in, m_in = a, m
+            own = self.context == "self"
             if self.to_mae is not None:  # VideoMAE queries, video-tower patch tokens resampled to VideoMAE's grid
-                ctx = resample_tokens(rearrange(m_in[:, 1:], "(b t) l c -> b (t l) c", t=t), grid_b, self.grid_a)
+                ctx = a_in if own else resample_tokens(rearrange(m_in[:, 1:], "(b t) l c -> b (t l) c", t=t),
+                                                       grid_b, self.grid_a)
                 a = self.to_mae[l](a_in, ctx)
             if self.to_mm is not None:  # video-tower queries (class tokens too), VideoMAE tokens on its grid
-                ctx = resample_tokens(a_in, self.grid_a, grid_b)
                 q = rearrange(m_in, "(b t) l c -> b (t l) c", t=t)
+                ctx = q if own else resample_tokens(a_in, self.grid_a, grid_b)
                 m = rearrange(self.to_mm[l](q, ctx), "b (t l) c -> (b t) l c", t=t)
             query = self._mm_temporal(j, m, query, t, (gh, gw))
         feat_a = mae.fc_norm(mae.norm(a).mean(1)) if mae.fc_norm is not None else mae.norm(a)[:, 0]

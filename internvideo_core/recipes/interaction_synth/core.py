@@ -146,9 +146,11 @@ def compare_classifiers(mae: nn.Module, mm: nn.Module, data: InteractionData, pr
                         seed: int = 0, recipe: InteractionSynthRecipe | None = None) -> dict[str, dict[str, Any]]:
     """Train and test, with the same budget: a classifier on the VideoMAE features alone, on the InternVideo-MM
     video embedding alone, their late fusion (mean of the two classifiers' logits, nothing more trained), a
-    classifier on the concatenated frozen features, and the cross-model attention model
-    (:class:`~internvideo_core.models.interaction.ModelInteraction`). Returns per model
-    ``{"top1", "colour", "direction", "trainable_parameters", "loss", "seconds", "logits"}``."""
+    classifier on the concatenated frozen features, the control "same blocks, own tokens" (the CMA architecture
+    with each encoder attending to its own tokens: the same extra capacity, no interaction) and the cross-model
+    attention model (:class:`~internvideo_core.models.interaction.ModelInteraction`). Returns per model
+    ``{"top1", "colour", "direction", "trainable_parameters", "loss", "seconds", "logits"}`` (plus ``"gates"`` and
+    ``"model"`` for the two attention models)."""
     from internvideo_core.models.interaction import InteractionState, ModelInteraction
 
     r = recipe or get_recipe(profile)
@@ -174,11 +176,16 @@ def compare_classifiers(mae: nn.Module, mm: nn.Module, data: InteractionData, pr
         **accuracy_report(fused, data.y_test, r), "loss": [], "seconds": 0.0, "logits": fused,
         "trainable_parameters": out["VideoMAE alone"]["trainable_parameters"]
         + out["InternVideo-MM alone"]["trainable_parameters"]}
-    hist = train_classifier(cma, states["train"], data.y_train, r, lambda m, s, i: m.forward_from(s.index(i)), seed)
-    with torch.no_grad():
-        logits = cma.forward_from(states["test"])
-    out["cross-model attention"] = {**accuracy_report(logits, data.y_test, r), **hist, "logits": logits,
-                                    "gates": {"to_mae": [float(b.gate_attn.abs().mean()) for b in cma.to_mae or []],
-                                              "to_mm": [float(b.gate_attn.abs().mean()) for b in cma.to_mm or []]}}
-    out["cross-model attention"]["model"] = cma
+    for name, context in (("same blocks, own tokens", "self"), ("cross-model attention", "other")):
+        torch.manual_seed(seed)
+        model = cma if context == "other" else ModelInteraction(
+            mae, mm, k, num_layers=r.num_layers, directions=r.directions, mlp_ratio=r.mlp_ratio, context="self")
+        hist = train_classifier(model, states["train"], data.y_train, r,
+                                lambda m, s, i: m.forward_from(s.index(i)), seed)
+        with torch.no_grad():
+            logits = model.forward_from(states["test"])
+        gates = {d: [float(b.gate_attn.detach().abs().mean()) for b in getattr(model, d) or []]
+                 for d in ("to_mae", "to_mm")}
+        out[name] = {**accuracy_report(logits, data.y_test, r), **hist, "logits": logits, "gates": gates,
+                     "model": model}
     return out
