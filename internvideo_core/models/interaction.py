@@ -2,6 +2,13 @@
 video-language encoder, InternVideo's third component (arXiv 2212.03191, "cross-model interaction" / supervised
 post-pretraining; never released by the official repository, whose README leaves it unchecked).
 
+Sources: the paper's description of the component (Sec. 3, "cross-model interaction", and its figure of the CMA
+blocks, in which only the added blocks are trainable, queries come from one encoder and keys/values from the other),
+the official repository's answer in its issue #20 ("a model interaction using cross-model attention in the Masked
+Video Encoder (MAE) and the Multimodal Video Encoder, which is based on UniFormerV2"; the largest model "has not
+yet been public") and the kit's issue #11. The full section text could not be read while writing this module, so
+everything below that is not listed as fixed is a documented choice, not a reproduction.
+
 What the paper fixes, and this module follows:
 
 - the masked-video encoder (VideoMAE ViT) and the multimodal video encoder (InternVideo-MM's video tower,
