@@ -29,7 +29,8 @@ from ._common import to_numpy
 
 __all__ = [
     "binary_auroc", "open_set_auroc", "uncertainty_threshold", "macro_f1", "open_set_macro_f1", "openness",
-    "open_macro_f1_openness", "evidence_from_logits", "edl_outputs", "edl_uncertainty",
+    "open_macro_f1_openness", "evidence_from_logits", "edl_outputs", "edl_uncertainty", "softmax_uncertainty",
+    "scores_from_logits", "openset_report", "SCORE_EXPLANATION", "roc_curve",
 ]
 
 
@@ -206,3 +207,96 @@ def edl_outputs(logits: torch.Tensor, kind: str = "exp") -> dict[str, torch.Tens
 def edl_uncertainty(logits: torch.Tensor, kind: str = "exp") -> torch.Tensor:
     """Evidential uncertainty ``u = K / S`` ``[N]`` of logits ``[N, K]`` (see :func:`edl_outputs`)."""
     return edl_outputs(logits, kind)["uncertainty"]
+
+
+def roc_curve(known_uncertainty: Any, unknown_uncertainty: Any) -> tuple[np.ndarray, np.ndarray]:
+    """ROC points ``(fpr [M], tpr [M])`` of "unknown" (positive) vs "known" with the uncertainty as the score:
+    one point per distinct threshold, from (0, 0) to (1, 1); its trapezoidal area is :func:`open_set_auroc`."""
+    k = to_numpy(known_uncertainty).astype(np.float64).reshape(-1)
+    u = to_numpy(unknown_uncertainty).astype(np.float64).reshape(-1)
+    if k.size == 0 or u.size == 0:
+        raise ValueError("a ROC curve needs known and unknown samples")
+    thresholds = np.unique(np.r_[k, u])[::-1]  # call "unknown" when score >= threshold
+    tpr = np.r_[0.0, [(u >= t).mean() for t in thresholds]]
+    fpr = np.r_[0.0, [(k >= t).mean() for t in thresholds]]
+    return fpr, tpr
+
+
+def softmax_uncertainty(logits: torch.Tensor) -> torch.Tensor:
+    """The plain-softmax baseline's uncertainty ``1 - max_k softmax(logits)_k`` ``[N]`` of logits ``[N, K]``
+    (DEAR's "SoftMax" baseline thresholds the max probability; ``1 - p`` makes higher = more likely unknown)."""
+    logits = torch.as_tensor(logits).float()
+    return 1.0 - logits.softmax(-1).amax(-1)
+
+
+def scores_from_logits(logits: torch.Tensor, kind: str = "edl", evidence: str = "exp") -> dict[str, torch.Tensor]:
+    """``{"pred": [N], "uncertainty": [N]}`` of logits ``[N, K]`` or ``[N, V, K]`` (``V`` views).
+
+    Views are averaged **before** the evidence, as the official test (``average_clips='score'``: the mean of the
+    raw head outputs over clips and crops). ``kind``: ``"edl"`` (``u = K / S``) or ``"softmax"`` (``1 - max p``).
+    """
+    logits = torch.as_tensor(logits).float()
+    if logits.dim() == 3:
+        logits = logits.mean(1)
+    if kind == "edl":
+        u = edl_uncertainty(logits, evidence)
+    elif kind == "softmax":
+        u = softmax_uncertainty(logits)
+    else:
+        raise ValueError(f"score kind must be 'edl' or 'softmax', got {kind!r}")
+    return {"pred": logits.argmax(-1), "uncertainty": u}
+
+
+SCORE_EXPLANATION = (
+    "closed-set accuracy: top-1 on the known-class test clips alone (no rejection).\n"
+    "AUROC: threshold-free; how well the continuous uncertainty ranks unknown above known clips (0.5 = chance).\n"
+    "open-set macro-F1 (official): one fixed threshold, the 95 % point of the known-class TRAINING uncertainties "
+    "(get_threshold.py); clips above it are called 'unknown' (class K), then macro-F1 over the K known classes + "
+    "unknown. It also counts closed-set mistakes and depends on where the threshold falls, so it can be low while "
+    "AUROC is high (and the reverse).\n"
+    "open maF1 over openness (official compare_openness.py): the same F1 while 0..N unknown classes are added, "
+    "random draws per count, averaged with openness weights.")
+
+
+def openset_report(known_labels: Any, known_logits: Any, unknown_labels: Any, unknown_logits: Any, *,
+                   threshold: float | None = None, train_logits: Any = None, kind: str = "edl",
+                   evidence: str = "exp", keep_ratio: float = 0.95, num_rand: int = 10,
+                   seed: int = 123) -> dict[str, Any]:
+    """Every open-set number of one model, from its logits (``[N, K]`` or ``[N, V, K]``; views averaged first).
+
+    Args:
+        known_labels: ``[N1]`` in ``[0, K)``; known_logits: the known-class test clips.
+        unknown_labels: ``[N2]`` ids within the unknown dataset (e.g. HMDB-51 labels); unknown_logits.
+        threshold: the rejection threshold; else computed from ``train_logits`` (known-class training clips) with
+            :func:`uncertainty_threshold` (``keep_ratio`` 0.95, official). One of the two is needed.
+        kind: ``"edl"`` or ``"softmax"`` (see :func:`scores_from_logits`).
+        num_rand / seed: the openness draws (official: 10, ``np.random.seed(123)``).
+
+    Returns:
+        ``{"closed_set_accuracy", "auroc", "threshold", "open_set_macro_f1", "open_maF1", "open_maF1_std",
+        "openness": {...}, "known_uncertainty", "unknown_uncertainty", "num_known", "num_unknown",
+        "num_unknown_classes", "kind"}`` (fractions in [0, 1]; uncertainties as lists).
+    """
+    known = scores_from_logits(known_logits, kind, evidence)
+    unknown = scores_from_logits(unknown_logits, kind, evidence)
+    k = int(torch.as_tensor(known_logits).shape[-1])
+    if threshold is None:
+        if train_logits is None:
+            raise ValueError("openset_report needs a threshold or the known-class training logits to compute it")
+        threshold = uncertainty_threshold(scores_from_logits(train_logits, kind, evidence)["uncertainty"], keep_ratio)
+    kl = to_numpy(known_labels, float_dtype=False).astype(np.int64).reshape(-1)
+    raw_ul = to_numpy(unknown_labels, float_dtype=False).astype(np.int64).reshape(-1)
+    classes, ul = np.unique(raw_ul, return_inverse=True)  # unknown ids -> 0..M-1 for the class draws
+    kp, ku = to_numpy(known["pred"], float_dtype=False), to_numpy(known["uncertainty"])
+    up, uu = to_numpy(unknown["pred"], float_dtype=False), to_numpy(unknown["uncertainty"])
+    curve = open_macro_f1_openness(kl, kp, ku, ul, up, uu, threshold, k, len(classes), num_rand=num_rand, seed=seed)
+    return {
+        "kind": kind, "closed_set_accuracy": float(np.mean(kp == kl)),
+        "auroc": open_set_auroc(ku, uu), "threshold": float(threshold),
+        "open_set_macro_f1": open_set_macro_f1(np.r_[kl, np.full(len(ul), -1)], np.r_[kp, up], np.r_[ku, uu],
+                                               threshold, k),
+        "open_maF1": curve["open_maF1"], "open_maF1_std": curve["open_maF1_std"],
+        "openness": {key: curve[key] for key in ("openness", "macro_f1", "std")},
+        "known_uncertainty": ku.tolist(), "unknown_uncertainty": uu.tolist(),
+        "num_known": int(len(kl)), "num_unknown": int(len(ul)), "num_unknown_classes": int(len(classes)),
+    }

@@ -13,11 +13,14 @@
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["VideoQAHead", "EvidentialHead", "evidence", "evidential_loss"]
+__all__ = ["VideoQAHead", "EvidentialHead", "EvidentialClassifier", "evidence", "evidential_loss",
+           "edl_annealing_coef"]
 
 
 class VideoQAHead(nn.Module):
@@ -117,6 +120,71 @@ class EvidentialHead(nn.Module):
     def dirichlet(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         alpha = evidence(self(x), self.evidence_kind) + 1.0
         return alpha, alpha.shape[-1] / alpha.sum(dim=-1)
+
+
+class EvidentialClassifier(nn.Module):
+    """Any kit video encoder + :class:`EvidentialHead`: ``forward(x [B, 3, T, H, W]) -> logits [B, K]``.
+
+    The encoder's pooled feature is ``encoder.forward_features(x)`` (VideoMAE / video ViT classifiers: mean of
+    the tokens then ``fc_norm``) or ``encoder.encode_video(x)`` (the InternVideo-MM dual encoder). The head is
+    ``head.fc`` after dropout (DEAR's ``BaseClsHead``: dropout 0.5, then a linear layer); evidence, ``alpha`` and
+    ``u`` follow from the logits (:func:`internvideo_core.eval.openset.edl_outputs`). ``get_num_layers`` /
+    ``get_layer_id`` forward to the encoder, so layer-wise lr decay sees the official layer ids (the
+    ``encoder.`` prefix is ignored by them; ``head.*`` is the top layer).
+
+    A VideoMAE classifier whose own ``head`` is trained with :func:`evidential_loss` is the same model (the
+    official open-set ViT is ``VisionTransformer3D`` + ``BaseClsHead``); this wrapper is for encoders without a
+    classification head.
+    """
+
+    def __init__(self, encoder: nn.Module, num_classes: int, feature_dim: int | None = None,
+                 evidence_kind: str = "exp", dropout: float = 0.5) -> None:
+        super().__init__()
+        self.encoder = encoder
+        if feature_dim is None:
+            cfg = getattr(encoder, "config", None)
+            feature_dim = getattr(cfg, "embed_dim", None)
+            if feature_dim is None:
+                raise ValueError(f"cannot tell the feature width of {type(encoder).__name__}; pass feature_dim")
+        self.num_classes = num_classes
+        self.head = EvidentialHead(int(feature_dim), num_classes, evidence_kind, dropout)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled encoder features ``[B, D]``."""
+        if hasattr(self.encoder, "forward_features"):
+            return self.encoder.forward_features(x)
+        return self.encoder.encode_video(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.forward_features(x))
+
+    def get_num_layers(self) -> int:
+        return int(self.encoder.get_num_layers())
+
+    def get_layer_id(self, name: str) -> int:
+        if name.startswith("head."):
+            return self.get_num_layers() + 1
+        return int(self.encoder.get_layer_id(name.removeprefix("encoder.")))
+
+    @torch.jit.ignore
+    def no_weight_decay(self) -> set[str]:
+        inner = getattr(self.encoder, "no_weight_decay", None)
+        return {f"encoder.{n}" for n in (inner() if callable(inner) else ())}
+
+
+def edl_annealing_coef(epoch: int, total_epochs: int, method: str = "exp", start: float = 0.01,
+                       step: int = 10) -> float:
+    """DEAR's annealing coefficient of the KL term (``EvidenceLoss.compute_annealing_coef``), ``epoch`` 0-based.
+
+    ``"exp"``: ``start * exp(-log(start) / total_epochs * epoch)`` = ``start ** (1 - epoch / total_epochs)``, from
+    ``start`` (0.01) at the first epoch towards 1 (reached only after the last epoch: the official quirk);
+    ``"step"``: ``min(1, epoch / step)`` (0 at the first epoch, 1 from epoch ``step`` on).
+    """
+    if method == "exp":
+        return float(start * math.exp(-math.log(start) / total_epochs * epoch))
+    if method == "step":
+        return float(min(1.0, epoch / step))
+    raise ValueError(f"annealing method must be 'exp' or 'step', got {method!r}")
 
 
 def _kl_to_uniform_dirichlet(alpha: torch.Tensor) -> torch.Tensor:

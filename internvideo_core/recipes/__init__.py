@@ -5,4 +5,6 @@ training loops of :mod:`internvideo_core.train` together; it holds no training l
 
     videomae_synth   VideoMAE pretraining and fine-tuning on SynthMotion (notebooks 02 and 03)
     mm_synth         InternVideo-MM video-language training, zero-shot, retrieval and QA on SynthMotion (04-07)
+    openset_synth    evidential (EDL) fine-tuning and open-set scoring on SynthMotion's held-out motions (10)
+    interaction_synth  cross-model attention between the frozen VideoMAE and InternVideo-MM encoders (11)
 """

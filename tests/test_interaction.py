@@ -1,0 +1,139 @@
+"""Model interaction (cross-model attention between the frozen VideoMAE and the frozen InternVideo-MM video tower):
+exact reproduction of both encoders at step 0, the token-grid resampling, what trains, and the released sizes."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from internvideo_core.models.interaction import CrossModelAttention, ModelInteraction, resample_tokens
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _encoders(mm_temporal=(0, 2)):
+    from internvideo_core.registry import create_model
+
+    torch.manual_seed(0)
+    mae = create_model("videomae_vit_tiny_synth", num_classes=5, embed_dim=48, depth=3, num_heads=3, img_size=32,
+                       patch_size=8, num_frames=8, tubelet_size=2).eval()
+    mm = create_model("internvideo_mm_tiny_synth", input_resolution=24, num_frames=4, vision_width=32,
+                      vision_layers=3, vision_heads=2, vision_patch_size=8, temporal_layers=mm_temporal,
+                      temporal_heads=2, text_width=32, text_layers=1, text_heads=2, embed_dim=16).eval()
+    with torch.no_grad():  # non-trivial temporal modules (the official init makes them output zero)
+        for p in mm.visual.transformer.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return mae, mm
+
+
+def _inputs(b=2):
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(b, 3, 8, 32, 32, generator=g), torch.randn(b, 3, 4, 24, 24, generator=g)
+
+
+@pytest.mark.parametrize("directions", ["both", "to_mae", "to_mm"])
+@pytest.mark.parametrize("num_layers", [1, 3])
+def test_zero_gates_reproduce_both_frozen_encoders_exactly_at_step_zero(directions, num_layers):
+    mae, mm = _encoders()
+    x_a, x_b = _inputs()
+    with torch.no_grad():
+        ref_a, ref_b = mae.forward_features(x_a), mm.encode_video(x_b)
+        model = ModelInteraction(mae, mm, num_classes=7, num_layers=num_layers, directions=directions)
+        feat_a, feat_b = model.forward_features(x_a, x_b)
+    assert torch.equal(feat_a, ref_a) and torch.equal(feat_b, ref_b)
+    assert model(x_a, x_b).shape == (2, 7)
+
+
+def test_after_a_training_step_the_gates_open_and_the_encoders_stay_frozen():
+    mae, mm = _encoders()
+    before = {k: v.clone() for k, v in {**mae.state_dict(), **{f"mm.{k}": v for k, v in mm.state_dict().items()}}.items()}
+    model = ModelInteraction(mae, mm, num_classes=3, num_layers=2)
+    x_a, x_b = _inputs(4)
+    y = torch.tensor([0, 1, 2, 0])
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    for _ in range(2):
+        loss = torch.nn.functional.cross_entropy(model(x_a, x_b), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert model.to_mae[0].gate_attn.abs().sum() > 0 and model.to_mm[1].gate_mlp.abs().sum() > 0
+    assert not mae.training and not mm.training  # frozen encoders stay in eval mode under model.train()
+    after = {**mae.state_dict(), **{f"mm.{k}": v for k, v in mm.state_dict().items()}}
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    with torch.no_grad():
+        feat_a, feat_b = model.forward_features(x_a, x_b)
+    assert not torch.equal(feat_a, mae.forward_features(x_a)) and not torch.equal(feat_b, mm.encode_video(x_b))
+    trainable = sum(p.numel() for n, p in model.named_parameters() if n.startswith(("to_mae", "to_mm", "head")))
+    assert model.trainable_parameters() == trainable
+
+
+def test_stem_state_can_be_cached_sliced_and_concatenated():
+    from internvideo_core.models.interaction import InteractionState
+
+    mae, mm = _encoders()
+    model = ModelInteraction(mae, mm, num_classes=3, num_layers=1).eval()
+    x_a, x_b = _inputs(3)
+    with torch.no_grad():
+        full = model(x_a, x_b)
+        s = model.stem(x_a, x_b)
+        parts = InteractionState.cat([s.index(slice(0, 1)), s.index(torch.tensor([1, 2]))])
+        assert torch.allclose(model.forward_from(parts), full, atol=1e-6)
+        assert torch.allclose(model.forward_from(s.index(torch.tensor([2]))), full[2:], atol=1e-6)
+
+
+def test_resampling_tokens_between_grids():
+    x = torch.arange(2 * 3 * 4, dtype=torch.float32).view(1, 24, 1).repeat(2, 1, 5)  # grid (2, 3, 4)
+    assert torch.equal(resample_tokens(x, (2, 3, 4), (2, 3, 4)), x)
+    const = torch.ones(2, 2 * 3 * 4, 5)
+    out = resample_tokens(const, (2, 3, 4), (4, 6, 7))
+    assert out.shape == (2, 4 * 6 * 7, 5) and torch.allclose(out, torch.ones_like(out))
+
+
+def test_cma_block_with_zero_gates_is_the_identity_and_handles_different_widths():
+    blk = CrossModelAttention(dim=8, context_dim=6, num_heads=2)
+    x, ctx = torch.randn(2, 5, 8), torch.randn(2, 9, 6)
+    assert torch.equal(blk(x, ctx), x)
+    with pytest.raises(ValueError, match="divisible"):
+        CrossModelAttention(dim=10, context_dim=6, num_heads=3)
+
+
+def test_released_sizes_videomae_l16_and_mm_l14_on_the_meta_device():
+    """VideoMAE-L/16 (16 frames, tubelet 2 -> 8 x 14 x 14 tokens) and InternVideo-MM L/14 (8 frames of 16 x 16
+    patches + class tokens): the grids do not line up and are resampled onto each other."""
+    from internvideo_core.registry import create_model
+
+    with torch.device("meta"):
+        mae = create_model("videomae_vit_large_patch16_224", num_classes=400)
+        mm = create_model("internvideo_mm_l14")
+        model = ModelInteraction(mae, mm, num_classes=400, num_layers=4)
+        x_a, x_b = torch.empty(1, 3, 16, 224, 224), torch.empty(1, 3, 8, 224, 224)
+        s = model.stem(x_a, x_b)
+        logits = model.forward_from(s)
+    assert model.grid_a == (8, 14, 14) and s.mae.shape == (1, 8 * 14 * 14, 1024)
+    assert s.mm.shape == (8, 1 + 16 * 16, 1024) and s.grid == (16, 16) and s.num_frames == 8
+    assert logits.shape == (1, 400)
+    assert model.start_a == 20 and model.start_b == 20  # the last 4 of 24 blocks each
+    per_block = 2 * sum(p.numel() for p in model.to_mae[0].parameters())
+    assert model.trainable_parameters() == 4 * per_block + sum(p.numel() for p in model.head.parameters())
+
+
+def test_bad_arguments_are_refused():
+    mae, mm = _encoders()
+    with pytest.raises(ValueError, match="num_layers"):
+        ModelInteraction(mae, mm, num_classes=2, num_layers=4)
+    with pytest.raises(ValueError, match="directions"):
+        ModelInteraction(mae, mm, num_classes=2, directions="sideways")
+
+
+def test_the_self_context_control_has_the_same_blocks_and_sees_no_other_encoder():
+    mae, mm = _encoders()
+    x_a, x_b = _inputs()
+    model = ModelInteraction(mae, mm, num_classes=3, num_layers=2, context="self")
+    with torch.no_grad():
+        for p in (*model.to_mae.parameters(), *model.to_mm.parameters()):
+            p.add_(0.1 * torch.randn_like(p))  # open the gates
+        feat_a, _ = model.forward_features(x_a, x_b)
+        feat_a2, _ = model.forward_features(x_a, torch.randn_like(x_b))  # the other encoder's input changes ...
+    assert torch.equal(feat_a, feat_a2)  # ... and the VideoMAE side does not see it
+    assert not torch.equal(feat_a, mae.forward_features(x_a))
+    with pytest.raises(ValueError, match="context"):
+        ModelInteraction(mae, mm, num_classes=2, context="both")
