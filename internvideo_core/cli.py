@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "extract_features",
     "train_tal",
     "eval_tal",
+    "eval_openset",
     "train_mm",
     "synth",
     "zoo",
