@@ -22,7 +22,7 @@ from internvideo_core.train.finetune import finetune
 from internvideo_core.train.loop import wrap_ddp
 from internvideo_core.train.pretrain import pretrain
 
-TINY_VIT = dict(img_size=32, num_frames=4, embed_dim=32, depth=2, num_heads=2)
+TINY_VIT = dict(img_size=32, patch_size=16, num_frames=4, embed_dim=32, depth=2, num_heads=2)
 TINY_MM = dict(vision_width=32, vision_layers=2, vision_heads=2, vision_patch_size=16, input_resolution=32,
                num_frames=2, temporal_layers=(1,), temporal_heads=2, temporal_mlp_dropout=0.0, text_width=32,
                text_layers=1, text_heads=2, context_length=16, embed_dim=16)
