@@ -9,6 +9,7 @@ Modules (import them directly, or use the lazily re-exported names below):
     openset         open_set_auroc, open_set_macro_f1, uncertainty_threshold, edl_outputs / edl_uncertainty
     qa              build_answer_vocab, qa_accuracy, qa_accuracy_by_type
     zeroshot        KINETICS_TEMPLATES, class_text_embeddings, zero_shot_classify, multiple_choice
+    grounding       nlq_metrics (Ego4D NLQ R@k,IoU=t, mIoU), mq_metrics (Ego4D MQ mAP + recall table), window_iou
 
 Nothing heavy is imported until a name is used (PEP 562).
 """
@@ -30,8 +31,9 @@ _EXPORTS = {
     "build_answer_vocab": "qa", "qa_accuracy": "qa", "qa_accuracy_by_type": "qa",
     "KINETICS_TEMPLATES": "zeroshot", "class_text_embeddings": "zeroshot", "zero_shot_classify": "zeroshot",
     "multiple_choice": "zeroshot", "multiple_choice_accuracy": "zeroshot",
+    "nlq_metrics": "grounding", "mq_metrics": "grounding",
 }
-_SUBMODULES = ("classification", "retrieval", "localization", "detection", "openset", "qa", "zeroshot")
+_SUBMODULES = ("classification", "retrieval", "localization", "detection", "openset", "qa", "zeroshot", "grounding")
 
 __all__ = sorted(_EXPORTS)
 
