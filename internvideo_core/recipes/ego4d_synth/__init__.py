@@ -13,7 +13,7 @@ Modules::
     features   snippet_indices, snippet_features, cell_windows, time_to_cells, encode_queries, EgoFeatures,
                build_features
     training   train_grounder, predict_spans, spans_to_results, random_window_results, prior_results
-    pipeline   episodes_and_annotations, split_features, timeline_figure
+    pipeline   EgoSplit, load_split, split_features, timeline_figure
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from internvideo_core.recipes.ego4d_synth.config import RECIPES, EgoRecipe, get_
 from internvideo_core.recipes.ego4d_synth.features import (
     EgoFeatures, build_features, cell_windows, encode_queries, snippet_features, snippet_indices, time_to_cells,
 )
+from internvideo_core.recipes.ego4d_synth.pipeline import EgoSplit, load_split, split_features, timeline_figure
 from internvideo_core.recipes.ego4d_synth.training import (
     predict_spans, prior_results, random_window_results, spans_to_results, train_grounder,
 )
@@ -28,5 +29,5 @@ from internvideo_core.recipes.ego4d_synth.training import (
 __all__ = [
     "EgoRecipe", "RECIPES", "get_recipe", "EgoFeatures", "build_features", "cell_windows", "encode_queries",
     "snippet_features", "snippet_indices", "time_to_cells", "train_grounder", "predict_spans", "spans_to_results",
-    "random_window_results", "prior_results",
+    "random_window_results", "prior_results", "EgoSplit", "load_split", "split_features", "timeline_figure",
 ]
