@@ -61,7 +61,7 @@ class EgoSizes:
 
 EGO_PROFILES: dict[str, EgoSizes] = {
     "smoke": EgoSizes(train_videos=8, val_videos=4, num_frames=128),
-    "tutorial": EgoSizes(train_videos=128, val_videos=40, num_frames=384),
+    "tutorial": EgoSizes(train_videos=160, val_videos=40, num_frames=384),
     "full": EgoSizes(train_videos=1000, val_videos=200, num_frames=1440, size=96),
 }
 

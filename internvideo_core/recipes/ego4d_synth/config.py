@@ -25,12 +25,12 @@ class EgoRecipe:
     sizes: EgoSizes = EGO_PROFILES["tutorial"]
     window: int = 16
     stride: int = 8
-    hidden: int = 64
-    dropout: float = 0.1
-    epochs: int = 30
+    hidden: int = 48
+    dropout: float = 0.3
+    epochs: int = 20
     batch_size: int = 32
     lr: float = 2e-3
-    weight_decay: float = 0.01
+    weight_decay: float = 0.05
     highlight_weight: float = 0.5
     max_len: int = 8
     top_k: int = 5
