@@ -128,6 +128,10 @@ def build_features(model: nn.Module, videos: dict[str, np.ndarray], queries: Seq
 
     A query whose clip is not in ``videos`` is an error naming it."""
     uids = list(videos)
+    lengths = {videos[u].shape[0] for u in uids}
+    if len(lengths) > 1:
+        raise ValueError(f"build_features batches the videos of a split together and needs one length; got frame "
+                         f"counts {sorted(lengths)[:5]} (cut real clips to a fixed length or group them by length)")
     feats = []
     for uid in (progress(uids) if progress else uids):
         feats.append(snippet_features(model, videos[uid], window, stride, frames_per_snippet, img_size))
