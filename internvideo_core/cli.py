@@ -23,6 +23,8 @@ COMMANDS: tuple[str, ...] = (
     "train_tal",
     "eval_tal",
     "eval_openset",
+    "eval_nlq",
+    "eval_mq",
     "train_mm",
     "synth",
     "zoo",

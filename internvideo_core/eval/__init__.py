@@ -13,6 +13,7 @@ Modules (import them directly, or use the lazily re-exported names below):
     embedding_cache EmbeddingCache, embed_videos, embed_texts (re-runs of the benchmark commands cost no model time)
     qa_heads        save_qa_head / load_qa_head; what the released QA files hold
     long_video      predict_windows (sliding-window inference), top_k_labels
+    grounding       nlq_metrics (Ego4D NLQ R@k,IoU=t, mIoU), mq_metrics (Ego4D MQ mAP + recall table), window_iou
 
 Nothing heavy is imported until a name is used (PEP 562).
 """
@@ -35,9 +36,10 @@ _EXPORTS = {
     "INTERNVIDEO_TEMPLATES": "zeroshot", "TEMPLATE_SETS": "zeroshot",
     "KINETICS_TEMPLATES": "zeroshot", "class_text_embeddings": "zeroshot", "zero_shot_classify": "zeroshot",
     "multiple_choice": "zeroshot", "multiple_choice_accuracy": "zeroshot",
+    "nlq_metrics": "grounding", "mq_metrics": "grounding",
 }
 _SUBMODULES = ("classification", "retrieval", "localization", "detection", "openset", "qa", "zeroshot",
-               "embedding_cache", "qa_heads", "long_video")
+               "embedding_cache", "qa_heads", "long_video", "grounding")
 
 __all__ = sorted(_EXPORTS)
 
