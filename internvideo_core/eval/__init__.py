@@ -9,6 +9,7 @@ Modules (import them directly, or use the lazily re-exported names below):
     openset         open_set_auroc, open_set_macro_f1, uncertainty_threshold, edl_outputs / edl_uncertainty
     qa              build_answer_vocab, qa_accuracy, qa_accuracy_by_type
     zeroshot        KINETICS_TEMPLATES, class_text_embeddings, zero_shot_classify, multiple_choice
+    navigation      navigation_metrics(pred_path, ref_path, success_distance) -> {SR, SPL, NE, OSR, nDTW, SDTW}
 
 Nothing heavy is imported until a name is used (PEP 562).
 """
@@ -30,8 +31,10 @@ _EXPORTS = {
     "build_answer_vocab": "qa", "qa_accuracy": "qa", "qa_accuracy_by_type": "qa",
     "KINETICS_TEMPLATES": "zeroshot", "class_text_embeddings": "zeroshot", "zero_shot_classify": "zeroshot",
     "multiple_choice": "zeroshot", "multiple_choice_accuracy": "zeroshot",
+    "navigation_metrics": "navigation", "navigation_metrics_batch": "navigation",
 }
-_SUBMODULES = ("classification", "retrieval", "localization", "detection", "openset", "qa", "zeroshot")
+_SUBMODULES = ("classification", "retrieval", "localization", "detection", "openset", "qa", "zeroshot",
+               "navigation")
 
 __all__ = sorted(_EXPORTS)
 
