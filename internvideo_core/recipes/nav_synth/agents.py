@@ -1,0 +1,151 @@
+"""Agents and batched rollouts: the learned policy, a random agent and a "turn towards the goal colour" heuristic.
+
+Every agent answers ``act(active, histories) -> actions`` for the still-running episodes ``active`` given their
+frame histories (uint8 ``[H, W, 3]`` egocentric views, newest last); :func:`rollout` steps one environment per
+seed in lock-step, so the policy encodes the clips of all running episodes in one batch.
+"""
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import numpy as np
+import torch
+
+from .config import NavRecipe
+from .env import ACTIONS, Episode, _start, clip_indices, clips_to_input, make_env
+
+__all__ = ["Agent", "PolicyAgent", "RandomAgent", "ColourHeuristicAgent", "rollout"]
+
+LEFT, RIGHT, FORWARD = (ACTIONS.index(a) for a in ("left", "right", "forward"))
+
+
+class Agent(Protocol):
+    def begin(self, missions: Sequence[str]) -> None: ...
+
+    def act(self, active: Sequence[int], histories: Sequence[list[np.ndarray]]) -> list[int]: ...
+
+
+class PolicyAgent:
+    """Greedy actions of a :class:`~internvideo_core.models.nav_policy.VideoNavPolicy` (GRU state per episode)."""
+
+    def __init__(self, policy: torch.nn.Module, recipe: NavRecipe, single_frame: bool = False) -> None:
+        self.policy, self.recipe, self.single_frame = policy.eval(), recipe, single_frame
+
+    def begin(self, missions: Sequence[str]) -> None:
+        from internvideo_core.text import tokenize
+
+        with torch.no_grad():
+            self.text = self.policy.encode_text(tokenize(list(missions), context_length=self.recipe.context_length))
+        self.h = torch.zeros(len(missions), self.policy.cfg.hidden)
+        self.started = torch.zeros(len(missions), dtype=torch.bool)
+
+    @torch.no_grad()
+    def act(self, active: Sequence[int], histories: Sequence[list[np.ndarray]]) -> list[int]:
+        idx = torch.as_tensor(list(active))
+        clips = torch.stack([torch.as_tensor(np.stack(histories[i]))[
+            clip_indices(len(histories[i]) - 1, self.recipe.clip_len, self.single_frame)] for i in active])
+        h = torch.where(self.started[idx, None], self.h[idx], torch.zeros_like(self.h[idx]))
+        logits, h_new = self.policy.step(clips_to_input(clips), self.text[idx], h)
+        self.h[idx], self.started[idx] = h_new, True
+        return logits.argmax(-1).tolist()
+
+
+class RandomAgent:
+    """Uniformly random actions among :data:`~.env.ACTIONS` (seeded)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def begin(self, missions: Sequence[str]) -> None:
+        pass
+
+    def act(self, active: Sequence[int], histories: Sequence[list[np.ndarray]]) -> list[int]:
+        return [int(a) for a in self.rng.integers(0, len(ACTIONS), size=len(active))]
+
+
+class ColourHeuristicAgent:
+    """Reads only the colour word of the mission and the pixels of the egocentric view.
+
+    Cells (``tile`` x ``tile`` px) whose pixels match the goal colour (plain or highlighted) on 5-90 % of their
+    area (an object, not a wall) are candidates. For the nearest one, ``f`` cells ahead and ``s`` cells to the
+    side: walk forward while it is ahead (``f > 0``), turn towards it once it is level (``f == 0``); straight
+    ahead (``s == 0``) walk on. A forward step that changed nothing (blocked) is followed by a left turn. With no
+    candidate in view the agent turns left, and walks forward after a full turn, to see another part of the room.
+    """
+
+    def __init__(self, recipe: NavRecipe) -> None:
+        from minigrid.core.constants import COLORS
+
+        # MiniGrid draws the cells the agent sees blended 30 % towards white (``highlight_img``): match both
+        self.colours = {name: np.stack([np.asarray(rgb, dtype=np.int16),
+                                        (np.asarray(rgb) + 0.3 * (255 - np.asarray(rgb))).astype(np.int16)])
+                        for name, rgb in COLORS.items()}
+        self.tile = recipe.tile_size
+
+    def begin(self, missions: Sequence[str]) -> None:
+        self.goal = [next((w for w in m.split() if w in self.colours), None) for m in missions]
+        self.turns = [0] * len(missions)
+        self.last = [-1] * len(missions)
+
+    def target_cells(self, frame: np.ndarray, colour: str | None) -> list[tuple[int, int]]:
+        """``(row, col)`` of the view cells showing an object of ``colour`` (agent cell excluded)."""
+        if colour is None:
+            return []
+        t = self.tile
+        rows, cols = frame.shape[0] // t, frame.shape[1] // t
+        diff = np.abs(frame.astype(np.int16)[:, :, None] - self.colours[colour])              # [H, W, 2, 3]
+        match = (diff.max(-1) <= 2).any(-1)                                                    # [H, W]
+        share = match[: rows * t, : cols * t].reshape(rows, t, cols, t).mean(axis=(1, 3))     # [rows, cols]
+        share[rows - 1, cols // 2] = 0.0                                                       # the agent itself
+        return [(int(r), int(c)) for r, c in zip(*np.nonzero((share > 0.05) & (share < 0.9)))]
+
+    def _choose(self, i: int, history: list[np.ndarray]) -> int:
+        frame = history[-1]
+        if self.last[i] == FORWARD and len(history) > 1 and np.array_equal(frame, history[-2]):
+            return LEFT                                                                        # blocked
+        cells = self.target_cells(frame, self.goal[i])
+        centre_col, agent_row = frame.shape[1] // self.tile // 2, frame.shape[0] // self.tile - 1
+        if not cells:
+            self.turns[i] += 1
+            return FORWARD if self.turns[i] % 4 == 0 else LEFT
+        self.turns[i] = 0
+        r, c = min(cells, key=lambda rc: abs(rc[0] - agent_row) + abs(rc[1] - centre_col))
+        ahead, side = agent_row - r, c - centre_col
+        if side == 0 or ahead > 0:
+            return FORWARD
+        return LEFT if side < 0 else RIGHT
+
+    def act(self, active: Sequence[int], histories: Sequence[list[np.ndarray]]) -> list[int]:
+        actions = []
+        for i in active:
+            self.last[i] = self._choose(i, histories[i])
+            actions.append(self.last[i])
+        return actions
+
+
+def rollout(agent: Agent, recipe: NavRecipe, seeds: Sequence[int]) -> list[Episode]:
+    """Run ``agent`` on one episode per level seed (at most ``recipe.max_steps`` steps each)."""
+    envs = [make_env(recipe) for _ in seeds]
+    starts = [_start(env, s, 8) for env, s in zip(envs, seeds)]
+    histories = [[obs["image"]] for obs, _, _ in starts]
+    positions = [[tuple(int(v) for v in env.unwrapped.agent_pos)] for env in envs]
+    missions = [obs["mission"] for obs, _, _ in starts]
+    actions: list[list[int]] = [[] for _ in seeds]
+    success = [False] * len(seeds)
+    active = list(range(len(seeds)))
+    agent.begin(missions)
+    while active:
+        chosen = agent.act(active, histories)
+        still = []
+        for i, a in zip(active, chosen):
+            obs, reward, terminated, truncated, _ = envs[i].step(int(a))
+            histories[i].append(obs["image"])
+            positions[i].append(tuple(int(v) for v in envs[i].unwrapped.agent_pos))
+            actions[i].append(int(a))
+            if terminated or truncated:
+                success[i] = bool(terminated and reward > 0)
+            else:
+                still.append(i)
+        active = still
+    return [Episode(s, missions[i], np.stack(histories[i]), np.asarray(actions[i], dtype=np.int64),
+                    np.asarray(positions[i]), success[i], starts[i][1], starts[i][2]) for i, s in enumerate(seeds)]
