@@ -33,7 +33,9 @@ class NavPolicyConfig:
 
     ``context_length``: tokens per instruction (BabyAI missions are < 10 tokens); ``text_width`` /
     ``text_layers`` / ``text_heads``: the text tower; ``hidden``: GRU width; ``num_actions``: output logits;
-    ``fusion_heads``: heads of the instruction-to-clip attention; ``vocab_size``: the CLIP BPE vocabulary.
+    ``fusion_heads``: heads of the instruction-to-clip attention; ``vocab_size``: the CLIP BPE vocabulary;
+    ``freeze_token_embedding``: keep the random word vectors fixed (the 49408-row table is most of the
+    parameters and only a few dozen words occur; the text blocks still learn).
     """
 
     context_length: int = 16
@@ -44,6 +46,7 @@ class NavPolicyConfig:
     num_actions: int = 3
     fusion_heads: int = 2
     vocab_size: int = 49408
+    freeze_token_embedding: bool = True
 
 
 class InstructionEncoder(nn.Module):
@@ -57,6 +60,7 @@ class InstructionEncoder(nn.Module):
         self.ln_final = nn.LayerNorm(cfg.text_width)
         self.text_projection = nn.Linear(cfg.text_width, out_dim, bias=False)
         nn.init.normal_(self.token_embedding.weight, std=0.02)
+        self.token_embedding.weight.requires_grad_(not cfg.freeze_token_embedding)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         x = self.token_embedding(tokens) + self.positional_embedding[: tokens.shape[1]]

@@ -5,4 +5,5 @@ training loops of :mod:`internvideo_core.train` together; it holds no training l
 
     videomae_synth   VideoMAE pretraining and fine-tuning on SynthMotion (notebooks 02 and 03)
     mm_synth         InternVideo-MM video-language training, zero-shot, retrieval and QA on SynthMotion (04-07)
+    nav_synth        vision-language navigation on BabyAI (minigrid): a video-clip policy imitating the bot (13)
 """

@@ -66,7 +66,7 @@ class RandomAgent:
 class ColourHeuristicAgent:
     """Reads only the colour word of the mission and the pixels of the egocentric view.
 
-    Cells (``tile`` x ``tile`` px) whose pixels match the goal colour (plain or highlighted) on 5-90 % of their
+    Cells (``tile`` x ``tile`` px) whose pixels show the goal colour (:meth:`colour_mask`) on 5-90 % of their
     area (an object, not a wall) are candidates. For the nearest one, ``f`` cells ahead and ``s`` cells to the
     side: walk forward while it is ahead (``f > 0``), turn towards it once it is level (``f == 0``); straight
     ahead (``s == 0``) walk on. A forward step that changed nothing (blocked) is followed by a left turn. With no
@@ -76,10 +76,7 @@ class ColourHeuristicAgent:
     def __init__(self, recipe: NavRecipe) -> None:
         from minigrid.core.constants import COLORS
 
-        # MiniGrid draws the cells the agent sees blended 30 % towards white (``highlight_img``): match both
-        self.colours = {name: np.stack([np.asarray(rgb, dtype=np.int16),
-                                        (np.asarray(rgb) + 0.3 * (255 - np.asarray(rgb))).astype(np.int16)])
-                        for name, rgb in COLORS.items()}
+        self.colours = {name: np.asarray(rgb, dtype=np.float32) / np.linalg.norm(rgb) for name, rgb in COLORS.items()}
         self.tile = recipe.tile_size
 
     def begin(self, missions: Sequence[str]) -> None:
@@ -87,15 +84,25 @@ class ColourHeuristicAgent:
         self.turns = [0] * len(missions)
         self.last = [-1] * len(missions)
 
+    def colour_mask(self, frame: np.ndarray, colour: str) -> np.ndarray:
+        """bool ``[H, W]``: pixels of ``colour``. MiniGrid anti-aliases objects onto a black floor (pixel =
+        coverage x colour) and blends the cells in view 30 % towards white (+76.5 on every channel), so a pixel
+        minus its floor level (76.5 when its darkest channel is >= 70, else 0) points in the colour's direction."""
+        f = frame.astype(np.float32)
+        q = f - np.where(f.min(-1, keepdims=True) >= 70, 76.5, 0.0)                              # [H, W, 3]
+        norm = np.linalg.norm(q, axis=-1)
+        cosine = (q @ self.colours[colour]) / np.maximum(norm, 1e-6)
+        return (cosine > 0.97) & (norm > 30)
+
     def target_cells(self, frame: np.ndarray, colour: str | None) -> list[tuple[int, int]]:
         """``(row, col)`` of the view cells showing an object of ``colour`` (agent cell excluded)."""
         if colour is None:
             return []
         t = self.tile
         rows, cols = frame.shape[0] // t, frame.shape[1] // t
-        diff = np.abs(frame.astype(np.int16)[:, :, None] - self.colours[colour])              # [H, W, 2, 3]
-        match = (diff.max(-1) <= 2).any(-1)                                                    # [H, W]
-        share = match[: rows * t, : cols * t].reshape(rows, t, cols, t).mean(axis=(1, 3))     # [rows, cols]
+        match = self.colour_mask(frame, colour)[: rows * t, : cols * t]
+        cells = match.reshape(rows, t, cols, t)[:, 1:, :, 1:]                                  # grid lines left out
+        share = cells.mean(axis=(1, 3))                                                        # [rows, cols]
         share[rows - 1, cols // 2] = 0.0                                                       # the agent itself
         return [(int(r), int(c)) for r, c in zip(*np.nonzero((share > 0.05) & (share < 0.9)))]
 
