@@ -118,3 +118,14 @@ def test_the_colour_heuristic_finds_the_goal_colour_in_view_and_walks_to_it():
     heuristic = R.rollout(R.ColourHeuristicAgent(SMOKE), SMOKE.replace(max_steps=32), R.eval_seeds(24))
     random = R.rollout(R.RandomAgent(0), SMOKE.replace(max_steps=32), R.eval_seeds(24))
     assert np.mean([e.success for e in heuristic]) > np.mean([e.success for e in random])
+
+
+def test_dagger_rollouts_are_labelled_with_the_bots_actions_in_the_states_the_agent_reached():
+    recipe = SMOKE.replace(max_steps=16)
+    seeds = R.eval_seeds(4)
+    own = R.rollout(R.RandomAgent(3), recipe, seeds)
+    labelled = R.rollout(R.RandomAgent(3), recipe, seeds, expert_labels=True)
+    for a, b in zip(own, labelled):
+        np.testing.assert_array_equal(a.positions, b.positions)   # the same path: labels do not change the acting
+        assert len(b.actions) == len(a.actions) and set(b.actions.tolist()) <= {0, 1, 2}
+    assert any(not np.array_equal(a.actions, b.actions) for a, b in zip(own, labelled))

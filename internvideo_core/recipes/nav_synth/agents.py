@@ -130,10 +130,20 @@ class ColourHeuristicAgent:
         return actions
 
 
-def rollout(agent: Agent, recipe: NavRecipe, seeds: Sequence[int]) -> list[Episode]:
-    """Run ``agent`` on one episode per level seed (at most ``recipe.max_steps`` steps each)."""
+def rollout(agent: Agent, recipe: NavRecipe, seeds: Sequence[int], *, expert_labels: bool = False) -> list[Episode]:
+    """Run ``agent`` on one episode per level seed (at most ``recipe.max_steps`` steps each).
+
+    ``expert_labels`` (DAgger): the returned ``actions`` are what the BabyAI bot would do in each state the agent
+    reached (``BabyAIBot.replan(action_taken)`` follows the agent's actual actions), not the agent's own.
+    """
     envs = [make_env(recipe) for _ in seeds]
     starts = [_start(env, s, 8) for env, s in zip(envs, seeds)]
+    bots = None
+    if expert_labels:
+        from minigrid.utils.baby_ai_bot import BabyAIBot
+
+        bots = [BabyAIBot(env) for env in envs]
+    labels: list[list[int]] = [[] for _ in seeds]
     histories = [[obs["image"]] for obs, _, _ in starts]
     positions = [[tuple(int(v) for v in env.unwrapped.agent_pos)] for env in envs]
     missions = [obs["mission"] for obs, _, _ in starts]
@@ -145,6 +155,8 @@ def rollout(agent: Agent, recipe: NavRecipe, seeds: Sequence[int]) -> list[Episo
         chosen = agent.act(active, histories)
         still = []
         for i, a in zip(active, chosen):
+            if bots is not None:
+                labels[i].append(int(bots[i].replan(actions[i][-1] if actions[i] else None)))
             obs, reward, terminated, truncated, _ = envs[i].step(int(a))
             histories[i].append(obs["image"])
             positions[i].append(tuple(int(v) for v in envs[i].unwrapped.agent_pos))
@@ -154,5 +166,6 @@ def rollout(agent: Agent, recipe: NavRecipe, seeds: Sequence[int]) -> list[Episo
             else:
                 still.append(i)
         active = still
-    return [Episode(s, missions[i], np.stack(histories[i]), np.asarray(actions[i], dtype=np.int64),
+    taken = labels if bots is not None else actions
+    return [Episode(s, missions[i], np.stack(histories[i]), np.asarray(taken[i], dtype=np.int64),
                     np.asarray(positions[i]), success[i], starts[i][1], starts[i][2]) for i, s in enumerate(seeds)]

@@ -41,14 +41,14 @@ class NavRecipe:
     tile_size: int = 8
     max_steps: int = 32
     success_distance: float = 1.5
-    num_demos: int = 800
+    num_demos: int = 600
     eval_episodes: int = 100
-    pretrain_random_episodes: int = 200
+    pretrain_random_episodes: int = 100
     # model
     clip_len: int = 4
     tubelet_size: int = 2
     patch_size: int = 8
-    embed_dim: int = 64
+    embed_dim: int = 48
     depth: int = 2
     num_heads: int = 2
     text_width: int = 64
@@ -59,10 +59,10 @@ class NavRecipe:
     # behaviour cloning
     epochs: int = 8
     batch_episodes: int = 32
-    lr: float = 1e-3
+    lr: float = 3e-3
     weight_decay: float = 0.01
     # masked pretraining on the environment's frames
-    pretrain_epochs: int = 6
+    pretrain_epochs: int = 3
     pretrain_batch: int = 64
     pretrain_lr: float = 1.5e-3
     mask_ratio: float = 0.75
