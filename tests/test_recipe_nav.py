@@ -129,3 +129,13 @@ def test_dagger_rollouts_are_labelled_with_the_bots_actions_in_the_states_the_ag
         np.testing.assert_array_equal(a.positions, b.positions)   # the same path: labels do not change the acting
         assert len(b.actions) == len(a.actions) and set(b.actions.tolist()) <= {0, 1, 2}
     assert any(not np.array_equal(a.actions, b.actions) for a, b in zip(own, labelled))
+
+
+def test_a_dagger_round_adds_the_policys_own_states_and_keeps_training(demos):
+    policy, _ = R.train_policy(SMOKE, demos[:3], seed=0)
+    before = {k: v.clone() for k, v in policy.state_dict().items()}
+    policy, history = R.dagger(policy, SMOKE, demos[:3], seed=0)
+    assert history["episodes"] == SMOKE.dagger_episodes
+    assert 0 < history["steps"] <= SMOKE.dagger_episodes * SMOKE.dagger_max_steps
+    assert np.isfinite(history["loss"]).all() and not policy.training
+    assert any(not torch.equal(before[k], v) for k, v in policy.state_dict().items())

@@ -11,7 +11,7 @@ Used as ``from internvideo_core.recipes import nav_synth as R``; every name belo
                 clip_indices, episode_clips, clips_to_input, mission_target
     agents      PolicyAgent, RandomAgent, ColourHeuristicAgent, rollout
     training    EpisodeLoader, ClipBatches, build_encoder, build_policy, random_walks, pretrain_encoder,
-                save_encoder, encoder_checkpoint_path, train_policy
+                save_encoder, encoder_checkpoint_path, train_policy, dagger
     evaluation  score_episodes, format_table, draw_paths
 
     demos = collect_demos(recipe, train_seeds(recipe.num_demos))
@@ -25,7 +25,7 @@ from .config import RECIPES, NavRecipe, get_recipe
 from .env import (ACTIONS, Episode, clip_indices, clips_to_input, collect_demos, episode_clips, eval_seeds,
                   expert_episode, make_env, mission_target, train_seeds)
 from .evaluation import draw_paths, format_table, score_episodes
-from .training import (ClipBatches, EpisodeLoader, build_encoder, build_policy, encoder_checkpoint_path,
+from .training import (ClipBatches, EpisodeLoader, build_encoder, build_policy, dagger, encoder_checkpoint_path,
                        pretrain_encoder, random_walks, save_encoder, train_policy)
 
 __all__ = [
@@ -33,5 +33,5 @@ __all__ = [
     "train_seeds", "eval_seeds", "clip_indices", "episode_clips", "clips_to_input", "mission_target",
     "PolicyAgent", "RandomAgent", "ColourHeuristicAgent", "rollout", "EpisodeLoader", "ClipBatches",
     "build_encoder", "build_policy", "random_walks", "pretrain_encoder", "save_encoder", "encoder_checkpoint_path",
-    "train_policy", "score_episodes", "format_table", "draw_paths",
+    "train_policy", "dagger", "score_episodes", "format_table", "draw_paths",
 ]

@@ -32,7 +32,9 @@ class NavRecipe:
     ``pretrain_random_episodes`` extra random-walk episodes for masked pretraining (no labels, no missions).
     Model: the video ViT (``embed_dim`` / ``depth`` / ``num_heads``, ``patch_size``, ``clip_len`` frames in
     ``tubelet_size`` tubelets), text tower ``text_width`` / ``text_layers``, GRU ``hidden``. Behaviour cloning:
-    ``epochs`` of AdamW at ``lr`` over batches of ``batch_episodes`` episodes. Masked pretraining (VideoMAE
+    ``epochs`` of AdamW at ``lr`` over batches of ``batch_episodes`` episodes. DAgger (Ross et al. 2011): the
+    trained policy acts on ``dagger_episodes`` new levels (at most ``dagger_max_steps`` steps), the bot labels
+    every state it reached, and behaviour cloning continues ``dagger_epochs`` on demonstrations + these. Masked pretraining (VideoMAE
     loop of :mod:`internvideo_core.train.pretrain`): ``pretrain_epochs`` over the env's clips, tube masking at
     ``mask_ratio``, decoder ``decoder_*``.
     """
@@ -61,6 +63,10 @@ class NavRecipe:
     batch_episodes: int = 32
     lr: float = 3e-3
     weight_decay: float = 0.01
+    # DAgger: one round of the policy's own episodes, labelled by the bot, then more behaviour cloning
+    dagger_episodes: int = 200
+    dagger_max_steps: int = 16
+    dagger_epochs: int = 4
     # masked pretraining on the environment's frames
     pretrain_epochs: int = 3
     pretrain_batch: int = 64
@@ -87,7 +93,8 @@ class NavRecipe:
 
 RECIPES: dict[str, NavRecipe] = {
     "smoke": NavRecipe(num_demos=24, eval_episodes=6, pretrain_random_episodes=4, embed_dim=32, depth=1,
-                       text_width=32, hidden=32, epochs=1, batch_episodes=8, pretrain_epochs=1,
+                       text_width=32, hidden=32, epochs=1, batch_episodes=8, pretrain_epochs=1, dagger_episodes=4,
+                       dagger_epochs=1,
                        pretrain_batch=16, max_steps=12),
     "tutorial": NavRecipe(),
     "full": NavRecipe(env_id="BabyAI-GoToLocal-v0", max_steps=64, num_demos=20000, eval_episodes=1000,

@@ -18,7 +18,7 @@ from .config import NavRecipe
 from .env import Episode, clips_to_input, episode_clips
 
 __all__ = ["EpisodeLoader", "ClipBatches", "build_encoder", "build_policy", "pretrain_encoder", "save_encoder",
-           "train_policy", "random_walks", "encoder_checkpoint_path"]
+           "train_policy", "dagger", "random_walks", "encoder_checkpoint_path"]
 
 
 class EpisodeLoader:
@@ -173,3 +173,30 @@ def train_policy(recipe: NavRecipe, demos: Sequence[Episode], *, init: str | Pat
     policy.eval()
     return policy, {"loss": list(result.losses), "epoch_loss": [e["loss"] for e in result.epochs],
                     "seconds": time.perf_counter() - start, "load_report": report}
+
+
+def dagger(policy: nn.Module, recipe: NavRecipe, demos: Sequence[Episode], *, single_frame: bool = False,
+           seed: int = 0, progress: bool = False) -> tuple[nn.Module, dict[str, Any]]:
+    """One DAgger round (Ross et al. 2011) on a behaviour-cloned ``policy``: it acts greedily on
+    ``recipe.dagger_episodes`` new training levels (at most ``recipe.dagger_max_steps`` steps), the BabyAI bot
+    labels every state it reached (:func:`~.agents.rollout` with ``expert_labels``), and behaviour cloning
+    continues for ``recipe.dagger_epochs`` on the demonstrations plus these episodes. Returns the policy (eval
+    mode) and ``{"loss", "epoch_loss", "episodes", "steps", "seconds"}``."""
+    from internvideo_core.train.imitation import ImitationConfig, behaviour_cloning
+
+    from .agents import PolicyAgent, rollout
+    from .env import train_seeds
+
+    start = time.perf_counter()
+    first = recipe.num_demos + recipe.pretrain_random_episodes
+    seeds = train_seeds(first + recipe.dagger_episodes, seed)[first:]
+    visited = rollout(PolicyAgent(policy, recipe, single_frame), recipe.replace(max_steps=recipe.dagger_max_steps),
+                      seeds, expert_labels=True)
+    loader = EpisodeLoader(list(demos) + visited, recipe, single_frame=single_frame, seed=seed + 1)
+    cfg = ImitationConfig(epochs=recipe.dagger_epochs, base_lr=recipe.lr, min_lr=recipe.lr / 50, warmup_epochs=0,
+                          weight_decay=recipe.weight_decay, seed=seed + 1, device="cpu", progress=progress)
+    result = behaviour_cloning(policy, loader, cfg)
+    policy.eval()
+    return policy, {"loss": list(result.losses), "epoch_loss": [e["loss"] for e in result.epochs],
+                    "episodes": len(visited), "steps": sum(len(e) for e in visited),
+                    "seconds": time.perf_counter() - start}
