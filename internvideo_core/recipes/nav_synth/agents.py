@@ -34,18 +34,20 @@ class PolicyAgent:
     def begin(self, missions: Sequence[str]) -> None:
         from internvideo_core.text import tokenize
 
+        self.device = next(self.policy.parameters()).device
+        tokens = tokenize(list(missions), context_length=self.recipe.context_length).to(self.device)
         with torch.no_grad():
-            self.text = self.policy.encode_text(tokenize(list(missions), context_length=self.recipe.context_length))
-        self.h = torch.zeros(len(missions), self.policy.cfg.hidden)
-        self.started = torch.zeros(len(missions), dtype=torch.bool)
+            self.text = self.policy.encode_text(tokens)
+        self.h = torch.zeros(len(missions), self.policy.cfg.hidden, device=self.device)
+        self.started = torch.zeros(len(missions), dtype=torch.bool, device=self.device)
 
     @torch.no_grad()
     def act(self, active: Sequence[int], histories: Sequence[list[np.ndarray]]) -> list[int]:
-        idx = torch.as_tensor(list(active))
+        idx = torch.as_tensor(list(active), device=self.device)
         clips = torch.stack([torch.as_tensor(np.stack(histories[i]))[
             clip_indices(len(histories[i]) - 1, self.recipe.clip_len, self.single_frame)] for i in active])
         h = torch.where(self.started[idx, None], self.h[idx], torch.zeros_like(self.h[idx]))
-        logits, h_new = self.policy.step(clips_to_input(clips), self.text[idx], h)
+        logits, h_new = self.policy.step(clips_to_input(clips).to(self.device), self.text[idx], h)
         self.h[idx], self.started[idx] = h_new, True
         return logits.argmax(-1).tolist()
 

@@ -102,7 +102,7 @@ RECIPES: dict[str, NavRecipe] = {
                        dagger_epochs=1,
                        pretrain_batch=16, max_steps=12),
     "tutorial": NavRecipe(),
-    "full": NavRecipe(env_id="BabyAI-GoToLocal-v0", max_steps=64, num_demos=20000, eval_episodes=1000,
+    "full": NavRecipe(env_id="BabyAI-GoToLocalS8N7-v0", max_steps=64, num_demos=20000, eval_episodes=1000,
                       pretrain_random_episodes=5000, embed_dim=192, depth=4, num_heads=3, text_width=128,
                       text_layers=2, hidden=256, epochs=20, batch_episodes=64, lr=5e-4, pretrain_epochs=40),
 }

@@ -15,13 +15,17 @@ import torch
 
 from .config import NavRecipe
 
-__all__ = ["ACTIONS", "Episode", "make_env", "expert_episode", "collect_demos", "clip_indices", "episode_clips",
+__all__ = ["ACTIONS", "Episode", "UnsupportedActionError", "make_env", "expert_episode", "collect_demos", "clip_indices", "episode_clips",
            "clips_to_input", "mission_target", "train_seeds", "eval_seeds", "require_minigrid"]
 
 ACTIONS = ("left", "right", "forward")   # MiniGrid action ids 0, 1, 2: all the GoTo levels need
 
 _IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1, 1)
 _IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1, 1)
+
+
+class UnsupportedActionError(RuntimeError):
+    """The bot needed an action outside :data:`ACTIONS` (e.g. pick up a blocking object in a crowded room)."""
 
 
 def require_minigrid() -> None:
@@ -103,7 +107,7 @@ def expert_episode(env: Any, seed: int, *, top_tile: int = 8) -> Episode:
     while True:
         action = int(bot.replan())
         if action >= len(ACTIONS):
-            raise RuntimeError(f"the bot chose MiniGrid action {action} in {env.spec.id} (seed {seed}); the "
+            raise UnsupportedActionError(f"the bot chose MiniGrid action {action} in {env.spec.id} (seed {seed}); the "
                                f"navigation recipe handles the GoTo levels, whose actions are {ACTIONS}")
         obs, reward, terminated, truncated, _ = env.step(action)
         frames.append(obs["image"])
@@ -117,9 +121,15 @@ def expert_episode(env: Any, seed: int, *, top_tile: int = 8) -> Episode:
 
 
 def collect_demos(recipe: NavRecipe, seeds: Sequence[int]) -> list[Episode]:
-    """Expert episodes on ``seeds`` (the few the bot does not finish within ``max_steps`` are dropped)."""
+    """Expert episodes on ``seeds``; the few the bot does not finish within ``max_steps``, or finishes only with an
+    action outside :data:`ACTIONS`, are dropped."""
     env = make_env(recipe)
-    episodes = [expert_episode(env, s) for s in seeds]
+    episodes = []
+    for s in seeds:
+        try:
+            episodes.append(expert_episode(env, s))
+        except UnsupportedActionError:
+            continue
     return [e for e in episodes if e.success]
 
 

@@ -130,7 +130,7 @@ def pretrain_encoder(recipe: NavRecipe, episodes: Sequence[Episode], seed: int =
     loader = ClipBatches(episodes, recipe, recipe.pretrain_batch, seed)
     cfg = PretrainConfig(epochs=recipe.pretrain_epochs, base_lr=recipe.pretrain_lr, min_lr=recipe.pretrain_lr / 100,
                          warmup_epochs=min(1, recipe.pretrain_epochs - 1), scale_lr=False, weight_decay=0.05,
-                         mask_type="tube", mask_ratio=recipe.mask_ratio, seed=seed, device="cpu", progress=progress)
+                         mask_type="tube", mask_ratio=recipe.mask_ratio, seed=seed, device="auto", progress=progress)
     start = time.perf_counter()
     result = pretrain(model, loader, cfg)
     model.eval()
@@ -167,7 +167,7 @@ def train_policy(recipe: NavRecipe, demos: Sequence[Episode], *, init: str | Pat
     loader = EpisodeLoader(demos, recipe, single_frame=single_frame, seed=seed)
     cfg = ImitationConfig(epochs=recipe.epochs, base_lr=recipe.lr, min_lr=recipe.lr / 50,
                           warmup_epochs=min(1, recipe.epochs - 1), weight_decay=recipe.weight_decay, seed=seed,
-                          device="cpu", progress=progress)
+                          device="auto", progress=progress)
     start = time.perf_counter()
     result = behaviour_cloning(policy, loader, cfg)
     policy.eval()
@@ -194,7 +194,7 @@ def dagger(policy: nn.Module, recipe: NavRecipe, demos: Sequence[Episode], *, si
                       seeds, expert_labels=True)
     loader = EpisodeLoader(list(demos) + visited, recipe, single_frame=single_frame, seed=seed + 1)
     cfg = ImitationConfig(epochs=recipe.dagger_epochs, base_lr=recipe.lr, min_lr=recipe.lr / 50, warmup_epochs=0,
-                          weight_decay=recipe.weight_decay, seed=seed + 1, device="cpu", progress=progress)
+                          weight_decay=recipe.weight_decay, seed=seed + 1, device="auto", progress=progress)
     result = behaviour_cloning(policy, loader, cfg)
     policy.eval()
     return policy, {"loss": list(result.losses), "epoch_loss": [e["loss"] for e in result.epochs],
