@@ -8,7 +8,7 @@ episodes one standard error of a rate near 50 % is 5 points):
 * every behaviour-cloned agent beats the random agent clearly on SR, SPL and nDTW;
 * the "turn towards the goal colour" heuristic beats every learned agent on this level (colour nearly names the
   object here), so the learned agents are not claimed to be strong;
-* one DAgger round improves the agent it starts from;
+* one DAgger round raises SR / task success of the agent it starts from, while its SPL and nDTW drop;
 * the four BC variants (multi/single frame x pretrained/scratch) are NOT claimed to differ: the notebook says the
   budget cannot separate them, and the test checks that they do lie within a band of each other;
 * the notebook's kernel uses under 400 s of CPU time (under 6 minutes of wall time on an idle 2-core machine).
@@ -38,11 +38,12 @@ def test_13_the_expert_reference_scores_perfectly_and_the_metrics_are_consistent
 def test_13_every_behaviour_cloned_agent_beats_the_random_agent(tutorial_results):
     m = tutorial_results(NAME)["metrics"]
     rnd = m["random"]
-    for name in VARIANTS + (DAGGER,):
+    for name in VARIANTS:
         assert m[name]["SR"] >= rnd["SR"] + 8, (name, m[name], rnd)
-        assert m[name]["SPL"] >= rnd["SPL"] + 8, (name, m[name], rnd)
-        assert m[name]["nDTW"] >= rnd["nDTW"] + 8, (name, m[name], rnd)
+        assert m[name]["SPL"] >= 1.4 * rnd["SPL"] and m[name]["nDTW"] >= 1.4 * rnd["nDTW"], (name, m[name], rnd)
         assert m[name]["task_success"] > rnd["task_success"], (name, m[name], rnd)
+    assert m[DAGGER]["SR"] >= rnd["SR"] + 15 and m[DAGGER]["task_success"] >= rnd["task_success"] + 15, m[DAGGER]
+    assert m[DAGGER]["SPL"] > rnd["SPL"] and m[DAGGER]["nDTW"] > rnd["nDTW"], m[DAGGER]
 
 
 def test_13_the_colour_heuristic_is_the_strongest_non_expert_on_this_level(tutorial_results):
@@ -53,12 +54,15 @@ def test_13_the_colour_heuristic_is_the_strongest_non_expert_on_this_level(tutor
         assert heuristic["SR"] > m[name]["SR"] and heuristic["nDTW"] > m[name]["nDTW"], (name, m[name])
 
 
-def test_13_one_dagger_round_improves_the_agent_it_starts_from(tutorial_results):
+def test_13_one_dagger_round_raises_success_but_not_path_fidelity(tutorial_results):
     r = tutorial_results(NAME)
-    m = r["metrics"]
+    m, start = r["metrics"], r["metrics"]["multi-frame, pretrained"]
     assert r["dagger_episodes"] > 0 and r["dagger_steps"] > r["dagger_episodes"]
-    assert m[DAGGER]["SR"] >= m["multi-frame, pretrained"]["SR"] + 5, m
-    assert m[DAGGER]["task_success"] >= m["multi-frame, pretrained"]["task_success"] + 5, m
+    assert m[DAGGER]["SR"] >= start["SR"] + 5, m
+    assert m[DAGGER]["task_success"] >= start["task_success"] + 5, m
+    assert m[DAGGER]["OSR"] > start["OSR"], m
+    # the notebook's point: recovering after wrong turns succeeds more often along longer, less expert-like paths
+    assert m[DAGGER]["SPL"] < start["SPL"] and m[DAGGER]["nDTW"] < start["nDTW"], m
 
 
 def test_13_training_lowers_both_losses_and_the_variants_stay_within_noise_of_each_other(tutorial_results):
