@@ -139,3 +139,16 @@ def test_a_dagger_round_adds_the_policys_own_states_and_keeps_training(demos):
     assert 0 < history["steps"] <= SMOKE.dagger_episodes * SMOKE.dagger_max_steps
     assert np.isfinite(history["loss"]).all() and not policy.training
     assert any(not torch.equal(before[k], v) for k, v in policy.state_dict().items())
+
+
+def test_bc_loss_ignores_the_padded_steps():
+    from internvideo_core.train.imitation import bc_loss
+
+    logits = torch.randn(2, 3, 3)
+    actions = torch.tensor([[0, 2, 1], [1, 0, 0]])
+    valid = torch.tensor([[True, True, True], [True, False, False]])
+    expected = torch.nn.functional.cross_entropy(torch.cat([logits[0], logits[1, :1]]), torch.tensor([0, 2, 1, 1]))
+    torch.testing.assert_close(bc_loss(logits, actions, valid), expected)
+    garbage = logits.clone()
+    garbage[1, 1:] = 100.0
+    torch.testing.assert_close(bc_loss(garbage, actions, valid), expected)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .config import NavRecipe
-from .env import ACTIONS, Episode, _start, clip_indices, clips_to_input, make_env
+from .env import ACTIONS, Episode, clip_indices, clips_to_input, make_env, start_episode
 
 __all__ = ["Agent", "PolicyAgent", "RandomAgent", "ColourHeuristicAgent", "rollout"]
 
@@ -139,7 +139,7 @@ def rollout(agent: Agent, recipe: NavRecipe, seeds: Sequence[int], *, expert_lab
     reached (``BabyAIBot.replan(action_taken)`` follows the agent's actual actions), not the agent's own.
     """
     envs = [make_env(recipe) for _ in seeds]
-    starts = [_start(env, s, 8) for env, s in zip(envs, seeds)]
+    starts = [start_episode(env, s, 8) for env, s in zip(envs, seeds)]
     bots = None
     if expert_labels:
         from minigrid.utils.baby_ai_bot import BabyAIBot

@@ -16,7 +16,7 @@ import torch
 from .config import NavRecipe
 
 __all__ = ["ACTIONS", "Episode", "UnsupportedActionError", "make_env", "expert_episode", "collect_demos", "clip_indices", "episode_clips",
-           "clips_to_input", "mission_target", "train_seeds", "eval_seeds", "require_minigrid"]
+           "clips_to_input", "mission_target", "start_episode", "train_seeds", "eval_seeds", "require_minigrid"]
 
 ACTIONS = ("left", "right", "forward")   # MiniGrid action ids 0, 1, 2: all the GoTo levels need
 
@@ -88,7 +88,8 @@ def mission_target(env: Any) -> tuple[str, str, list[tuple[int, int]]]:
     return desc.color, desc.type, [tuple(int(v) for v in p) for p in desc.obj_poss]
 
 
-def _start(env: Any, seed: int, top_tile: int) -> tuple[dict, list[tuple[int, int]], np.ndarray]:
+def start_episode(env: Any, seed: int, top_tile: int = 8) -> tuple[dict, list[tuple[int, int]], np.ndarray]:
+    """Reset ``env`` to level ``seed``: ``(observation, target cells, top view [H, W, 3] at top_tile px/cell)``."""
     obs, _ = env.reset(seed=seed)
     _, _, targets = mission_target(env)
     top = env.unwrapped.get_frame(highlight=False, tile_size=top_tile)
@@ -99,7 +100,7 @@ def expert_episode(env: Any, seed: int, *, top_tile: int = 8) -> Episode:
     """Play the BabyAI bot on level ``seed``; the recorded path is the reference path of that episode."""
     from minigrid.utils.baby_ai_bot import BabyAIBot
 
-    obs, targets, top = _start(env, seed, top_tile)
+    obs, targets, top = start_episode(env, seed, top_tile)
     bot = BabyAIBot(env)
     frames, actions = [obs["image"]], []
     positions = [tuple(int(v) for v in env.unwrapped.agent_pos)]
