@@ -36,6 +36,10 @@ Grid worlds have no such graph in the evaluator's hands, so the default ``d`` is
 positions (grid cells here, e.g. MiniGrid's ``agent_pos``). Pass ``distance=`` (a function of two positions)
 for another one, e.g. a BFS distance on the grid's free cells to get the geodesic numbers.
 
+Paths are taken as given: a position repeated by turning in place is one more entry in the DTW table and in
+``len(ref)`` (R2R's trajectories repeat viewpoints the same way; its reference paths do not, so pass
+de-duplicated reference paths to mimic that; the kit's navigation recipe passes the bot's per-step positions).
+
 All rates are fractions in [0, 1] as both references return them (multiply by 100 for the percentages of
 papers). The batch form :func:`navigation_metrics_batch` averages each metric over episodes, as R2R's
 ``np.average`` over instructions and r4r's per-episode scores do.
