@@ -14,6 +14,7 @@ Modules (import them directly, or use the lazily re-exported names below):
     qa_heads        save_qa_head / load_qa_head; what the released QA files hold
     long_video      predict_windows (sliding-window inference), top_k_labels
     grounding       nlq_metrics (Ego4D NLQ R@k,IoU=t, mIoU), mq_metrics (Ego4D MQ mAP + recall table), window_iou
+    navigation      navigation_metrics(pred_path, ref_path, success_distance) -> {SR, SPL, NE, OSR, nDTW, SDTW}
 
 Nothing heavy is imported until a name is used (PEP 562).
 """
@@ -37,9 +38,10 @@ _EXPORTS = {
     "KINETICS_TEMPLATES": "zeroshot", "class_text_embeddings": "zeroshot", "zero_shot_classify": "zeroshot",
     "multiple_choice": "zeroshot", "multiple_choice_accuracy": "zeroshot",
     "nlq_metrics": "grounding", "mq_metrics": "grounding",
+    "navigation_metrics": "navigation", "navigation_metrics_batch": "navigation",
 }
 _SUBMODULES = ("classification", "retrieval", "localization", "detection", "openset", "qa", "zeroshot",
-               "embedding_cache", "qa_heads", "long_video", "grounding")
+               "embedding_cache", "qa_heads", "long_video", "grounding", "navigation")
 
 __all__ = sorted(_EXPORTS)
 

@@ -2,6 +2,7 @@
 
     from internvideo_core.train import pretrain, PretrainConfig, finetune, FinetuneConfig, evaluate
     from internvideo_core.train import train_contrastive, ContrastiveConfig
+    from internvideo_core.train import behaviour_cloning, ImitationConfig      # imitation of an expert (VLN)
 
 Names are resolved lazily so importing the package stays light.
 """
@@ -24,6 +25,9 @@ _PUBLIC = {
     "WarmupCosine": "internvideo_core.train.schedule",
     "VideoMixup": "internvideo_core.train.mixup",
     "load_encoder_weights": "internvideo_core.train.finetune",
+    "behaviour_cloning": "internvideo_core.train.imitation",
+    "ImitationConfig": "internvideo_core.train.imitation",
+    "bc_loss": "internvideo_core.train.imitation",
 }
 
 __all__ = sorted(_PUBLIC)
