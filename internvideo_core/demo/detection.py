@@ -76,7 +76,8 @@ class KeyFrameDetection:
                     "trained on SynthMotion scenes only, it knows seven motions of coloured shapes "
                     "(move left/right/up/down, stay, rotate clockwise/counterclockwise), **not** AVA's person "
                     "actions; on real footage its scores only show the pipeline working.")
-        return (f"**No detector yet** (`{path}` is missing). Train one with `internvideo notebooks run --profile "
+        return (f"**No detector yet** (`{path.name}` is missing from the profile's checkpoints). Train one with "
+                f"`internvideo notebooks run --profile "
                 f"{self.profile} --only 09` (a few minutes on a CPU); the other tabs work without it.")
 
     def model(self) -> tuple:
@@ -90,7 +91,7 @@ class KeyFrameDetection:
                 except FileNotFoundError:
                     raise DemoError(self.status()) from None
                 except Exception as err:
-                    raise DemoError(f"The detector file {self.checkpoint()} could not be loaded ({err}); re-run "
+                    raise DemoError(f"The detector file {self.checkpoint().name} could not be loaded ({err}); re-run "
                                     "notebook 09 to write it again.") from None
                 self._loaded = (model.to(self.service.device), recipe, classes)
             return self._loaded
