@@ -28,6 +28,7 @@ __all__ = ["ActionTimeline", "draw_timeline", "MAX_SECONDS"]
 #: Longest video the tab localizes actions in (seconds).
 MAX_SECONDS = 600.0
 _CHUNK = 64  # frames decoded at a time
+_TABLE_ROWS = 30  # segments listed in the table (all are drawn)
 
 
 def _pack_lanes(segments: Sequence[dict[str, Any]], max_lanes: int) -> list[tuple[int, dict[str, Any]]]:
@@ -60,7 +61,8 @@ def draw_timeline(detections: Sequence[dict[str, Any]], duration: float, classes
     placed = _pack_lanes(detections, max_lanes)
     n_lanes = max([k + 1 for k, _ in placed], default=1)
     rows = n_lanes + (1 if truth is not None else 0)
-    fig = Figure(figsize=(10, 0.55 * rows + 1.4), dpi=100)
+    height = 0.55 * rows + 1.5                                  # inches: lanes + title, axis label and legend
+    fig = Figure(figsize=(10, height), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     top = rows
@@ -69,15 +71,17 @@ def draw_timeline(detections: Sequence[dict[str, Any]], duration: float, classes
         y = top - 1 - k
         ax.broken_barh([(s, e - s)], (y + 0.1, 0.8), color=colour.get(d["label"], "grey"),
                        alpha=float(np.clip(0.35 + 0.65 * d["score"], 0, 1)), edgecolor="k", linewidth=0.4)
-        ax.text((s + e) / 2, y + 0.5, f"{d['label']}\n{d['score']:.2f}", ha="center", va="center", fontsize=6,
-                clip_on=True)
+        if e - s >= 0.06 * duration:                            # text only where it fits
+            ax.text((s + e) / 2, y + 0.5, f"{d['label']}\n{d['score']:.2f}", ha="center", va="center", fontsize=6,
+                    clip_on=True)
     ticks, names = [top - 1 - k + 0.5 for k in range(n_lanes)], ["detected"] + [""] * (n_lanes - 1)
     if truth is not None:
         for g in truth:
             s, e = g["segment"]
             ax.broken_barh([(s, e - s)], (0.1, 0.8), color=colour.get(g["label"], "grey"), edgecolor="k",
                            linewidth=0.4, hatch="//")
-            ax.text((s + e) / 2, 0.5, g["label"], ha="center", va="center", fontsize=6, clip_on=True)
+            if e - s >= 0.06 * duration:
+                ax.text((s + e) / 2, 0.5, g["label"], ha="center", va="center", fontsize=6, clip_on=True)
         ax.axhline(1.0, color="k", linewidth=0.8)
         ticks, names = ticks + [0.5], names + ["ground truth"]
     ax.set_yticks(ticks, names)
@@ -88,7 +92,7 @@ def draw_timeline(detections: Sequence[dict[str, Any]], duration: float, classes
         ax.set_title(title, fontsize=9, loc="left")
     fig.legend(handles=[Patch(color=colour[c], label=c) for c in classes], loc="lower center",
                ncol=min(5, len(classes)), fontsize=7)
-    fig.tight_layout(rect=(0, 0.17 if len(classes) > 5 else 0.1, 1, 1))
+    fig.subplots_adjust(left=0.12, right=0.98, bottom=1.05 / height, top=1 - 0.3 / height)
     fig.canvas.draw()
     return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
 
@@ -244,7 +248,10 @@ class ActionTimeline:
         lanes = _pack_lanes(shown, max_lanes)
         rows = sorted((d for _, d in lanes), key=lambda d: d["segment"][0])
         table = ["| action | start (s) | end (s) | score |", "|---|---:|---:|---:|"]
-        table += [f"| {d['label']} | {d['segment'][0]:.2f} | {d['segment'][1]:.2f} | {d['score']:.2f} |" for d in rows]
+        table += [f"| {d['label']} | {d['segment'][0]:.2f} | {d['segment'][1]:.2f} | {d['score']:.2f} |"
+                  for d in rows[:_TABLE_ROWS]]
+        if len(rows) > _TABLE_ROWS:
+            table.append(f"| ... {len(rows) - _TABLE_ROWS} more | | | |")
         note = (f"{name}: {video.duration:.1f} s resampled to {fps:g} fps, {len(video.feats)} snippets of "
                 f"{p['clip_len']} frames every {p['frame_interval']} (one every {p['stride']} frames); "
                 f"{len(dets)} detections after soft-NMS, {len(shown)} score at least {min_score:.2f}, {len(rows)} "
