@@ -72,6 +72,21 @@ def test_rendered_example_gives_segments_a_timeline_and_its_ground_truth(env):
     assert "lower the minimum score" in tab.detect(ref, min_score=min(1.0, top + 1e-3))[1]
 
 
+def test_the_tab_encodes_a_rendered_video_exactly_as_the_feature_extractor_reads_its_file(env):
+    from internvideo_core.features import extract_video_features
+
+    _, service = env
+    tab = ActionTimeline(service)
+    tm, p = tab.model(), tab.model().protocol
+    ref, _ = tab.render_example()
+    frames, _ = tab._resampled_frames(ref, float(p["fps"]), int(p["short_side"]))
+    kw = dict(clip_len=p["clip_len"], frame_interval=p["frame_interval"], stride=p["stride"], size=p["size"],
+              short_side=p["short_side"], pool=p["pool"])
+    ours = extract_video_features(tm.encoder, frames, fps=float(p["fps"]), **kw).features
+    notebook = extract_video_features(tm.encoder, service.resolve(ref), **kw).features   # notebook 08's way
+    np.testing.assert_array_equal(ours, notebook)
+
+
 def test_draw_timeline_puts_the_ground_truth_in_an_extra_row():
     dets = [{"label": "grow", "score": 0.9, "segment": [1.0, 3.0]}, {"label": "shrink", "score": 0.5,
                                                                       "segment": [2.0, 4.0]}]
