@@ -119,7 +119,7 @@ def keyframe_detection_tab(service: DemoService, current: Any, shown: list, show
 
     def scene() -> tuple:
         path, text, sec = tab.render_scene()
-        return (*show(path), text, sec, f"Rendered `{Path(path).name}`; press **Detect actions**.")
+        return (*show(path), text, sec, f"Rendered `{path.removeprefix(EXAMPLE_PREFIX)}`; press **Detect actions**.")
 
     def detect(path: str, text: str, sec: float) -> tuple:
         return tab.detect(path, text, None if sec is None else float(sec))
