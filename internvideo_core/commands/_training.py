@@ -220,9 +220,14 @@ class WithIndex:
 
 def run_main(register: Callable[[argparse._SubParsersAction], None], name: str,
              argv: list[str] | None = None) -> int:
-    """``python -m internvideo_core.commands.<name>`` (e.g. under torchrun) = ``internvideo <name>``."""
+    """``python -m internvideo_core.commands.<name>`` (e.g. under torchrun) = ``internvideo <name>``, with the
+    same error handling (one line from rank 0; ``--debug`` anywhere in the arguments shows the traceback)."""
+    from internvideo_core.cli import run_command
+
     parser = argparse.ArgumentParser(prog=f"internvideo {name}")
     sub = parser.add_subparsers(dest="command")
     register(sub)
-    args = parser.parse_args([name, *(sys.argv[1:] if argv is None else argv)])
-    return int(args.func(args) or 0)
+    rest = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in rest
+    args = parser.parse_args([name, *(a for a in rest if a != "--debug")])
+    return run_command(args.func, args, debug)

@@ -30,7 +30,8 @@ def _load_pretrained(args: argparse.Namespace, overrides: dict):
     """``(model, InputSpec)`` of the zoo entry ``--pretrained`` (``--checkpoint`` as its file when given)."""
     from internvideo_core.pretrained import load_pretrained
 
-    model, pre, _ = load_pretrained(args.pretrained, checkpoint_path=args.checkpoint, **overrides)
+    model, pre, _ = load_pretrained(args.pretrained, checkpoint_path=args.checkpoint, head_subset=args.head_subset,
+                                    **overrides)
     return model, pre.spec
 
 
@@ -57,7 +58,7 @@ def _load(args: argparse.Namespace, overrides: dict):
     from internvideo_core.registry import create_model
 
     if not args.ema:
-        return create_model(args.model, checkpoint_path=args.checkpoint, **overrides)
+        return create_model(args.model, checkpoint_path=args.checkpoint, head_subset=args.head_subset, **overrides)
     ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
     ema = ckpt.get("ema") if isinstance(ckpt, dict) else None
     if ema is None:
@@ -101,6 +102,9 @@ def _run(args: argparse.Namespace) -> int:
         else:
             model = _load(args, overrides)
         model = model.to(info.device)
+        report = getattr(model, "load_report", None)
+        if info.is_main and report is not None:  # what was loaded: one line always, everything on request
+            print(report.summary() if args.show_load_report else report.brief())
         _check_head(model, args)
         ds = kinetics_dataset(data.annotation, root=data.root, classes=data.classes, mode="test",
                               num_classes=model.num_classes or None,  # labels checked against the head when read
@@ -133,6 +137,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-random-head", action="store_true",
                    help="evaluate even when the checkpoint has no classification head (new, random weights: "
                         "chance accuracy); refused by default")
+    p.add_argument("--head-subset", default=None, choices=["k400", "first"],
+                   help="keep the first classes of a checkpoint head with more classes than the model: k400 = "
+                        "the official K710 -> K400 cut (400 outputs), first = the first num_classes rows. Without "
+                        "it a class-count mismatch is an error naming both counts")
+    p.add_argument("--show-load-report", action="store_true",
+                   help="print the full load report (ignored, newly initialised and resized tensors); its "
+                        "one-line summary is always printed")
     T.add_data_args(p)
     p.add_argument("--split", default="test", help="SynthMotion split (train, val, test; default test)")
     p.add_argument("--num-clips", type=int, default=None, help="temporal views (default: the --pretrained "

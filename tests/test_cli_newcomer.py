@@ -1,0 +1,108 @@
+"""The command line a newcomer cannot misuse (issue 18): evaluation never scores a model it did not load (a
+class-count mismatch is an error naming both counts unless --head-subset asks for the cut; the load report's
+one-line summary is always printed), ordinary mistakes are one line and a non-zero exit (--debug: the
+traceback), saved models describe themselves (config.json), heads are sized by the data, lists are checked
+before anything is built, every run starts with a summary, and `internvideo models` lists the architectures."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from internvideo_core.cli import main
+
+TINY = ["embed_dim=32", "depth=2", "num_heads=2", "img_size=32", "num_frames=8"]
+TINY_KW = dict(embed_dim=32, depth=2, num_heads=2, img_size=32, num_frames=8)
+ONE_VIEW = ["--num-clips", "1", "--num-crops", "1", "--device", "cpu"]
+FAST = ["--epochs", "1", "--batch-size", "4", "--no-progress", "--device", "cpu", "--max-steps", "2",
+        "--val-data", "none"]
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    from internvideo_core.data.synthmotion import SynthConfig, generate_synthmotion
+
+    root = tmp_path_factory.mktemp("synth")
+    generate_synthmotion(root, "smoke", seed=0, parts=["classification"], cfg=SynthConfig(size=32, num_frames=8))
+    return root
+
+
+def _classifier(path, num_classes: int):
+    from internvideo_core.checkpoint import save_safetensors
+    from internvideo_core.registry import create_model
+
+    torch.manual_seed(0)
+    save_safetensors(create_model("videomae_vit_tiny_synth", num_classes=num_classes, **TINY_KW), path)
+    return path
+
+
+# ------------------------------------------------------------------ 1. a number only for the model it loaded
+def test_a_checkpoint_with_more_classes_is_an_error_naming_both_counts(synth, tmp_path, capsys):
+    ckpt = _classifier(tmp_path / "c20.safetensors", 20)  # SynthMotion smoke has 12 classes
+    code = main(["evaluate", "--data", str(synth), "--checkpoint", str(ckpt), "--model-args", *TINY, *ONE_VIEW])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "20-class classification head but the model has 12 outputs" in err and "--head-subset" in err
+    assert "Traceback" not in err
+
+
+def test_head_subset_first_asks_for_the_cut_and_the_report_line_is_printed(synth, tmp_path, capsys):
+    ckpt = _classifier(tmp_path / "c20.safetensors", 20)
+    args = ["evaluate", "--data", str(synth), "--checkpoint", str(ckpt), "--model-args", *TINY, *ONE_VIEW,
+            "--head-subset", "first"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"tensors from {ckpt}" in out and "resized 2" in out and "top1" in out
+    assert "cut from 20 to its first 12" not in out  # the full report only on request
+    assert main([*args, "--show-load-report"]) == 0
+    assert "classification head cut from 20 to its first 12 classes" in capsys.readouterr().out
+
+
+def test_head_subset_k400_needs_a_400_class_model(tmp_path):
+    from internvideo_core.checkpoint import CheckpointError
+    from internvideo_core.registry import create_model
+
+    ckpt = _classifier(tmp_path / "c710.safetensors", 710)
+    model = create_model("videomae_vit_tiny_synth", checkpoint_path=str(ckpt), head_subset="k400", num_classes=400,
+                         **TINY_KW)
+    assert model.head.weight.shape[0] == 400 and "head.weight" in model.load_report.resized
+    with pytest.raises(CheckpointError, match="710-class classification head but the model has 400"):
+        create_model("videomae_vit_tiny_synth", checkpoint_path=str(ckpt), num_classes=400, **TINY_KW)
+    with pytest.raises(CheckpointError, match="file has 710 classes and the model 12"):
+        create_model("videomae_vit_tiny_synth", checkpoint_path=str(ckpt), head_subset="k400", num_classes=12,
+                     **TINY_KW)
+
+
+# ------------------------------------------------------------------ 2. one clear line, --debug: the traceback
+def test_ordinary_mistakes_are_one_line_and_a_non_zero_exit(synth, tmp_path, capsys):
+    from internvideo_core.checkpoint import CheckpointError
+
+    missing = tmp_path / "nowhere.safetensors"
+    assert main(["evaluate", "--data", str(synth), "--checkpoint", str(missing), *ONE_VIEW]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: checkpoint") and str(missing) in err
+    assert main(["evaluate", "--data", str(synth), "--checkpoint", str(missing), "--model", "no_such_model"]) == 1
+    assert "unknown model 'no_such_model'" in capsys.readouterr().err
+    assert main(["evaluate", "--data", str(synth), "--checkpoint", str(missing), "--device", "cuda:0"]
+                if not torch.cuda.is_available() else ["evaluate", "--data", str(tmp_path / "none.csv"),
+                                                      "--checkpoint", str(missing)]) == 1
+    with pytest.raises(CheckpointError, match="nowhere.safetensors"):  # --debug: the error itself, traceback
+        main(["--debug", "evaluate", "--data", str(synth), "--checkpoint", str(missing), *ONE_VIEW])
+
+
+def test_only_rank_0_prints_the_line_under_torchrun(synth, tmp_path):
+    base = [sys.executable, "-m", "internvideo_core.commands.evaluate", "--data", str(synth), "--checkpoint",
+            str(tmp_path / "nowhere.safetensors"), "--device", "cpu"]
+    for rank, printed in (("0", True), ("1", False)):
+        env = {**__import__("os").environ, "RANK": rank}
+        env.pop("WORLD_SIZE", None)
+        proc = subprocess.run(base, capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 1, proc.stderr
+        assert ("error: checkpoint" in proc.stderr) is printed and "Traceback" not in proc.stderr
+    proc = subprocess.run([*base, "--debug"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" in proc.stderr and "CheckpointError" in proc.stderr
