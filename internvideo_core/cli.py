@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from internvideo_core.model_config import command_line
+
+    args.command_line = command_line(sys.argv[1:] if argv is None else argv)  # recorded in saved models' config.json
     return run_command(args.func, args, args.debug)
 
 

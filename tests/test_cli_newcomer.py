@@ -106,3 +106,56 @@ def test_only_rank_0_prints_the_line_under_torchrun(synth, tmp_path):
         assert ("error: checkpoint" in proc.stderr) is printed and "Traceback" not in proc.stderr
     proc = subprocess.run([*base, "--debug"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "Traceback" in proc.stderr and "CheckpointError" in proc.stderr
+
+
+# ------------------------------------------------------------------ 3. runs that describe themselves
+@pytest.fixture(scope="module")
+def finetuned(synth, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ft")
+    assert main(["finetune", "--data", str(synth), "--model-args", *TINY, "--output-dir", str(out), *FAST]) == 0
+    return out
+
+
+def test_a_saved_model_carries_config_json_with_everything_to_use_it_again(finetuned, synth):
+    from internvideo_core import __version__
+
+    cfg = json.loads((finetuned / "config.json").read_text())
+    assert cfg["architecture"] == "videomae_vit_tiny_synth" and cfg["weights"] == "model.safetensors"
+    assert cfg["overrides"]["embed_dim"] == 32 and cfg["overrides"]["num_classes"] == 12
+    assert cfg["num_classes"] == 12 and cfg["config"]["depth"] == 2
+    assert cfg["class_names"] == [n for n in (synth / "classes.txt").read_text().split("\n") if n.strip()]
+    assert cfg["input"] == {"num_frames": 8, "img_size": 32, "sampling_rate": 1, "sampling": "dense"}
+    assert cfg["kit_version"] == __version__
+    assert cfg["command"].startswith("internvideo finetune --data") and "embed_dim=32" in cfg["command"]
+
+
+def test_evaluate_and_predict_need_only_the_checkpoint(finetuned, synth, capsys):
+    weights = finetuned / "model.safetensors"
+    assert main(["evaluate", "--checkpoint", str(weights), "--data", str(synth), "--num-clips", "1",
+                 "--num-crops", "1", "--device", "cpu"]) == 0
+    out, err = capsys.readouterr()
+    assert "top1" in out and "no config.json" not in err
+    video = next((synth / "kinetics" / "videos" / "test").glob("*.mp4"))
+    assert main(["predict", str(video), "--checkpoint", str(weights), "--device", "cpu", "--quiet",
+                 "--top-k", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "model videomae_vit_tiny_synth" in out and "every 1" in out
+    names = (synth / "classes.txt").read_text().split("\n")
+    assert sum(1 for line in out.splitlines()[1:4] if line.split(maxsplit=1)[1] in names) == 3
+
+
+def test_init_and_checkpoint_take_released_names(monkeypatch, tmp_path):
+    from internvideo_core import model_config, registry
+
+    monkeypatch.setattr(registry, "download_pretrained", lambda name, **kw: tmp_path / f"{name}.pth")
+    assert model_config.resolve_weights("videomae_vit_base_k400") == str(tmp_path / "videomae_vit_base_k400.pth")
+    with pytest.raises(FileNotFoundError, match="not a released checkpoint name"):
+        model_config.resolve_weights(str(tmp_path / "missing.pth"), "--init")
+
+
+def test_finetune_init_with_a_released_name_offline_is_one_line(synth, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("INTERNVIDEO_CACHE", str(tmp_path / "cache"))
+    assert main(["finetune", "--data", str(synth), "--model-args", *TINY, "--init", "videomae_vit_base_k400",
+                 "--output-dir", str(tmp_path / "ft"), *FAST]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Traceback" not in err and "vit_b_hybrid_pt_800e_k400_ft.pth" in err

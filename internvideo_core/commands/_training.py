@@ -118,9 +118,9 @@ def config_from_args(args: argparse.Namespace, cls: type, **fixed: Any):
     return cls(**values)
 
 
-def add_model_args(parser: argparse.ArgumentParser, default_model: str) -> None:
-    parser.add_argument("--model", default=default_model, help=f"architecture name (default: {default_model}; "
-                        "see `internvideo zoo list`)")
+def add_model_args(parser: argparse.ArgumentParser, default_model: str | None, help: str | None = None) -> None:
+    parser.add_argument("--model", default=default_model, help=help or f"architecture name (default: {default_model}; "
+                        "see `internvideo models`)")
     parser.add_argument("--model-args", nargs="*", default=[], metavar="KEY=VALUE",
                         help="config overrides, e.g. embed_dim=384 depth=12 drop_path_rate=0.1")
 
@@ -230,4 +230,5 @@ def run_main(register: Callable[[argparse._SubParsersAction], None], name: str,
     rest = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in rest
     args = parser.parse_args([name, *(a for a in rest if a != "--debug")])
+    args.command_line = " ".join([f"python -m internvideo_core.commands.{name.replace('-', '_')}", *rest])
     return run_command(args.func, args, debug)

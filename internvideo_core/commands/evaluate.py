@@ -26,6 +26,29 @@ from pathlib import Path
 from internvideo_core.commands import _training as T
 
 
+_DEFAULT_MODEL = "videomae_vit_tiny_synth"
+
+
+def _describe_from_saved(args: argparse.Namespace, is_main: bool) -> dict | None:
+    """Take the model from ``config.json`` beside ``--checkpoint`` when ``--model`` is not given (a released name
+    as ``--checkpoint`` becomes ``--pretrained``); returns the description (``None``: none used)."""
+    from internvideo_core.model_config import read_model_config
+    from internvideo_core.registry import list_pretrained
+
+    if args.checkpoint and not args.pretrained and not Path(args.checkpoint).exists() \
+            and args.checkpoint in list_pretrained():
+        args.pretrained, args.checkpoint = args.checkpoint, None
+    saved = None if args.pretrained else read_model_config(args.checkpoint)
+    if args.model is None:
+        args.model = saved["architecture"] if saved else _DEFAULT_MODEL
+        if saved is None and not args.pretrained and is_main and Path(args.checkpoint or "").is_file():
+            print(f"note: no config.json beside {args.checkpoint}: assuming --model {_DEFAULT_MODEL} (give --model "
+                  "and --model-args for other architectures)", file=sys.stderr)
+    if saved is not None and saved["architecture"] != args.model:
+        saved = None  # --model given for another architecture: the description does not apply
+    return saved
+
+
 def _load_pretrained(args: argparse.Namespace, overrides: dict):
     """``(model, InputSpec)`` of the zoo entry ``--pretrained`` (``--checkpoint`` as its file when given)."""
     from internvideo_core.pretrained import load_pretrained
@@ -35,9 +58,10 @@ def _load_pretrained(args: argparse.Namespace, overrides: dict):
     return model, pre.spec
 
 
-def _dataset_protocol(args: argparse.Namespace, model, spec, synth: bool) -> dict:
+def _dataset_protocol(args: argparse.Namespace, model, spec, synth: bool, saved: dict | None = None) -> dict:
     """Sampling arguments of the test dataset: the flags given, else the entry's protocol (``spec``), else the
-    model's size and the K400 protocol (16 x 4 for real data, rate 1 for SynthMotion, 5 x 3 views)."""
+    input of the saved model's ``config.json`` (``saved``), else the model's size and the K400 protocol (16 x 4
+    for real data, rate 1 for SynthMotion, 5 x 3 views)."""
     mc = model.config
     if spec is not None:
         proto = dict(sampling=spec.sampling, size=spec.crop_size, num_frames=spec.num_frames,
@@ -46,6 +70,9 @@ def _dataset_protocol(args: argparse.Namespace, model, spec, synth: bool) -> dic
     else:
         proto = dict(sampling="dense", size=mc.img_size, num_frames=mc.num_frames, rate=1 if synth else 4,
                      num_clips=5, num_views=2, num_crops=3, short_side=None)
+        inp = (saved or {}).get("input") or {}
+        proto.update({k: inp[src] for k, src in (("size", "img_size"), ("num_frames", "num_frames"),
+                                                 ("rate", "sampling_rate")) if inp.get(src)})
     given = dict(size=args.img_size, num_frames=args.num_frames, rate=args.sampling_rate, num_clips=args.num_clips,
                  num_views=args.num_clips, num_crops=args.num_crops, short_side=args.short_side)
     proto.update({k: v for k, v in given.items() if v is not None})
@@ -92,8 +119,11 @@ def _run(args: argparse.Namespace) -> int:
         raise SystemExit("internvideo evaluate: give --checkpoint FILE, or --pretrained NAME (`internvideo zoo list`)")
     info = init_distributed(None if args.device == "auto" else args.device)
     try:
+        from internvideo_core.model_config import model_kwargs
+
+        saved = _describe_from_saved(args, info.is_main)
         data = T.resolve_classification_data(args.data, args.split, args.data_root, args.classes)
-        overrides = T.model_overrides(args.model_args)
+        overrides = {**(model_kwargs(saved) if saved else {}), **T.model_overrides(args.model_args)}
         if data.classes is not None:
             overrides.setdefault("num_classes", len(data.classes))
         spec = None
@@ -108,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
         _check_head(model, args)
         ds = kinetics_dataset(data.annotation, root=data.root, classes=data.classes, mode="test",
                               num_classes=model.num_classes or None,  # labels checked against the head when read
-                              **_dataset_protocol(args, model, spec, data.synth))
+                              **_dataset_protocol(args, model, spec, data.synth, saved))
         T.require_samples(ds, data.annotation)
         loader = T.make_loader(T.WithIndex(ds), args.batch_size, train=False, num_workers=args.num_workers)
         res = evaluate(model, loader, device=info.device, precision=args.precision)
@@ -129,8 +159,10 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="multi-view top-1/top-5 of a classifier (torchrun-ready)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    T.add_model_args(p, "videomae_vit_tiny_synth")
-    p.add_argument("--checkpoint", default=None, help="weights to evaluate (required without --pretrained)")
+    T.add_model_args(p, None, help=f"architecture name (default: the one in config.json beside --checkpoint, "
+                                   f"which the training commands write; else {_DEFAULT_MODEL})")
+    p.add_argument("--checkpoint", default=None, help="weights to evaluate: a file, or a released name (`internvideo "
+                   "zoo list`, same as --pretrained NAME); required without --pretrained")
     p.add_argument("--pretrained", default=None, metavar="NAME",
                    help="a released checkpoint (`internvideo zoo list`): its model, classes and test protocol")
     p.add_argument("--ema", action="store_true", help="use the EMA weights of a kit training checkpoint")

@@ -28,7 +28,7 @@ from internvideo_core.commands import _training as T
 
 
 def _run(args: argparse.Namespace) -> int:
-    from internvideo_core.checkpoint import save_safetensors
+    from internvideo_core.model_config import resolve_weights, save_model
     from internvideo_core.data.datasets import kinetics_dataset
     from internvideo_core.registry import create_model
     from internvideo_core.train.distributed import cleanup_distributed, init_distributed
@@ -46,6 +46,7 @@ def _run(args: argparse.Namespace) -> int:
             overrides.setdefault("drop_path_rate", args.drop_path)
         model = create_model(args.model, **overrides)
         if args.init:
+            args.init = resolve_weights(args.init, "--init")  # a path or a released name
             report = load_encoder_weights(model, args.init)
             if info.is_main:
                 print(f"initialised from {args.init}: {report.converted} tensors, "
@@ -70,7 +71,9 @@ def _run(args: argparse.Namespace) -> int:
         result = finetune(model, loader, cfg, val_loader=val_loader, resume=args.resume)
         if info.is_main and cfg.output_dir:
             out = Path(cfg.output_dir)
-            save_safetensors(model, out / "model.safetensors", metadata={"model": args.model})
+            save_model(model, out / "model.safetensors", arch=args.model, overrides=overrides,
+                       class_names=data.classes, command=getattr(args, "command_line", None),
+                       input={"num_frames": nf, "img_size": size, "sampling_rate": rate, "sampling": "dense"})
             summary = {"model": args.model, "overrides": {k: str(v) for k, v in overrides.items()},
                        "steps": result.step, "epochs": result.epochs}
             (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
