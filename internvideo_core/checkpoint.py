@@ -177,12 +177,14 @@ def _head_rows(state: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor
 
 
 def load_checkpoint(model: nn.Module, path: str | Path, *, strict: bool = True,
-                    head_subset: str | None = None) -> LoadReport:
+                    head_subset: str | None = None, new_head: bool = False) -> LoadReport:
     """Load ``path`` into ``model`` through the model family's converter; returns a :class:`LoadReport`.
 
     ``head_subset``: one of :data:`HEAD_SUBSETS` to keep the first rows of a classification head with more
     classes than the model (K710 -> K400); without it a class-count mismatch is a :class:`CheckpointError`
-    naming both counts (``strict=False``: the head is reported and left as initialised).
+    naming both counts (``strict=False``: the head is reported and left as initialised). ``new_head``: a head of
+    another class count is not loaded and starts fresh (fine-tuning a classifier on new classes), reported in
+    ``report.initialized``.
 
     Strict: after conversion every model key must be provided (or listed in ``report.initialized``) and
     every provided key must exist with the right shape; otherwise :class:`CheckpointError` names the keys.
@@ -201,6 +203,13 @@ def load_checkpoint(model: nn.Module, path: str | Path, *, strict: bool = True,
                               "again.") from exc
     own = model.state_dict()
     counts = _head_rows(state, own)
+    if counts is not None and new_head:
+        for k in ("head.weight", "head.bias"):
+            if k in state:
+                report.ignored[k] = f"{counts[0]}-class head of the file, the model has {counts[1]} classes"
+                report.initialized[k] = "new head for the model's classes (fine-tuning)"
+                state.pop(k)
+        counts = None
     if counts is not None and strict:
         rows, out = counts
         hint = (f"build the model with num_classes={rows}" + (

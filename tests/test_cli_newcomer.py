@@ -159,3 +159,40 @@ def test_finetune_init_with_a_released_name_offline_is_one_line(synth, tmp_path,
                  "--output-dir", str(tmp_path / "ft"), *FAST]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error:") and "Traceback" not in err and "vit_b_hybrid_pt_800e_k400_ft.pth" in err
+
+
+# ------------------------------------------------------------------ 4. the head is sized by the data
+def _short_list(synth, tmp_path, labels):
+    lines = (synth / "kinetics" / "train.csv").read_text().split("\n")
+    listing = tmp_path / "short_list.txt"
+    listing.write_text("\n".join(f"{ln.rsplit(' ', 1)[0]} {lab}" for ln, lab in zip(lines, labels)) + "\n")
+    return listing
+
+
+def test_finetune_sizes_the_head_from_the_labels_of_a_list(synth, tmp_path):
+    listing = _short_list(synth, tmp_path, [0, 1, 2, 3, 4, 0, 1, 2])  # 5 classes; the architecture has 12
+    out = tmp_path / "ft"
+    assert main(["finetune", "--data", str(listing), "--data-root", str(synth), "--model-args", *TINY,
+                 "--output-dir", str(out), *FAST]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["num_classes"] == 5 and cfg["overrides"]["num_classes"] == 5
+
+
+def test_a_class_count_that_contradicts_the_data_is_refused_naming_both(synth, tmp_path, capsys):
+    base = ["finetune", "--data", str(synth), "--output-dir", str(tmp_path / "ft"), *FAST]
+    assert main([*base, "--model-args", *TINY, "num_classes=400"]) == 1
+    err = capsys.readouterr().err
+    assert "num_classes 400 does not match the data: 12 class names" in err
+    assert main([*base, "--model-args", *TINY, "--num-classes", "10"]) == 1
+    assert "--num-classes 10 does not match the data" in capsys.readouterr().err
+    assert main([*base, "--model-args", *TINY, "num_classes=12", "--num-classes", "13"]) == 1
+    assert "disagree" in capsys.readouterr().err
+    assert not (tmp_path / "ft" / "model.safetensors").exists()
+
+
+def test_finetune_from_a_classifier_of_other_classes_starts_a_new_head(synth, tmp_path, capsys):
+    init = _classifier(tmp_path / "c20.safetensors", 20)
+    assert main(["finetune", "--data", str(synth), "--model-args", *TINY, "--init", str(init),
+                 "--output-dir", str(tmp_path / "ft"), *FAST]) == 0
+    assert "head.weight" in capsys.readouterr().out
+    assert json.loads((tmp_path / "ft" / "config.json").read_text())["num_classes"] == 12

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 __all__ = ["add_config_args", "config_from_args", "add_model_args", "model_overrides", "add_data_args",
            "ClassificationData", "resolve_classification_data", "make_loader", "run_main", "WithIndex",
-           "positive_int", "prepare_run", "require_samples"]
+           "positive_int", "prepare_run", "require_samples", "head_classes"]
 
 _HELP = {
     "epochs": "passes over the training data",
@@ -31,6 +31,8 @@ _HELP = {
     "mask_ratio": "fraction of tokens hidden from the encoder",
     "layer_decay": "layer-wise lr decay factor (1 = off)",
     "clip_grad": "max gradient norm (default: no clipping)",
+    "num_classes": "outputs of the classification head (and mixup targets); default: from the data (its class "
+                   "names, else the largest label + 1); a value that contradicts the data is refused",
 }
 
 
@@ -75,6 +77,41 @@ def require_samples(dataset: Any, annotation: Any, batch_size: int | None = None
         raise SystemExit(f"error: {n} samples in {annotation} give no full batch of {batch_size} per process "
                          f"({world_size} process(es); the last partial batch is dropped in training): lower "
                          "--batch-size or add data")
+
+
+def head_classes(data: "ClassificationData", records: list, given: int | None, model_arg: int | None) -> int:
+    """The number of outputs of the classification head, decided by the data (one rule for ``finetune``):
+
+    - class names known (a SynthMotion folder, ``--classes FILE``): their count;
+    - else (a ``path label`` list, a Kinetics CSV numbered by its sorted label names): the largest label + 1;
+    - ``--num-classes N`` (``given``) or ``--model-args num_classes=N`` (``model_arg``) may state it: they must
+      agree with each other and with the class names; against a list without names, ``N`` may be larger (classes
+      absent from the list), and a smaller ``N`` fails when the list is read (the file and line of the first label
+      out of range). Anything else is a :class:`ValueError` naming both counts, so a
+      400-output base architecture is never fine-tuned as a 400-way head on a 12-class list.
+    """
+    if given is not None and model_arg is not None and given != model_arg:
+        raise ValueError(f"--num-classes {given} and --model-args num_classes={model_arg} disagree; give one")
+    stated = given if given is not None else model_arg
+    flag = "--num-classes" if given is not None else "--model-args num_classes"
+    labels = [r.label for r in records if getattr(r, "label", -1) >= 0]
+    if data.classes is not None:
+        where = "the SynthMotion folder" if data.synth else "--classes"
+        n, source = len(data.classes), f"{len(data.classes)} class names ({where})"
+    else:
+        n = max(labels) + 1 if labels else 0
+        source = f"labels up to {n - 1} in {data.annotation}"
+    if stated is None:
+        if n < 1:
+            raise ValueError(f"cannot tell the number of classes: {data.annotation} has no labels; pass --classes FILE "
+                             "or --num-classes N")
+        return n
+    if stated < 1:
+        raise ValueError(f"{flag} must be at least 1, got {stated}")
+    if data.classes is not None and stated != n:
+        raise ValueError(f"{flag} {stated} does not match the data: {source} give {n} classes. Drop {flag} "
+                         "(the head is sized from the data) or fix the data / --classes")
+    return stated
 
 
 def _base_type(tp: Any) -> tuple[Any, bool]:

@@ -40,8 +40,10 @@ def _run(args: argparse.Namespace) -> int:
         T.prepare_run(cfg, info.rank)  # output folder writable, seeded before the model is built
         data = T.resolve_classification_data(args.data, "train", args.data_root, args.classes)
         overrides = T.model_overrides(args.model_args)
-        if data.classes is not None:
-            overrides.setdefault("num_classes", len(data.classes))
+        listed = kinetics_dataset(data.annotation, root=data.root, classes=data.classes).records  # nothing opened
+        num_classes = T.head_classes(data, listed, cfg.num_classes, overrides.get("num_classes"))
+        overrides["num_classes"] = num_classes  # the head is sized by the data (T.head_classes)
+        cfg = dataclasses.replace(cfg, num_classes=num_classes)
         if args.drop_path is not None:
             overrides.setdefault("drop_path_rate", args.drop_path)
         model = create_model(args.model, **overrides)
