@@ -196,3 +196,25 @@ def test_finetune_from_a_classifier_of_other_classes_starts_a_new_head(synth, tm
                  "--output-dir", str(tmp_path / "ft"), *FAST]) == 0
     assert "head.weight" in capsys.readouterr().out
     assert json.loads((tmp_path / "ft" / "config.json").read_text())["num_classes"] == 12
+
+
+# ------------------------------------------------------------------ 5. one path rule, files checked first
+def test_a_synth_list_alone_resolves_against_its_synthmotion_folder_at_rate_1(synth, tmp_path):
+    out = tmp_path / "ft"
+    assert main(["finetune", "--data", str(synth / "kinetics" / "train.csv"), "--model-args", *TINY,
+                 "--output-dir", str(out), *FAST]) == 0
+    assert json.loads((out / "config.json").read_text())["input"]["sampling_rate"] == 1  # as the folder itself
+
+
+def test_missing_listed_files_are_named_before_anything_is_built(synth, tmp_path, capsys, monkeypatch):
+    import internvideo_core.registry as registry
+
+    monkeypatch.setattr(registry, "create_model", lambda *a, **k: pytest.fail("model built before the check"))
+    for command in ("finetune", "pretrain", "evaluate"):
+        extra = ["--checkpoint", "x.safetensors"] if command == "evaluate" else ["--output-dir", str(tmp_path / "o")]
+        code = main([command, "--data", str(synth / "kinetics" / "train.csv"), "--data-root", str(synth / "kinetics"),
+                     *extra])
+        err = capsys.readouterr().err
+        assert code == 1, command
+        assert "24 of 24 videos listed in" in err and "kinetics/kinetics/videos/train/" in err
+        assert f"drop --data-root or pass --data-root {synth.resolve()}" in err

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 __all__ = ["add_config_args", "config_from_args", "add_model_args", "model_overrides", "add_data_args",
            "ClassificationData", "resolve_classification_data", "make_loader", "run_main", "WithIndex",
-           "positive_int", "prepare_run", "require_samples", "head_classes"]
+           "positive_int", "prepare_run", "require_samples", "head_classes", "dataset_root", "check_listed_files"]
 
 _HELP = {
     "epochs": "passes over the training data",
@@ -181,8 +181,9 @@ def add_data_args(parser: argparse.ArgumentParser, *, val: bool = False) -> None
     g.add_argument("--data", required=True,
                    help="a SynthMotion folder (internvideo synth --out DIR) or an annotation file: a VideoMAE list "
                         "'path label' or an official Kinetics CSV")
-    g.add_argument("--data-root", default=None, help="folder the paths in the list are relative to "
-                   "(default: the SynthMotion folder, else the list's folder)")
+    g.add_argument("--data-root", default=None, help="folder the paths in the list are relative to (default: the "
+                   "dataset root: the nearest folder at or above the list with a SynthMotion manifest.json, else "
+                   "the list's own folder)")
     g.add_argument("--classes", default=None, help="class-name list (one per line) for Kinetics CSVs and the count")
     if val:
         g.add_argument("--val-data", default=None, help="validation list (default: the SynthMotion val split; "
@@ -192,6 +193,36 @@ def add_data_args(parser: argparse.ArgumentParser, *, val: bool = False) -> None
                    help="frame stride of dense sampling (default: 4 official, 1 for SynthMotion's short clips)")
     g.add_argument("--img-size", type=int, default=None, help="crop size (default: the model's img_size)")
     g.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes")
+
+
+def dataset_root(annotation: str | Path) -> Path | None:
+    """The SynthMotion folder an annotation file belongs to: the nearest folder at or above it (3 levels) holding
+    ``manifest.json`` (``None``: not inside one)."""
+    folder = Path(annotation).resolve().parent
+    for candidate in [folder, *folder.parents][:4]:
+        if (candidate / "manifest.json").is_file():
+            return candidate
+    return None
+
+
+def check_listed_files(records: list, annotation: str | Path, root: str | Path, show: int = 3) -> None:
+    """Stat every video (or frame folder) of ``records`` before anything is built: a missing one is a
+    :class:`FileNotFoundError` naming how many are missing, the first ``show`` of them and the path rule
+    (relative paths in a list are joined to ``--data-root``, default :func:`dataset_root`, else the list's folder).
+    """
+    import os
+
+    missing = [r.path for r in records if not os.path.exists(r.path)]
+    if not missing:
+        return
+    first = ", ".join(missing[:show])
+    hint = (f"paths in {annotation} are joined to the data root {root} (--data-root; default: the folder with the "
+            "SynthMotion manifest.json above the list, else the list's folder)")
+    synth = dataset_root(annotation)
+    if synth is not None and Path(root).resolve() != synth:
+        hint += f"; this list belongs to the SynthMotion folder {synth}: drop --data-root or pass --data-root {synth}"
+    raise FileNotFoundError(f"{len(missing)} of {len(records)} videos listed in {annotation} do not exist (first: "
+                            f"{first}): {hint}")
 
 
 @dataclasses.dataclass
@@ -223,8 +254,9 @@ def resolve_classification_data(data: str, split: str, root: str | None = None,
                                   [n for n in names if n.strip()], True)
     if not path.is_file():
         raise SystemExit(f"annotation file {path} not found")
-    return ClassificationData(path, Path(root) if root else path.parent,
-                              [n for n in names if n.strip()] if names else None, False)
+    synth = dataset_root(path)  # a list inside a SynthMotion folder: paths relative to that folder, rate 1
+    return ClassificationData(path, Path(root) if root else (synth or path.parent),
+                              [n for n in names if n.strip()] if names else None, synth is not None)
 
 
 def make_loader(dataset: Any, batch_size: int, *, train: bool, seed: int = 0, num_workers: int = 0,

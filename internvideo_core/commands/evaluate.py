@@ -123,6 +123,8 @@ def _run(args: argparse.Namespace) -> int:
 
         saved = _describe_from_saved(args, info.is_main)
         data = T.resolve_classification_data(args.data, args.split, args.data_root, args.classes)
+        T.check_listed_files(kinetics_dataset(data.annotation, root=data.root, classes=data.classes).records,
+                             data.annotation, data.root)  # a fast stat of every video, before building
         overrides = {**(model_kwargs(saved) if saved else {}), **T.model_overrides(args.model_args)}
         if data.classes is not None:
             overrides.setdefault("num_classes", len(data.classes))

@@ -41,6 +41,7 @@ def _run(args: argparse.Namespace) -> int:
         data = T.resolve_classification_data(args.data, "train", args.data_root, args.classes)
         overrides = T.model_overrides(args.model_args)
         listed = kinetics_dataset(data.annotation, root=data.root, classes=data.classes).records  # nothing opened
+        T.check_listed_files(listed, data.annotation, data.root)  # a fast stat of every video, before building
         num_classes = T.head_classes(data, listed, cfg.num_classes, overrides.get("num_classes"))
         overrides["num_classes"] = num_classes  # the head is sized by the data (T.head_classes)
         cfg = dataclasses.replace(cfg, num_classes=num_classes)

@@ -38,10 +38,12 @@ def _run(args: argparse.Namespace) -> int:
     info = init_distributed(None if cfg.device == "auto" else cfg.device)
     try:
         T.prepare_run(cfg, info.rank)  # output folder writable, seeded before the model is built
+        data = T.resolve_classification_data(args.data, "train", args.data_root, args.classes)
+        listed = kinetics_dataset(data.annotation, root=data.root, classes=data.classes).records  # nothing opened
+        T.check_listed_files(listed, data.annotation, data.root)  # a fast stat of every video, before building
         overrides = T.model_overrides(args.model_args)
         model = create_model(args.model, **overrides)
         mc = model.config
-        data = T.resolve_classification_data(args.data, "train", args.data_root, args.classes)
         rate = args.sampling_rate or (1 if data.synth else 4)
         size, nf = args.img_size or mc.img_size, args.num_frames or mc.num_frames
         ds = kinetics_dataset(data.annotation, root=data.root, classes=data.classes, mode="train",
