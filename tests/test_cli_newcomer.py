@@ -218,3 +218,30 @@ def test_missing_listed_files_are_named_before_anything_is_built(synth, tmp_path
         assert code == 1, command
         assert "24 of 24 videos listed in" in err and "kinetics/kinetics/videos/train/" in err
         assert f"drop --data-root or pass --data-root {synth.resolve()}" in err
+
+
+# ------------------------------------------------------------------ 6. every run starts with a summary
+def test_a_run_starts_with_a_summary_and_max_steps_scales_the_warm_up(synth, tmp_path, capsys):
+    out = tmp_path / "ft"
+    base = ["finetune", "--data", str(synth), "--model-args", *TINY, "--output-dir", str(out), "--warmup-epochs", "1",
+            "--base-lr", "0.256", *FAST]
+    assert main(base) == 0
+    text = capsys.readouterr().out
+    assert "finetune: videomae_vit_tiny_synth on 24 clips, 12 classes" in text
+    assert "6 per epoch x 1 epochs = 6, this run stops at step 2 (--max-steps)" in text
+    assert "batch: 4 per process x 1 process(es) = 4 global" in text
+    assert "0.256 per 256 samples -> 0.004 peak (scaled by global batch / 256), warm-up 2 steps" in text  # not 6
+    assert "device cpu, precision fp32, world size 1, backend none" in text
+    assert main([*base[:-len(FAST)], *FAST[:-2], "--resume", str(out / "checkpoint.pth"), "--max-steps", "3"]) == 0
+    assert "resumed from step 2" in capsys.readouterr().out
+
+
+def test_warm_up_is_kept_without_max_steps_and_scaled_with_it():
+    from internvideo_core.commands._training import fit_schedule_to_run
+    from internvideo_core.train.config import FinetuneConfig
+
+    cfg = FinetuneConfig(epochs=10, warmup_epochs=5)
+    assert fit_schedule_to_run(cfg, 100) is cfg
+    short = fit_schedule_to_run(FinetuneConfig(epochs=10, warmup_epochs=5, max_steps=20), 100)
+    assert short.warmup_steps == 10  # half of the run, as half of the full schedule
+    assert fit_schedule_to_run(FinetuneConfig(epochs=10, warmup_epochs=0.01, max_steps=20), 100).warmup_epochs == 0

@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 __all__ = ["add_config_args", "config_from_args", "add_model_args", "model_overrides", "add_data_args",
            "ClassificationData", "resolve_classification_data", "make_loader", "run_main", "WithIndex",
-           "positive_int", "prepare_run", "require_samples", "head_classes", "dataset_root", "check_listed_files"]
+           "positive_int", "prepare_run", "require_samples", "head_classes", "dataset_root", "check_listed_files",
+           "fit_schedule_to_run", "run_summary"]
 
 _HELP = {
     "epochs": "passes over the training data",
@@ -112,6 +113,56 @@ def head_classes(data: "ClassificationData", records: list, given: int | None, m
         raise ValueError(f"{flag} {stated} does not match the data: {source} give {n} classes. Drop {flag} "
                          "(the head is sized from the data) or fix the data / --classes")
     return stated
+
+
+def fit_schedule_to_run(cfg: Any, steps_per_epoch: int) -> Any:
+    """With ``--max-steps`` shorter than the schedule, the warm-up is scaled to the run (``warmup_steps`` =
+    warm-up x max_steps / total steps, so a smoke run reaches its peak lr instead of sitting at ``warmup_lr``);
+    ``cfg`` unchanged otherwise. Returns the (new) config."""
+    total = int(cfg.epochs * steps_per_epoch)
+    if not cfg.max_steps or cfg.max_steps >= total:
+        return cfg
+    warm = cfg.warmup_steps if cfg.warmup_steps > 0 else int(cfg.warmup_epochs * steps_per_epoch)
+    scaled = round(warm * cfg.max_steps / total) if warm else 0
+    return dataclasses.replace(cfg, warmup_steps=scaled if scaled > 0 else -1,
+                               warmup_epochs=cfg.warmup_epochs if scaled > 0 else 0)
+
+
+def run_summary(name: str, cfg: Any, *, model: str, clips: int, classes: int | None, steps_per_epoch: int,
+                world_size: int, device: Any, resume: str | None = None) -> str:
+    """The lines a run starts with: data (clips, classes), steps per epoch and in total, per-process and global
+    batch, the scaled learning rate and warm-up, device, precision, world size and backend, and the step a
+    resumed run continues from."""
+    import torch.distributed as dist
+
+    from internvideo_core.train.loop import _precision
+
+    total = int(cfg.epochs * steps_per_epoch)
+    run_steps = min(total, cfg.max_steps) if cfg.max_steps else total
+    glob = cfg.batch_size * world_size
+    factor = glob / 256 if cfg.scale_lr else 1.0
+    warm = cfg.warmup_steps if cfg.warmup_steps > 0 else int(cfg.warmup_epochs * steps_per_epoch)
+    backend = dist.get_backend() if dist.is_available() and dist.is_initialized() else "none (one process)"
+    lines = [
+        f"{name}: {model} on {clips} clips" + (f", {classes} classes" if classes else ""),
+        f"  steps: {steps_per_epoch} per epoch x {cfg.epochs} epochs = {total}"
+        + (f", this run stops at step {run_steps} (--max-steps)" if run_steps < total else ""),
+        f"  batch: {cfg.batch_size} per process x {world_size} process(es) = {glob} global",
+        f"  lr: {cfg.base_lr:g} per 256 samples -> {cfg.base_lr * factor:.3g} peak"
+        + (" (scaled by global batch / 256)" if cfg.scale_lr else " (not scaled)")
+        + f", warm-up {min(warm, total)} steps",
+        f"  device {device}, precision {_precision(cfg.precision, __import__('torch').device(device))}, "
+        f"world size {world_size}, backend {backend}",
+    ]
+    if resume:
+        import torch
+
+        try:
+            step = torch.load(resume, map_location="cpu", weights_only=True).get("step", 0)
+        except Exception:  # noqa: BLE001 - a broken file is reported (typed, naming it) when training loads it
+            step = "?"
+        lines.append(f"  resumed from step {step} ({resume})")
+    return "\n".join(lines)
 
 
 def _base_type(tp: Any) -> tuple[Any, bool]:

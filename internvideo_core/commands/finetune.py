@@ -71,6 +71,11 @@ def _run(args: argparse.Namespace) -> int:
             val_ds = T.WithIndex(kinetics_dataset(val_path, mode="val", **common))
             T.require_samples(val_ds, val_path)
             val_loader = T.make_loader(val_ds, cfg.batch_size, train=False, num_workers=args.num_workers)
+        cfg = T.fit_schedule_to_run(cfg, cfg.steps_per_epoch or len(loader))
+        if info.is_main:
+            print(T.run_summary("finetune", cfg, model=args.model, clips=len(train_ds), classes=num_classes,
+                                steps_per_epoch=cfg.steps_per_epoch or len(loader), world_size=info.world_size,
+                                device=info.device, resume=args.resume), flush=True)
         result = finetune(model, loader, cfg, val_loader=val_loader, resume=args.resume)
         if info.is_main and cfg.output_dir:
             out = Path(cfg.output_dir)

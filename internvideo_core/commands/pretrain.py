@@ -51,6 +51,11 @@ def _run(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(cfg, batch_size=cfg.batch_size or 8, device=str(info.device))
         T.require_samples(ds, data.annotation, cfg.batch_size, info.world_size)
         loader = T.make_loader(ds, cfg.batch_size, train=True, seed=cfg.seed, num_workers=args.num_workers)
+        cfg = T.fit_schedule_to_run(cfg, cfg.steps_per_epoch or len(loader))
+        if info.is_main:
+            print(T.run_summary("pretrain", cfg, model=args.model, clips=len(ds), classes=None,
+                                steps_per_epoch=cfg.steps_per_epoch or len(loader), world_size=info.world_size,
+                                device=info.device, resume=args.resume), flush=True)
         result = pretrain(model, loader, cfg, resume=args.resume)
         if info.is_main and cfg.output_dir:
             out = Path(cfg.output_dir)

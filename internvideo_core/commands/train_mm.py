@@ -77,6 +77,11 @@ def _run(args: argparse.Namespace) -> int:
         T.require_samples(ds, annotation, cfg.batch_size, info.world_size)
         loader = T.make_loader(_AllCaptions(ds), cfg.batch_size, train=True, seed=cfg.seed,
                                num_workers=args.num_workers, collate_fn=collate_video_text)
+        cfg = T.fit_schedule_to_run(cfg, cfg.steps_per_epoch or len(loader))
+        if info.is_main:
+            print(T.run_summary("train-mm", cfg, model=args.model, clips=len(ds), classes=None,
+                                steps_per_epoch=cfg.steps_per_epoch or len(loader), world_size=info.world_size,
+                                device=info.device, resume=args.resume), flush=True)
         result = train_contrastive(model, loader, cfg, resume=args.resume)
         if info.is_main and cfg.output_dir:
             out = Path(cfg.output_dir)
