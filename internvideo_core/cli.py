@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "train_mm",
     "synth",
     "zoo",
+    "models",
     "notebooks",
 )
 

@@ -245,3 +245,47 @@ def test_warm_up_is_kept_without_max_steps_and_scaled_with_it():
     short = fit_schedule_to_run(FinetuneConfig(epochs=10, warmup_epochs=5, max_steps=20), 100)
     assert short.warmup_steps == 10  # half of the run, as half of the full schedule
     assert fit_schedule_to_run(FinetuneConfig(epochs=10, warmup_epochs=0.01, max_steps=20), 100).warmup_epochs == 0
+
+
+# ------------------------------------------------------------------ 7. internvideo models, honest benchmarks
+def test_models_lists_every_architecture_with_parameters_and_input(capsys):
+    from internvideo_core.registry import create_model, list_models
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for name in list_models():
+        assert name in out
+    row = next(ln for ln in out.splitlines() if ln.startswith("videomae_vit_tiny_synth "))
+    params = sum(p.numel() for p in create_model("videomae_vit_tiny_synth").parameters())
+    assert f"{params / 1e6:.1f} M" in row and "8 x 24 x 24" in row and row.split()[-1] == "12"
+    assert "1.01 B" in next(ln for ln in out.splitlines() if ln.startswith("videomae_vit_giant_patch14_224 "))
+
+
+def test_models_counts_flops_on_request(capsys):
+    assert main(["models", "--filter", "tiny_synth", "--flops"]) == 0
+    out = capsys.readouterr().out
+    assert "GFLOPs" in out and "videomae_vit_base" not in out
+    assert main(["models", "--filter", "no_such_thing"]) == 1
+
+
+@pytest.mark.slow  # a subprocess running the quick benchmark: ~10-30 s
+@pytest.mark.timeout(300)
+def test_quick_benchmark_says_its_ratios_are_not_meaningful(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "quick.json"
+    proc = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_videomae.py"), "--quick", "--device",
+                           "cpu", "--threads", "1", "--out", str(out)], cwd=root, capture_output=True, text=True,
+                          timeout=280)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ratios between contenders are not meaningful" in proc.stdout
+    assert "not meaningful" in json.loads(out.read_text())["meta"]["note"]
+
+
+@pytest.mark.slow  # counts ViT-B/16 on one 16 x 224 x 224 clip on the CPU (~10 s)
+def test_models_flops_of_vit_b_match_the_paper(capsys):
+    from internvideo_core.commands.models import describe_architecture
+
+    d = describe_architecture("videomae_vit_base_patch16_224", flops=True)
+    assert abs(d["gflops"] / 2 - 180) < 3  # VideoMAE Table: ViT-B 16 x 224^2, 180 G (multiply-adds) per view
