@@ -289,3 +289,12 @@ def test_models_flops_of_vit_b_match_the_paper(capsys):
 
     d = describe_architecture("videomae_vit_base_patch16_224", flops=True)
     assert abs(d["gflops"] / 2 - 180) < 3  # VideoMAE Table: ViT-B 16 x 224^2, 180 G (multiply-adds) per view
+
+
+def test_evaluate_refuses_data_whose_class_names_differ_from_the_checkpoint(finetuned, synth, tmp_path, capsys):
+    names = (synth / "classes.txt").read_text().split("\n")
+    swapped = tmp_path / "classes.txt"
+    swapped.write_text("\n".join([names[1], names[0], *names[2:]]))
+    assert main(["evaluate", "--checkpoint", str(finetuned / "model.safetensors"), "--data", str(synth),
+                 "--classes", str(swapped), *ONE_VIEW]) == 1
+    assert "differ from those of the data (12; first difference at index 0)" in capsys.readouterr().err

@@ -126,6 +126,12 @@ def _run(args: argparse.Namespace) -> int:
         T.check_listed_files(kinetics_dataset(data.annotation, root=data.root, classes=data.classes).records,
                              data.annotation, data.root)  # a fast stat of every video, before building
         overrides = {**(model_kwargs(saved) if saved else {}), **T.model_overrides(args.model_args)}
+        named = (saved or {}).get("class_names")
+        if named and data.classes is not None and list(named) != list(data.classes):
+            diff = next(i for i, (a, b) in enumerate(zip([*named, None], [*data.classes, None])) if a != b)
+            raise ValueError(f"the classes of {args.checkpoint} (config.json: {len(named)}) differ from those of the "
+                             f"data ({len(data.classes)}; first difference at index {diff}): scores would compare "
+                             "different labels. Evaluate on data with the same class list (--classes FILE)")
         if data.classes is not None:
             overrides.setdefault("num_classes", len(data.classes))
         spec = None
