@@ -298,3 +298,14 @@ def test_evaluate_refuses_data_whose_class_names_differ_from_the_checkpoint(fine
     assert main(["evaluate", "--checkpoint", str(finetuned / "model.safetensors"), "--data", str(synth),
                  "--classes", str(swapped), *ONE_VIEW]) == 1
     assert "differ from those of the data (12; first difference at index 0)" in capsys.readouterr().err
+
+
+def test_console_and_log_txt_count_epochs_the_same_way(synth, tmp_path, capsys):
+    out = tmp_path / "ft"
+    assert main(["finetune", "--data", str(synth), "--model-args", *TINY, "--output-dir", str(out), "--epochs", "2",
+                 "--batch-size", "4", "--no-progress", "--device", "cpu", "--steps-per-epoch", "1",
+                 "--val-data", "none"]) == 0
+    console = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("[finetune] epoch")]
+    logged = [json.loads(ln)["epoch"] for ln in (out / "log.txt").read_text().splitlines()]
+    assert logged == [0, 1]
+    assert [ln.split()[2] for ln in console] == ["0", "1"] and "(2 of 2)" in console[1]

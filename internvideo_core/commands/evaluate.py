@@ -193,8 +193,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--short-side", type=int, default=None, help="resize the short side before cropping "
                    "(default: the --pretrained entry's, else the crop size)")
     p.add_argument("--batch-size", type=T.positive_int, default=4, help="videos per process and batch")
-    p.add_argument("--precision", default="auto", help="auto (bf16 on CUDA, fp32 on CPU), fp32, bf16, fp16")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                   help="auto: bf16 autocast on CUDA, fp32 on CPU")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
     p.add_argument("--output", default=None, help="write the metrics as JSON here")
     p.set_defaults(func=_run)
 
