@@ -330,6 +330,10 @@ def main(argv: list[str] | None = None) -> int:
     if not report.get("meta"):
         return code or 1
     text = render_text(report, torch.device(args.device).type)
+    if args.quick:
+        report["meta"]["note"] = QUICK_NOTE
+        write_json(report, args.out)
+        text = f"{text}\n\n{QUICK_NOTE}"
     print("\n" + text)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
@@ -337,6 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         print(f"\nwrote {args.out}")
     return code
+
+
+#: Printed under the tables of a ``--quick`` run (and stored as ``meta.note``).
+QUICK_NOTE = ("note: --quick times a tiny model (width 64, depth 2, 4 x 32 px) over two one-step windows: a check "
+              "that every contender runs, not a measurement. Its ratios between contenders are not meaningful; run "
+              "without --quick for numbers.")
 
 
 if __name__ == "__main__":

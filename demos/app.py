@@ -119,13 +119,47 @@ def keyframe_detection_tab(service: DemoService, current: Any, shown: list, show
 
     def scene() -> tuple:
         path, text, sec = tab.render_scene()
-        return (*show(path), text, sec, f"Rendered `{Path(path).name}`; press **Detect actions**.")
+        return (*show(path), text, sec, f"Rendered `{path.removeprefix(EXAMPLE_PREFIX)}`; press **Detect actions**.")
 
     def detect(path: str, text: str, sec: float) -> tuple:
         return tab.detect(path, text, None if sec is None else float(sec))
 
     scene_btn.click(_guard(scene, len(shown) + 3, len(shown) + 2), None, [*shown, boxes, second, det_msg])
     det_btn.click(_guard(detect, 2, 1), [current, boxes, second], [det_out, det_msg])
+
+
+def action_timeline_tab(service: DemoService, current: Any, shown: list, show: Callable[[str], tuple]) -> None:
+    """The "Action timeline" tab (inside ``gr.Tabs``): action segments that notebook 08's localization head finds
+    in the current (uploaded or example) video, on a timeline; a button renders an untrimmed SynthMotion video and
+    draws its ground truth beneath (:mod:`internvideo_core.demo.timeline`). ``current`` / ``shown`` / ``show``:
+    the page's clip state, preview outputs and preview function."""
+    from internvideo_core.demo.timeline import ActionTimeline
+
+    tab = ActionTimeline(service)
+    with gr.Tab("Action timeline"):
+        gr.Markdown(tab.status() + "\n\nTemporal action localization: snippet features slide over the whole "
+                    "video, the head predicts segments (start, end, action, score), soft-NMS removes duplicates.")
+        with gr.Row():
+            min_score = gr.Slider(0.0, 1.0, value=0.3, step=0.05, label="minimum score to show",
+                                  elem_id="timeline-min-score")
+            example_btn = gr.Button("Render an untrimmed SynthMotion video (with its ground truth)",
+                                    elem_id="timeline-example-btn")
+            run_btn = gr.Button("Find the actions", variant="primary", elem_id="timeline-btn")
+        picture = gr.Image(label="timeline: detected segments (ground truth beneath for a rendered video)",
+                           type="numpy", elem_id="timeline-picture")
+        message = gr.Markdown(elem_id="timeline-message")
+
+    def example() -> tuple:
+        ref, truth = tab.render_example()
+        return (*show(ref), f"Rendered an untrimmed SynthMotion video with {len(truth)} actions; press "
+                "**Find the actions**.")
+
+    def run(ref: str, score: float) -> tuple:
+        pic, text, _ = tab.detect(ref, 0.3 if score is None else score)
+        return pic, text
+
+    example_btn.click(_guard(example, len(shown) + 1, len(shown)), None, [*shown, message])
+    run_btn.click(_guard(run, 2, 1), [current, min_score], [picture, message])
 
 
 def build_demo(service: DemoService | None = None, *, profile: str = "tutorial", full: bool = False,
@@ -234,6 +268,7 @@ def build_demo(service: DemoService | None = None, *, profile: str = "tutorial",
                 mae_out = gr.Image(label="input, mask, reconstructions", type="numpy", elem_id="reconstruction")
                 mae_msg = gr.Markdown(elem_id="reconstruction-message")
             keyframe_detection_tab(service, current, [current, status, frames, preview], show)
+            action_timeline_tab(service, current, [current, status, frames, preview], show)
 
         shown = [current, status, frames, preview]
         example.change(_guard(pick_example, 4, 1), example, shown, api_name="example")

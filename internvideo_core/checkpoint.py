@@ -30,12 +30,18 @@ __all__ = [
     "to_official_state_dict",
     "save_safetensors",
     "HEAD_PREFIXES",
+    "HEAD_SUBSETS",
     "new_head_weights",
     "refuse_new_head",
 ]
 
 #: Parameter-name prefixes of a classifier's head: weights that a checkpoint meant for evaluation must provide.
 HEAD_PREFIXES: tuple[str, ...] = ("head.", "fc_norm.")
+
+#: Explicit cuts of a classification head with more classes than the model (``head_subset=``, ``--head-subset``):
+#: ``"k400"``: a Kinetics-710 head to its first 400 rows (the official K710 -> K400 rule; the model must have
+#: 400 outputs); ``"first"``: the first ``num_classes`` rows, whatever the counts.
+HEAD_SUBSETS: tuple[str, ...] = ("k400", "first")
 
 
 class CheckpointError(RuntimeError):
@@ -50,6 +56,8 @@ class LoadReport:
     ``ignored``: ``{key: reason}`` for tensors in the file the model does not use;
     ``initialized``: ``{key: reason}`` for model parameters not in the file that were left as initialised
     (e.g. a new classification head); ``resized``: ``{key: "old -> new shape"}``; ``notes``: free text.
+    ``head_subset``: the head cut that was asked for (:data:`HEAD_SUBSETS`; ``None``: a classification head
+    with more classes than the model is an error, never silently cut).
     """
 
     path: str
@@ -59,6 +67,12 @@ class LoadReport:
     initialized: dict[str, str] = field(default_factory=dict)
     resized: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    head_subset: str | None = None
+
+    def brief(self) -> str:
+        """One line: ``"loaded 152 tensors from FILE (safetensors); ignored 0, newly initialised 0, resized 0"``."""
+        return (f"loaded {self.converted} tensors from {self.path} ({self.source_format}); ignored {len(self.ignored)}"
+                f", newly initialised {len(self.initialized)}, resized {len(self.resized)}")
 
     def summary(self) -> str:
         lines = [f"{self.path}: {self.source_format}, {self.converted} tensors loaded"]
@@ -153,15 +167,33 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], str]:
     return tensors, fmt
 
 
-def load_checkpoint(model: nn.Module, path: str | Path, *, strict: bool = True) -> LoadReport:
+def _head_rows(state: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor]) -> tuple[int, int] | None:
+    """``(file classes, model classes)`` when both have a ``head.weight`` of different row counts."""
+    if "head.weight" in state and "head.weight" in own and state["head.weight"].ndim == 2:
+        rows, out = int(state["head.weight"].shape[0]), int(own["head.weight"].shape[0])
+        if rows != out:
+            return rows, out
+    return None
+
+
+def load_checkpoint(model: nn.Module, path: str | Path, *, strict: bool = True,
+                    head_subset: str | None = None, new_head: bool = False) -> LoadReport:
     """Load ``path`` into ``model`` through the model family's converter; returns a :class:`LoadReport`.
+
+    ``head_subset``: one of :data:`HEAD_SUBSETS` to keep the first rows of a classification head with more
+    classes than the model (K710 -> K400); without it a class-count mismatch is a :class:`CheckpointError`
+    naming both counts (``strict=False``: the head is reported and left as initialised). ``new_head``: a head of
+    another class count is not loaded and starts fresh (fine-tuning a classifier on new classes), reported in
+    ``report.initialized``.
 
     Strict: after conversion every model key must be provided (or listed in ``report.initialized``) and
     every provided key must exist with the right shape; otherwise :class:`CheckpointError` names the keys.
     Tensors are cast to the dtype of the model's parameters (float16 files compute in float32).
     """
+    if head_subset is not None and head_subset not in HEAD_SUBSETS:
+        raise ValueError(f"head_subset must be one of {', '.join(HEAD_SUBSETS)}, got {head_subset!r}")
     tensors, fmt = read_state_dict(path)
-    report = LoadReport(path=str(path), source_format=fmt)
+    report = LoadReport(path=str(path), source_format=fmt, head_subset=head_subset)
     converter = _converter_for(model)
     try:
         state = converter.from_external(model, tensors, report)
@@ -170,6 +202,23 @@ def load_checkpoint(model: nn.Module, path: str | Path, *, strict: bool = True) 
                               "The file is incomplete or of another architecture; download or convert it "
                               "again.") from exc
     own = model.state_dict()
+    counts = _head_rows(state, own)
+    if counts is not None and new_head:
+        for k in ("head.weight", "head.bias"):
+            if k in state:
+                report.ignored[k] = f"{counts[0]}-class head of the file, the model has {counts[1]} classes"
+                report.initialized[k] = "new head for the model's classes (fine-tuning)"
+                state.pop(k)
+        counts = None
+    if counts is not None and strict:
+        rows, out = counts
+        hint = (f"build the model with num_classes={rows}" + (
+            f", or keep its first {out} classes explicitly with --head-subset first (head_subset='first'; "
+            f"'k400' for the official K710 -> K400 cut)" if rows > out else ""))
+        raise CheckpointError(
+            f"{path} has a {rows}-class classification head but the model has {out} outputs "
+            f"(head.weight: file {tuple(state['head.weight'].shape)} vs model {tuple(own['head.weight'].shape)}): "
+            f"{hint}. Check --num-classes / --classes / --model-args num_classes=...")
     unexpected = sorted(set(state) - set(own))
     missing = sorted(set(own) - set(state) - set(report.initialized))
     wrong = sorted(k for k in set(state) & set(own) if tuple(state[k].shape) != tuple(own[k].shape))

@@ -44,7 +44,7 @@ def resolve_input_spec(name: str, **overrides: Any):
 
 def load_pretrained(name: str, *, checkpoint_path: str | os.PathLike | None = None,
                     cache_dir: str | os.PathLike | None = None, device: Any = "cpu", strict: bool = True,
-                    **overrides: Any) -> tuple[Any, Any, list[str]]:
+                    head_subset: str | None = None, **overrides: Any) -> tuple[Any, Any, list[str]]:
     """``(model, preprocess, class_names)`` of a released checkpoint (see ``internvideo zoo list``).
 
     Args:
@@ -54,6 +54,8 @@ def load_pretrained(name: str, *, checkpoint_path: str | os.PathLike | None = No
         cache_dir: where the released file is looked for / downloaded to (default ``INTERNVIDEO_CACHE``).
         device: where the model goes (eval mode).
         strict: strict loading (default); ``False`` only reports unexpected or missing keys.
+        head_subset: ``"k400"``: the official K710 -> K400 cut (a 400-class model with the Kinetics-400 label
+            list from a Kinetics-710 head); ``"first"``: the first ``num_classes`` rows of a larger head.
         **overrides: model config fields (``num_frames``, ``img_size``, ``embed_dim``, ...; see
             :func:`~internvideo_core.registry.create_model`) and :class:`~internvideo_core.data.input_spec.InputSpec`
             fields (``sampling``, ``frame_interval``, ``short_side``, ``test_clips``, ...). ``num_frames`` and
@@ -80,15 +82,18 @@ def load_pretrained(name: str, *, checkpoint_path: str | os.PathLike | None = No
     spec_fields = {f.name for f in dataclasses.fields(InputSpec)}
     model_kw = {k: v for k, v in overrides.items() if k not in spec_fields or k in _SHARED}
     model_kw = {**entry.overrides, **model_kw}
+    label_map = entry.label_map
+    if head_subset == "k400":
+        model_kw["num_classes"], label_map = 400, "kinetics400"
     build_config(entry.arch, **dict(model_kw))  # unknown names fail here, before anything is read
     spec = resolve_input_spec(name, **overrides)
     path = checkpoint_path if checkpoint_path is not None else download_pretrained(name, cache_dir=cache_dir)
-    model = create_model(entry.arch, checkpoint_path=str(path), strict=strict, **model_kw)
+    model = create_model(entry.arch, checkpoint_path=str(path), strict=strict, head_subset=head_subset, **model_kw)
     model.pretrained_entry = entry
     model.eval().to(device)
-    class_names = read_labels(entry.label_map) if entry.label_map else []
+    class_names = read_labels(label_map) if label_map else []
     num_classes = getattr(model.config, "num_classes", None) if hasattr(model, "head") else None
     if class_names and num_classes is not None and len(class_names) != num_classes:
-        raise ValueError(f"{name}: the label list {entry.label_map!r} has {len(class_names)} names but the model "
+        raise ValueError(f"{name}: the label list {label_map!r} has {len(class_names)} names but the model "
                          f"has {num_classes} outputs; pass num_classes={len(class_names)} or check the entry")
     return model, VideoPreprocess(spec), class_names

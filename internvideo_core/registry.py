@@ -173,7 +173,7 @@ def build_config(name: str, **overrides: Any) -> Any:
 
 
 def create_model(name: str, *, checkpoint_path: str | None = None, pretrained: bool | str = False,
-                 strict: bool = True, **overrides: Any):
+                 strict: bool = True, head_subset: str | None = None, **overrides: Any):
     """Build a registered model, optionally loading weights.
 
     Args:
@@ -183,6 +183,8 @@ def create_model(name: str, *, checkpoint_path: str | None = None, pretrained: b
         pretrained: ``True`` downloads the default checkpoint registered for this architecture (or the one
             named by ``name``); a string names a checkpoint from :func:`list_pretrained`.
         strict: unexpected or missing keys are an error (the default); ``False`` only reports them.
+        head_subset: keep the first rows of a checkpoint's larger classification head (``"k400"``: the
+            K710 -> K400 cut; ``"first"``); without it a class-count mismatch is an error naming both counts.
         **overrides: config fields to change. VideoMAE classifiers and autoencoders: ``img_size, patch_size,
             num_frames, tubelet_size, embed_dim, depth, num_heads, num_classes, drop_path_rate, decoder_embed_dim,
             decoder_depth, decoder_num_heads`` (and every other field of their config). Dual encoders:
@@ -217,7 +219,7 @@ def create_model(name: str, *, checkpoint_path: str | None = None, pretrained: b
     if checkpoint_path is not None:
         from internvideo_core.checkpoint import load_checkpoint
 
-        model.load_report = load_checkpoint(model, checkpoint_path, strict=strict)
+        model.load_report = load_checkpoint(model, checkpoint_path, strict=strict, head_subset=head_subset)
         model.eval()
     return model
 

@@ -79,10 +79,10 @@ def test_labels_beyond_the_model_classes_are_refused_when_the_list_is_read(synth
     save_safetensors(create_model("videomae_vit_tiny_synth", embed_dim=32, depth=2, num_heads=2, img_size=32,
                                   num_frames=8, num_classes=12), classifier)
     with pytest.raises(AnnotationError, match=rf"{listing.name}:4: label 99 out of range"):
-        main(["finetune", "--data", str(listing), "--model-args", *TINY, "num_classes=12", "--val-data", "none",
+        main(["--debug", "finetune", "--data", str(listing), "--model-args", *TINY, "num_classes=12", "--val-data", "none",
               "--num-frames", "8", "--output-dir", str(tmp_path / "ft"), *FAST])
     with pytest.raises(AnnotationError, match=rf"{listing.name}:4: label 99 out of range"):
-        main(["evaluate", "--data", str(listing), "--model-args", *TINY, "num_classes=12", "--checkpoint",
+        main(["--debug", "evaluate", "--data", str(listing), "--model-args", *TINY, "num_classes=12", "--checkpoint",
               str(classifier), "--num-frames", "8", "--device", "cpu"])
 
 
@@ -157,9 +157,9 @@ def test_resume_on_empty_truncated_or_foreign_checkpoint_names_the_file(synth, t
         with pytest.raises(CheckpointError, match=words) as err:
             load_training_checkpoint(path, model=model)
         assert str(path) in str(err.value)
-    # through the command line too
+    # through the command line too (one line without --debug, the typed error with it)
     with pytest.raises(CheckpointError, match=rf"{truncated.name}"):
-        main(["finetune", "--data", str(synth), "--model-args", *TINY, "--val-data", "none", "--num-frames", "8",
+        main(["--debug", "finetune", "--data", str(synth), "--model-args", *TINY, "--val-data", "none", "--num-frames", "8",
               "--output-dir", str(tmp_path / "ft"), "--resume", str(truncated), *FAST])
 
 

@@ -50,7 +50,10 @@ def test_k710_head_is_cut_to_first_rows(official_dir, tmp_path):
     sd = _ft_state(official_dir)  # head has 7 rows: pretend it is K710 and load a 4-class model
     path = tmp_path / "k710_ft.pth"
     torch.save({"module": sd}, path)
-    model = create_model("videomae_vit_base_patch16_224", checkpoint_path=path, num_classes=4, **FT)
+    with pytest.raises(CheckpointError, match="7-class classification head but the model has 4 outputs"):
+        create_model("videomae_vit_base_patch16_224", checkpoint_path=path, num_classes=4, **FT)  # only on request
+    model = create_model("videomae_vit_base_patch16_224", checkpoint_path=path, num_classes=4, head_subset="first",
+                         **FT)
     rep = model.load_report
     assert set(rep.resized) == {"head.weight", "head.bias"}
     assert "(7, 64) -> (4, 64)" in rep.resized["head.weight"]

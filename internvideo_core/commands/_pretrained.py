@@ -123,10 +123,19 @@ def cache_root(args) -> str | None:
     return str(runs_dir() / "embedding_cache")
 
 
-def model_from_args(args) -> EvalModel:
+def model_from_args(args, saved: dict[str, Any] | None = None) -> EvalModel:
+    """The model of ``--model --checkpoint --model-args``; ``saved``: the ``config.json`` description of the
+    checkpoint (:mod:`internvideo_core.model_config`): its overrides (``--model-args`` win), class names and
+    input size."""
     from internvideo_core.commands._training import model_overrides
+    from internvideo_core.model_config import model_kwargs
 
-    return load_for_eval(args.model, args.checkpoint, model_overrides(args.model_args), pick_device(args.device))
+    overrides = {**(model_kwargs(saved) if saved else {}), **model_overrides(args.model_args)}
+    em = load_for_eval(args.model, args.checkpoint, overrides, pick_device(args.device))
+    if saved:
+        em.class_names = em.class_names or saved.get("class_names") or None
+        em.num_frames = int((saved.get("input") or {}).get("num_frames") or em.num_frames)
+    return em
 
 
 def write_json(path: str | os.PathLike | None, payload: dict[str, Any]) -> None:

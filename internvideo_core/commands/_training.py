@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 __all__ = ["add_config_args", "config_from_args", "add_model_args", "model_overrides", "add_data_args",
            "ClassificationData", "resolve_classification_data", "make_loader", "run_main", "WithIndex",
-           "positive_int", "prepare_run", "require_samples"]
+           "positive_int", "prepare_run", "require_samples", "head_classes", "dataset_root", "check_listed_files",
+           "fit_schedule_to_run", "run_summary"]
 
 _HELP = {
     "epochs": "passes over the training data",
@@ -31,6 +32,8 @@ _HELP = {
     "mask_ratio": "fraction of tokens hidden from the encoder",
     "layer_decay": "layer-wise lr decay factor (1 = off)",
     "clip_grad": "max gradient norm (default: no clipping)",
+    "num_classes": "outputs of the classification head (and mixup targets); default: from the data (its class "
+                   "names, else the largest label + 1); a value that contradicts the data is refused",
 }
 
 
@@ -77,6 +80,91 @@ def require_samples(dataset: Any, annotation: Any, batch_size: int | None = None
                          "--batch-size or add data")
 
 
+def head_classes(data: "ClassificationData", records: list, given: int | None, model_arg: int | None) -> int:
+    """The number of outputs of the classification head, decided by the data (one rule for ``finetune``):
+
+    - class names known (a SynthMotion folder, ``--classes FILE``): their count;
+    - else (a ``path label`` list, a Kinetics CSV numbered by its sorted label names): the largest label + 1;
+    - ``--num-classes N`` (``given``) or ``--model-args num_classes=N`` (``model_arg``) may state it: they must
+      agree with each other and with the class names; against a list without names, ``N`` may be larger (classes
+      absent from the list), and a smaller ``N`` fails when the list is read (the file and line of the first label
+      out of range). Anything else is a :class:`ValueError` naming both counts, so a
+      400-output base architecture is never fine-tuned as a 400-way head on a 12-class list.
+    """
+    if given is not None and model_arg is not None and given != model_arg:
+        raise ValueError(f"--num-classes {given} and --model-args num_classes={model_arg} disagree; give one")
+    stated = given if given is not None else model_arg
+    flag = "--num-classes" if given is not None else "--model-args num_classes"
+    labels = [r.label for r in records if getattr(r, "label", -1) >= 0]
+    if data.classes is not None:
+        where = "the SynthMotion folder" if data.synth else "--classes"
+        n, source = len(data.classes), f"{len(data.classes)} class names ({where})"
+    else:
+        n = max(labels) + 1 if labels else 0
+        source = f"labels up to {n - 1} in {data.annotation}"
+    if stated is None:
+        if n < 1:
+            raise ValueError(f"cannot tell the number of classes: {data.annotation} has no labels; pass --classes FILE "
+                             "or --num-classes N")
+        return n
+    if stated < 1:
+        raise ValueError(f"{flag} must be at least 1, got {stated}")
+    if data.classes is not None and stated != n:
+        raise ValueError(f"{flag} {stated} does not match the data: {source} give {n} classes. Drop {flag} "
+                         "(the head is sized from the data) or fix the data / --classes")
+    return stated
+
+
+def fit_schedule_to_run(cfg: Any, steps_per_epoch: int) -> Any:
+    """With ``--max-steps`` shorter than the schedule, the warm-up is scaled to the run (``warmup_steps`` =
+    warm-up x max_steps / total steps, so a smoke run reaches its peak lr instead of sitting at ``warmup_lr``);
+    ``cfg`` unchanged otherwise. Returns the (new) config."""
+    total = int(cfg.epochs * steps_per_epoch)
+    if not cfg.max_steps or cfg.max_steps >= total:
+        return cfg
+    warm = cfg.warmup_steps if cfg.warmup_steps > 0 else int(cfg.warmup_epochs * steps_per_epoch)
+    scaled = round(warm * cfg.max_steps / total) if warm else 0
+    return dataclasses.replace(cfg, warmup_steps=scaled if scaled > 0 else -1,
+                               warmup_epochs=cfg.warmup_epochs if scaled > 0 else 0)
+
+
+def run_summary(name: str, cfg: Any, *, model: str, clips: int, classes: int | None, steps_per_epoch: int,
+                world_size: int, device: Any, resume: str | None = None) -> str:
+    """The lines a run starts with: data (clips, classes), steps per epoch and in total, per-process and global
+    batch, the scaled learning rate and warm-up, device, precision, world size and backend, and the step a
+    resumed run continues from."""
+    import torch.distributed as dist
+
+    from internvideo_core.train.loop import _precision
+
+    total = int(cfg.epochs * steps_per_epoch)
+    run_steps = min(total, cfg.max_steps) if cfg.max_steps else total
+    glob = cfg.batch_size * world_size
+    factor = glob / 256 if cfg.scale_lr else 1.0
+    warm = cfg.warmup_steps if cfg.warmup_steps > 0 else int(cfg.warmup_epochs * steps_per_epoch)
+    backend = dist.get_backend() if dist.is_available() and dist.is_initialized() else "none (one process)"
+    lines = [
+        f"{name}: {model} on {clips} clips" + (f", {classes} classes" if classes else ""),
+        f"  steps: {steps_per_epoch} per epoch x {cfg.epochs} epochs = {total}"
+        + (f", this run stops at step {run_steps} (--max-steps)" if run_steps < total else ""),
+        f"  batch: {cfg.batch_size} per process x {world_size} process(es) = {glob} global",
+        f"  lr: {cfg.base_lr:g} per 256 samples -> {cfg.base_lr * factor:.3g} peak"
+        + (" (scaled by global batch / 256)" if cfg.scale_lr else " (not scaled)")
+        + f", warm-up {min(warm, total)} steps",
+        f"  device {device}, precision {_precision(cfg.precision, __import__('torch').device(device))}, "
+        f"world size {world_size}, backend {backend}",
+    ]
+    if resume:
+        import torch
+
+        try:
+            step = torch.load(resume, map_location="cpu", weights_only=True).get("step", 0)
+        except Exception:  # noqa: BLE001 - a broken file is reported (typed, naming it) when training loads it
+            step = "?"
+        lines.append(f"  resumed from step {step} ({resume})")
+    return "\n".join(lines)
+
+
 def _base_type(tp: Any) -> tuple[Any, bool]:
     """``(inner type, optional?)`` of a resolved annotation."""
     origin = typing.get_origin(tp)
@@ -118,9 +206,9 @@ def config_from_args(args: argparse.Namespace, cls: type, **fixed: Any):
     return cls(**values)
 
 
-def add_model_args(parser: argparse.ArgumentParser, default_model: str) -> None:
-    parser.add_argument("--model", default=default_model, help=f"architecture name (default: {default_model}; "
-                        "see `internvideo zoo list`)")
+def add_model_args(parser: argparse.ArgumentParser, default_model: str | None, help: str | None = None) -> None:
+    parser.add_argument("--model", default=default_model, help=help or f"architecture name (default: {default_model}; "
+                        "see `internvideo models`)")
     parser.add_argument("--model-args", nargs="*", default=[], metavar="KEY=VALUE",
                         help="config overrides, e.g. embed_dim=384 depth=12 drop_path_rate=0.1")
 
@@ -144,8 +232,9 @@ def add_data_args(parser: argparse.ArgumentParser, *, val: bool = False) -> None
     g.add_argument("--data", required=True,
                    help="a SynthMotion folder (internvideo synth --out DIR) or an annotation file: a VideoMAE list "
                         "'path label' or an official Kinetics CSV")
-    g.add_argument("--data-root", default=None, help="folder the paths in the list are relative to "
-                   "(default: the SynthMotion folder, else the list's folder)")
+    g.add_argument("--data-root", default=None, help="folder the paths in the list are relative to (default: the "
+                   "dataset root: the nearest folder at or above the list with a SynthMotion manifest.json, else "
+                   "the list's own folder)")
     g.add_argument("--classes", default=None, help="class-name list (one per line) for Kinetics CSVs and the count")
     if val:
         g.add_argument("--val-data", default=None, help="validation list (default: the SynthMotion val split; "
@@ -155,6 +244,36 @@ def add_data_args(parser: argparse.ArgumentParser, *, val: bool = False) -> None
                    help="frame stride of dense sampling (default: 4 official, 1 for SynthMotion's short clips)")
     g.add_argument("--img-size", type=int, default=None, help="crop size (default: the model's img_size)")
     g.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes")
+
+
+def dataset_root(annotation: str | Path) -> Path | None:
+    """The SynthMotion folder an annotation file belongs to: the nearest folder at or above it (3 levels) holding
+    ``manifest.json`` (``None``: not inside one)."""
+    folder = Path(annotation).resolve().parent
+    for candidate in [folder, *folder.parents][:4]:
+        if (candidate / "manifest.json").is_file():
+            return candidate
+    return None
+
+
+def check_listed_files(records: list, annotation: str | Path, root: str | Path, show: int = 3) -> None:
+    """Stat every video (or frame folder) of ``records`` before anything is built: a missing one is a
+    :class:`FileNotFoundError` naming how many are missing, the first ``show`` of them and the path rule
+    (relative paths in a list are joined to ``--data-root``, default :func:`dataset_root`, else the list's folder).
+    """
+    import os
+
+    missing = [r.path for r in records if not os.path.exists(r.path)]
+    if not missing:
+        return
+    first = ", ".join(missing[:show])
+    hint = (f"paths in {annotation} are joined to the data root {root} (--data-root; default: the folder with the "
+            "SynthMotion manifest.json above the list, else the list's folder)")
+    synth = dataset_root(annotation)
+    if synth is not None and Path(root).resolve() != synth:
+        hint += f"; this list belongs to the SynthMotion folder {synth}: drop --data-root or pass --data-root {synth}"
+    raise FileNotFoundError(f"{len(missing)} of {len(records)} videos listed in {annotation} do not exist (first: "
+                            f"{first}): {hint}")
 
 
 @dataclasses.dataclass
@@ -186,8 +305,9 @@ def resolve_classification_data(data: str, split: str, root: str | None = None,
                                   [n for n in names if n.strip()], True)
     if not path.is_file():
         raise SystemExit(f"annotation file {path} not found")
-    return ClassificationData(path, Path(root) if root else path.parent,
-                              [n for n in names if n.strip()] if names else None, False)
+    synth = dataset_root(path)  # a list inside a SynthMotion folder: paths relative to that folder, rate 1
+    return ClassificationData(path, Path(root) if root else (synth or path.parent),
+                              [n for n in names if n.strip()] if names else None, synth is not None)
 
 
 def make_loader(dataset: Any, batch_size: int, *, train: bool, seed: int = 0, num_workers: int = 0,
@@ -220,9 +340,15 @@ class WithIndex:
 
 def run_main(register: Callable[[argparse._SubParsersAction], None], name: str,
              argv: list[str] | None = None) -> int:
-    """``python -m internvideo_core.commands.<name>`` (e.g. under torchrun) = ``internvideo <name>``."""
+    """``python -m internvideo_core.commands.<name>`` (e.g. under torchrun) = ``internvideo <name>``, with the
+    same error handling (one line from rank 0; ``--debug`` anywhere in the arguments shows the traceback)."""
+    from internvideo_core.cli import run_command
+
     parser = argparse.ArgumentParser(prog=f"internvideo {name}")
     sub = parser.add_subparsers(dest="command")
     register(sub)
-    args = parser.parse_args([name, *(sys.argv[1:] if argv is None else argv)])
-    return int(args.func(args) or 0)
+    rest = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in rest
+    args = parser.parse_args([name, *(a for a in rest if a != "--debug")])
+    args.command_line = " ".join([f"python -m internvideo_core.commands.{name.replace('-', '_')}", *rest])
+    return run_command(args.func, args, debug)

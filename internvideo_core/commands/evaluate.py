@@ -26,17 +26,42 @@ from pathlib import Path
 from internvideo_core.commands import _training as T
 
 
+_DEFAULT_MODEL = "videomae_vit_tiny_synth"
+
+
+def _describe_from_saved(args: argparse.Namespace, is_main: bool) -> dict | None:
+    """Take the model from ``config.json`` beside ``--checkpoint`` when ``--model`` is not given (a released name
+    as ``--checkpoint`` becomes ``--pretrained``); returns the description (``None``: none used)."""
+    from internvideo_core.model_config import read_model_config
+    from internvideo_core.registry import list_pretrained
+
+    if args.checkpoint and not args.pretrained and not Path(args.checkpoint).exists() \
+            and args.checkpoint in list_pretrained():
+        args.pretrained, args.checkpoint = args.checkpoint, None
+    saved = None if args.pretrained else read_model_config(args.checkpoint)
+    if args.model is None:
+        args.model = saved["architecture"] if saved else _DEFAULT_MODEL
+        if saved is None and not args.pretrained and is_main and Path(args.checkpoint or "").is_file():
+            print(f"note: no config.json beside {args.checkpoint}: assuming --model {_DEFAULT_MODEL} (give --model "
+                  "and --model-args for other architectures)", file=sys.stderr)
+    if saved is not None and saved["architecture"] != args.model:
+        saved = None  # --model given for another architecture: the description does not apply
+    return saved
+
+
 def _load_pretrained(args: argparse.Namespace, overrides: dict):
     """``(model, InputSpec)`` of the zoo entry ``--pretrained`` (``--checkpoint`` as its file when given)."""
     from internvideo_core.pretrained import load_pretrained
 
-    model, pre, _ = load_pretrained(args.pretrained, checkpoint_path=args.checkpoint, **overrides)
+    model, pre, _ = load_pretrained(args.pretrained, checkpoint_path=args.checkpoint, head_subset=args.head_subset,
+                                    **overrides)
     return model, pre.spec
 
 
-def _dataset_protocol(args: argparse.Namespace, model, spec, synth: bool) -> dict:
+def _dataset_protocol(args: argparse.Namespace, model, spec, synth: bool, saved: dict | None = None) -> dict:
     """Sampling arguments of the test dataset: the flags given, else the entry's protocol (``spec``), else the
-    model's size and the K400 protocol (16 x 4 for real data, rate 1 for SynthMotion, 5 x 3 views)."""
+    input of the saved model's ``config.json`` (``saved``), else the model's size and the K400 protocol (16 x 4
+    for real data, rate 1 for SynthMotion, 5 x 3 views)."""
     mc = model.config
     if spec is not None:
         proto = dict(sampling=spec.sampling, size=spec.crop_size, num_frames=spec.num_frames,
@@ -45,6 +70,9 @@ def _dataset_protocol(args: argparse.Namespace, model, spec, synth: bool) -> dic
     else:
         proto = dict(sampling="dense", size=mc.img_size, num_frames=mc.num_frames, rate=1 if synth else 4,
                      num_clips=5, num_views=2, num_crops=3, short_side=None)
+        inp = (saved or {}).get("input") or {}
+        proto.update({k: inp[src] for k, src in (("size", "img_size"), ("num_frames", "num_frames"),
+                                                 ("rate", "sampling_rate")) if inp.get(src)})
     given = dict(size=args.img_size, num_frames=args.num_frames, rate=args.sampling_rate, num_clips=args.num_clips,
                  num_views=args.num_clips, num_crops=args.num_crops, short_side=args.short_side)
     proto.update({k: v for k, v in given.items() if v is not None})
@@ -57,7 +85,7 @@ def _load(args: argparse.Namespace, overrides: dict):
     from internvideo_core.registry import create_model
 
     if not args.ema:
-        return create_model(args.model, checkpoint_path=args.checkpoint, **overrides)
+        return create_model(args.model, checkpoint_path=args.checkpoint, head_subset=args.head_subset, **overrides)
     ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
     ema = ckpt.get("ema") if isinstance(ckpt, dict) else None
     if ema is None:
@@ -91,8 +119,19 @@ def _run(args: argparse.Namespace) -> int:
         raise SystemExit("internvideo evaluate: give --checkpoint FILE, or --pretrained NAME (`internvideo zoo list`)")
     info = init_distributed(None if args.device == "auto" else args.device)
     try:
+        from internvideo_core.model_config import model_kwargs
+
+        saved = _describe_from_saved(args, info.is_main)
         data = T.resolve_classification_data(args.data, args.split, args.data_root, args.classes)
-        overrides = T.model_overrides(args.model_args)
+        T.check_listed_files(kinetics_dataset(data.annotation, root=data.root, classes=data.classes).records,
+                             data.annotation, data.root)  # a fast stat of every video, before building
+        overrides = {**(model_kwargs(saved) if saved else {}), **T.model_overrides(args.model_args)}
+        named = (saved or {}).get("class_names")
+        if named and data.classes is not None and list(named) != list(data.classes):
+            diff = next(i for i, (a, b) in enumerate(zip([*named, None], [*data.classes, None])) if a != b)
+            raise ValueError(f"the classes of {args.checkpoint} (config.json: {len(named)}) differ from those of the "
+                             f"data ({len(data.classes)}; first difference at index {diff}): scores would compare "
+                             "different labels. Evaluate on data with the same class list (--classes FILE)")
         if data.classes is not None:
             overrides.setdefault("num_classes", len(data.classes))
         spec = None
@@ -101,10 +140,13 @@ def _run(args: argparse.Namespace) -> int:
         else:
             model = _load(args, overrides)
         model = model.to(info.device)
+        report = getattr(model, "load_report", None)
+        if info.is_main and report is not None:  # what was loaded: one line always, everything on request
+            print(report.summary() if args.show_load_report else report.brief())
         _check_head(model, args)
         ds = kinetics_dataset(data.annotation, root=data.root, classes=data.classes, mode="test",
                               num_classes=model.num_classes or None,  # labels checked against the head when read
-                              **_dataset_protocol(args, model, spec, data.synth))
+                              **_dataset_protocol(args, model, spec, data.synth, saved))
         T.require_samples(ds, data.annotation)
         loader = T.make_loader(T.WithIndex(ds), args.batch_size, train=False, num_workers=args.num_workers)
         res = evaluate(model, loader, device=info.device, precision=args.precision)
@@ -125,14 +167,23 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="multi-view top-1/top-5 of a classifier (torchrun-ready)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    T.add_model_args(p, "videomae_vit_tiny_synth")
-    p.add_argument("--checkpoint", default=None, help="weights to evaluate (required without --pretrained)")
+    T.add_model_args(p, None, help=f"architecture name (default: the one in config.json beside --checkpoint, "
+                                   f"which the training commands write; else {_DEFAULT_MODEL})")
+    p.add_argument("--checkpoint", default=None, help="weights to evaluate: a file, or a released name (`internvideo "
+                   "zoo list`, same as --pretrained NAME); required without --pretrained")
     p.add_argument("--pretrained", default=None, metavar="NAME",
                    help="a released checkpoint (`internvideo zoo list`): its model, classes and test protocol")
     p.add_argument("--ema", action="store_true", help="use the EMA weights of a kit training checkpoint")
     p.add_argument("--allow-random-head", action="store_true",
                    help="evaluate even when the checkpoint has no classification head (new, random weights: "
                         "chance accuracy); refused by default")
+    p.add_argument("--head-subset", default=None, choices=["k400", "first"],
+                   help="keep the first classes of a checkpoint head with more classes than the model: k400 = "
+                        "the official K710 -> K400 cut (400 outputs), first = the first num_classes rows. Without "
+                        "it a class-count mismatch is an error naming both counts")
+    p.add_argument("--show-load-report", action="store_true",
+                   help="print the full load report (ignored, newly initialised and resized tensors); its "
+                        "one-line summary is always printed")
     T.add_data_args(p)
     p.add_argument("--split", default="test", help="SynthMotion split (train, val, test; default test)")
     p.add_argument("--num-clips", type=int, default=None, help="temporal views (default: the --pretrained "
@@ -142,8 +193,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--short-side", type=int, default=None, help="resize the short side before cropping "
                    "(default: the --pretrained entry's, else the crop size)")
     p.add_argument("--batch-size", type=T.positive_int, default=4, help="videos per process and batch")
-    p.add_argument("--precision", default="auto", help="auto (bf16 on CUDA, fp32 on CPU), fp32, bf16, fp16")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                   help="auto: bf16 autocast on CUDA, fp32 on CPU")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
     p.add_argument("--output", default=None, help="write the metrics as JSON here")
     p.set_defaults(func=_run)
 

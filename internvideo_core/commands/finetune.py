@@ -28,7 +28,7 @@ from internvideo_core.commands import _training as T
 
 
 def _run(args: argparse.Namespace) -> int:
-    from internvideo_core.checkpoint import save_safetensors
+    from internvideo_core.model_config import resolve_weights, save_model
     from internvideo_core.data.datasets import kinetics_dataset
     from internvideo_core.registry import create_model
     from internvideo_core.train.distributed import cleanup_distributed, init_distributed
@@ -40,12 +40,16 @@ def _run(args: argparse.Namespace) -> int:
         T.prepare_run(cfg, info.rank)  # output folder writable, seeded before the model is built
         data = T.resolve_classification_data(args.data, "train", args.data_root, args.classes)
         overrides = T.model_overrides(args.model_args)
-        if data.classes is not None:
-            overrides.setdefault("num_classes", len(data.classes))
+        listed = kinetics_dataset(data.annotation, root=data.root, classes=data.classes).records  # nothing opened
+        T.check_listed_files(listed, data.annotation, data.root)  # a fast stat of every video, before building
+        num_classes = T.head_classes(data, listed, cfg.num_classes, overrides.get("num_classes"))
+        overrides["num_classes"] = num_classes  # the head is sized by the data (T.head_classes)
+        cfg = dataclasses.replace(cfg, num_classes=num_classes)
         if args.drop_path is not None:
             overrides.setdefault("drop_path_rate", args.drop_path)
         model = create_model(args.model, **overrides)
         if args.init:
+            args.init = resolve_weights(args.init, "--init")  # a path or a released name
             report = load_encoder_weights(model, args.init)
             if info.is_main:
                 print(f"initialised from {args.init}: {report.converted} tensors, "
@@ -67,10 +71,17 @@ def _run(args: argparse.Namespace) -> int:
             val_ds = T.WithIndex(kinetics_dataset(val_path, mode="val", **common))
             T.require_samples(val_ds, val_path)
             val_loader = T.make_loader(val_ds, cfg.batch_size, train=False, num_workers=args.num_workers)
+        cfg = T.fit_schedule_to_run(cfg, cfg.steps_per_epoch or len(loader))
+        if info.is_main:
+            print(T.run_summary("finetune", cfg, model=args.model, clips=len(train_ds), classes=num_classes,
+                                steps_per_epoch=cfg.steps_per_epoch or len(loader), world_size=info.world_size,
+                                device=info.device, resume=args.resume), flush=True)
         result = finetune(model, loader, cfg, val_loader=val_loader, resume=args.resume)
         if info.is_main and cfg.output_dir:
             out = Path(cfg.output_dir)
-            save_safetensors(model, out / "model.safetensors", metadata={"model": args.model})
+            save_model(model, out / "model.safetensors", arch=args.model, overrides=overrides,
+                       class_names=data.classes, command=getattr(args, "command_line", None),
+                       input={"num_frames": nf, "img_size": size, "sampling_rate": rate, "sampling": "dense"})
             summary = {"model": args.model, "overrides": {k: str(v) for k, v in overrides.items()},
                        "steps": result.step, "epochs": result.epochs}
             (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")

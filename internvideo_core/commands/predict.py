@@ -20,6 +20,9 @@ import sys
 from internvideo_core.commands import _pretrained as P
 
 
+_DEFAULT_MODEL = "videomae_vit_base_k400"
+
+
 def _classes(args, em) -> list[str]:
     if args.classes:
         return [ln.strip() for ln in open(args.classes, encoding="utf-8-sig") if ln.strip()]
@@ -71,8 +74,23 @@ def _run(args: argparse.Namespace) -> int:
 
     from internvideo_core.eval.long_video import predict_windows, top_k_labels
 
+    from pathlib import Path
+
+    from internvideo_core.model_config import read_model_config
+
     device = P.pick_device(args.device)
-    em = P.model_from_args(args)
+    from internvideo_core.registry import list_pretrained
+
+    if args.checkpoint and not Path(args.checkpoint).exists() and args.checkpoint in list_pretrained():
+        args.model, args.checkpoint = args.checkpoint, None  # a released name as --checkpoint
+    saved = read_model_config(args.checkpoint) if args.checkpoint else None
+    if args.model is None:  # the description beside --checkpoint (written by the training commands)
+        args.model = saved["architecture"] if saved else _DEFAULT_MODEL
+    elif saved and saved["architecture"] != args.model:
+        saved = None
+    if args.rate is None:
+        args.rate = int(((saved or {}).get("input") or {}).get("sampling_rate") or 4)
+    em = P.model_from_args(args, saved)
     classes = _classes(args, em)
     clip_len = args.clip_len or em.num_frames
     windows = predict_windows(args.video, _scorer(args, em, classes, device), clip_len, args.rate, args.stride,
@@ -113,12 +131,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="top-k labels of a video (sliding windows over long videos, timeline plot)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("video", help="a video file")
-    P.add_common_args(p, "videomae_vit_base_k400")
+    P.add_common_args(p, _DEFAULT_MODEL)
+    p.set_defaults(model=None)  # default: config.json beside --checkpoint, else videomae_vit_base_k400
     p.add_argument("--labels", default=None, help="class list name in data/labels (e.g. kinetics400)")
     p.add_argument("--classes", default=None, help="class names file, one per line")
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--clip-len", type=int, default=None, help="frames per window (default: the model's)")
-    p.add_argument("--rate", type=int, default=4, help="take every RATE-th frame inside a window (K400: 4)")
+    p.add_argument("--rate", type=int, default=None, help="take every RATE-th frame inside a window (default: the "
+                   "sampling rate in config.json beside --checkpoint, else 4 as K400)")
     p.add_argument("--stride", type=int, default=None, help="frames between window starts (default: window length)")
     p.add_argument("--templates", default="internvideo", help="zero-shot prompt set for dual encoders")
     p.add_argument("--plot", default=None, help="write the label timeline PNG here")

@@ -28,7 +28,7 @@ from internvideo_core.commands import _training as T
 
 
 def _run(args: argparse.Namespace) -> int:
-    from internvideo_core.checkpoint import save_safetensors
+    from internvideo_core.model_config import save_model
     from internvideo_core.data.datasets import kinetics_dataset
     from internvideo_core.registry import create_model
     from internvideo_core.train.distributed import cleanup_distributed, init_distributed
@@ -38,20 +38,30 @@ def _run(args: argparse.Namespace) -> int:
     info = init_distributed(None if cfg.device == "auto" else cfg.device)
     try:
         T.prepare_run(cfg, info.rank)  # output folder writable, seeded before the model is built
-        model = create_model(args.model, **T.model_overrides(args.model_args))
-        mc = model.config
         data = T.resolve_classification_data(args.data, "train", args.data_root, args.classes)
+        listed = kinetics_dataset(data.annotation, root=data.root, classes=data.classes).records  # nothing opened
+        T.check_listed_files(listed, data.annotation, data.root)  # a fast stat of every video, before building
+        overrides = T.model_overrides(args.model_args)
+        model = create_model(args.model, **overrides)
+        mc = model.config
         rate = args.sampling_rate or (1 if data.synth else 4)
+        size, nf = args.img_size or mc.img_size, args.num_frames or mc.num_frames
         ds = kinetics_dataset(data.annotation, root=data.root, classes=data.classes, mode="train",
-                              size=args.img_size or mc.img_size, num_frames=args.num_frames or mc.num_frames,
-                              rate=rate, seed=cfg.seed)
+                              size=size, num_frames=nf, rate=rate, seed=cfg.seed)
         cfg = dataclasses.replace(cfg, batch_size=cfg.batch_size or 8, device=str(info.device))
         T.require_samples(ds, data.annotation, cfg.batch_size, info.world_size)
         loader = T.make_loader(ds, cfg.batch_size, train=True, seed=cfg.seed, num_workers=args.num_workers)
+        cfg = T.fit_schedule_to_run(cfg, cfg.steps_per_epoch or len(loader))
+        if info.is_main:
+            print(T.run_summary("pretrain", cfg, model=args.model, clips=len(ds), classes=None,
+                                steps_per_epoch=cfg.steps_per_epoch or len(loader), world_size=info.world_size,
+                                device=info.device, resume=args.resume), flush=True)
         result = pretrain(model, loader, cfg, resume=args.resume)
         if info.is_main and cfg.output_dir:
             out = Path(cfg.output_dir)
-            save_safetensors(model, out / "model.safetensors", metadata={"model": args.model})
+            save_model(model, out / "model.safetensors", arch=args.model, overrides=overrides,
+                       command=getattr(args, "command_line", None),
+                       input={"num_frames": nf, "img_size": size, "sampling_rate": rate, "sampling": "dense"})
             summary = {"model": args.model, "steps": result.step, "final_loss": result.losses[-1] if result.losses
                        else None, "epochs": result.epochs}
             (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")

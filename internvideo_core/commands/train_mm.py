@@ -54,7 +54,7 @@ def _resolve(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from internvideo_core.checkpoint import save_safetensors
+    from internvideo_core.model_config import resolve_weights, save_model
     from internvideo_core.data.datasets import CaptionDataset
     from internvideo_core.registry import create_model
     from internvideo_core.train.contrastive import ContrastiveConfig, collate_video_text, train_contrastive
@@ -64,20 +64,30 @@ def _run(args: argparse.Namespace) -> int:
     info = init_distributed(None if cfg.device == "auto" else cfg.device)
     try:
         T.prepare_run(cfg, info.rank)  # output folder writable, seeded before the model is built
-        model = create_model(args.model, checkpoint_path=args.init, **T.model_overrides(args.model_args))
+        overrides = T.model_overrides(args.model_args)
+        init = resolve_weights(args.init, "--init") if args.init else None  # a path or a released name
+        model = create_model(args.model, checkpoint_path=init, **overrides)
         model.train()
         annotation, video_dir = _resolve(args)
         mc = model.config
-        ds = CaptionDataset(annotation, video_dir, split=args.split, mode="val", num_frames=args.num_frames or
-                            mc.num_frames, size=args.img_size or mc.input_resolution, seed=cfg.seed)
+        nf, size = args.num_frames or mc.num_frames, args.img_size or mc.input_resolution
+        ds = CaptionDataset(annotation, video_dir, split=args.split, mode="val", num_frames=nf, size=size,
+                            seed=cfg.seed)
         cfg = dataclasses.replace(cfg, batch_size=cfg.batch_size or 8, device=str(info.device))
         T.require_samples(ds, annotation, cfg.batch_size, info.world_size)
         loader = T.make_loader(_AllCaptions(ds), cfg.batch_size, train=True, seed=cfg.seed,
                                num_workers=args.num_workers, collate_fn=collate_video_text)
+        cfg = T.fit_schedule_to_run(cfg, cfg.steps_per_epoch or len(loader))
+        if info.is_main:
+            print(T.run_summary("train-mm", cfg, model=args.model, clips=len(ds), classes=None,
+                                steps_per_epoch=cfg.steps_per_epoch or len(loader), world_size=info.world_size,
+                                device=info.device, resume=args.resume), flush=True)
         result = train_contrastive(model, loader, cfg, resume=args.resume)
         if info.is_main and cfg.output_dir:
             out = Path(cfg.output_dir)
-            save_safetensors(model, out / "model.safetensors", metadata={"model": args.model})
+            save_model(model, out / "model.safetensors", arch=args.model, overrides=overrides,
+                       command=getattr(args, "command_line", None),
+                       input={"num_frames": nf, "img_size": size, "sampling": "uniform"})
             (out / "summary.json").write_text(json.dumps({"model": args.model, "steps": result.step,
                                                           "epochs": result.epochs}, indent=1), encoding="utf-8")
             print(f"contrastive training done: {result.step} steps, weights in {out / 'model.safetensors'}")

@@ -12,8 +12,9 @@ Classifier (``videomae_vit_*``):
   the pretrained final norm is discarded and ``fc_norm`` starts fresh); ``fc_norm`` / ``head`` are
   reported in ``report.initialized``;
 - a head with more rows than ``num_classes`` (K710 -> K400) keeps its first ``num_classes`` rows, as the
-  official script does for Kinetics-400, and is listed in ``report.resized``; every other mismatch is a
-  strict error;
+  official script does for Kinetics-400, only when asked (``report.head_subset``: ``"k400"`` with a 400-class
+  model, or ``"first"``) and is listed in ``report.resized``; without it :func:`load_checkpoint` refuses the
+  class-count mismatch naming both counts; every other mismatch is a strict error;
 - Hugging Face ``VideoMAEForVideoClassification`` / ``VideoMAEForPreTraining`` / ``VideoMAEModel`` state dicts
   (``videomae.embeddings...``), see :mod:`internvideo_core.convert.hf_videomae`;
 - the kit's own safetensors (identity). A ``module.`` prefix (DDP) is stripped everywhere.
@@ -83,8 +84,12 @@ def classifier_from_external(model: nn.Module, tensors: dict[str, torch.Tensor],
             continue
         state[name] = value
     head = model.head
-    if isinstance(head, nn.Linear) and "head.weight" in state:
+    if isinstance(head, nn.Linear) and "head.weight" in state and report.head_subset is not None:
         rows = state["head.weight"].shape[0]
+        if report.head_subset == "k400" and (head.out_features != 400 or rows < 400):
+            raise CheckpointError(f"{report.path}: --head-subset k400 keeps the first 400 classes of a Kinetics-710 "
+                                  f"head into a 400-class model; here the file has {rows} classes and the model "
+                                  f"{head.out_features} (use --head-subset first, or num_classes=400)")
         if rows > head.out_features and state["head.weight"].shape[1:] == head.weight.shape[1:]:
             for k in ("head.weight", "head.bias"):
                 if k in state:
@@ -92,7 +97,7 @@ def classifier_from_external(model: nn.Module, tensors: dict[str, torch.Tensor],
                     state[k] = state[k][: head.out_features]
                     report.resized[k] = f"{old} -> {tuple(state[k].shape)} (first {head.out_features} rows)"
             report.notes.append(f"classification head cut from {rows} to its first {head.out_features} classes "
-                                f"(official rule for K710 -> K400)")
+                                f"(head_subset={report.head_subset!r}; official rule for K710 -> K400)")
     own = model.state_dict()
     for k in ("fc_norm.weight", "fc_norm.bias", "head.weight", "head.bias"):
         if k in own and k not in state:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from internvideo_core.demo.models import shown_path
-from internvideo_core.demo.service import DemoError
+from internvideo_core.demo.service import EXAMPLE_PREFIX, DemoError
 
 __all__ = ["parse_boxes", "format_boxes", "KeyFrameDetection"]
 
@@ -98,7 +98,9 @@ class KeyFrameDetection:
 
     def render_scene(self, index: int = 0, seed: int = 0) -> tuple[str, str, float]:
         """Render one AVA-style SynthMotion validation scene as mp4 in the example folder, as the detector's
-        recipe renders them: ``(path, its boxes at the first annotated key frame as text, that second)``."""
+        recipe renders them, registered as an example of the service (so the page's file checks accept it):
+        ``("example:<name>", its boxes at the first annotated key frame as text, that second)``."""
+        from internvideo_core.demo.videos import ExampleClip
         from internvideo_core.data.synthmotion import SynthConfig
         from internvideo_core.data.synthmotion_plan import CLIP_FNS, resolve_sizes
         from internvideo_core.data.synthmotion_writers import write_mp4
@@ -109,15 +111,20 @@ class KeyFrameDetection:
         clip = CLIP_FNS["ava"](seed, "val", int(index), sizes, cfg)
         folder = Path(self.service.example_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"synthmotion_ava_scene_s{seed}_{index}_{cfg.size}px.mp4"
-        if not path.exists():
-            tmp = path.with_name(path.stem + ".tmp.mp4")
-            write_mp4(tmp, clip.frames, cfg.fps)
-            os.replace(tmp, path)
+        name = f"synthmotion_ava_scene_s{seed}_{index}_{cfg.size}px.mp4"
+        path = folder / name
+        with self._lock:
+            if not path.exists():
+                tmp = path.with_name(path.stem + ".tmp.mp4")
+                write_mp4(tmp, clip.frames, cfg.fps)
+                os.replace(tmp, path)
+            if all(e.name != name for e in self.service.examples):
+                self.service.examples.append(ExampleClip(name, path, "an AVA-style SynthMotion scene",
+                                                         "SynthMotion AVA"))
         second = 1.0
         frame = int(round(second * cfg.fps))
         boxes = np.array([o["boxes"][frame] for o in clip.meta["objects"]])
-        return str(path), format_boxes(boxes), second
+        return EXAMPLE_PREFIX + name, format_boxes(boxes), second
 
     def detect(self, path: str | os.PathLike | None, boxes_text: str, second: float | None = None,
                top: int = 3) -> tuple[np.ndarray, str]:

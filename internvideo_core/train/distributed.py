@@ -26,6 +26,7 @@ import torch.distributed as dist
 from torch.utils.data import Sampler
 
 __all__ = [
+    "DeviceUnavailableError",
     "DistInfo",
     "init_distributed",
     "cleanup_distributed",
@@ -55,6 +56,10 @@ class DistInfo:
         return self.rank == 0
 
 
+class DeviceUnavailableError(RuntimeError):
+    """The requested device (CUDA) is not available on this machine."""
+
+
 def init_distributed(device: str | None = None, backend: str | None = None) -> DistInfo:
     """Start the process group if launched by torchrun (``WORLD_SIZE`` > 1); otherwise a single process.
 
@@ -68,7 +73,7 @@ def init_distributed(device: str | None = None, backend: str | None = None) -> D
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     use_cuda = torch.cuda.is_available() if device is None else str(device).startswith("cuda")
     if use_cuda and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was requested but CUDA is not available; use --device cpu")
+        raise DeviceUnavailableError("device 'cuda' was requested but CUDA is not available; use --device cpu")
     if use_cuda:
         torch.cuda.set_device(local_rank)
         dev = torch.device("cuda", local_rank)

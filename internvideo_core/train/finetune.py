@@ -78,12 +78,13 @@ def load_encoder_weights(model: nn.Module, path: str | Path):
     ``"model"`` entry), an official ``{"model": ...}`` pretraining file, a Hugging Face VideoMAE file or kit
     safetensors. The family converter strips ``encoder.``, drops the decoder / ``mask_token`` /
     ``encoder_to_decoder`` (and the final encoder norm with mean pooling) and leaves ``fc_norm`` / ``head``
-    freshly initialised; anything else missing is an error. Returns the
+    freshly initialised; a classifier checkpoint's head of another class count starts fresh too (reported);
+    anything else missing is an error. Returns the
     :class:`~internvideo_core.checkpoint.LoadReport`.
     """
     from internvideo_core.checkpoint import load_checkpoint
 
-    report = load_checkpoint(model, path, strict=True)
+    report = load_checkpoint(model, path, strict=True, new_head=True)  # a classifier of other classes: fresh head
     model.train()
     return report
 

@@ -312,7 +312,7 @@ def run_training(
         if progress and main:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=spe, initial=done_in_epoch, desc=f"{name} {epoch + 1}/{epochs}", leave=False,
+            bar = tqdm(total=spe, initial=done_in_epoch, desc=f"{name} epoch {epoch} ({epoch + 1} of {epochs})", leave=False,
                        dynamic_ncols=True)
         batch_idx = done_in_epoch
         while batch_idx < spe and not (max_steps is not None and step >= max_steps):
@@ -352,7 +352,8 @@ def run_training(
         summary.update(epoch=epoch, step=step)
         result.epochs.append(summary)
         if main:
-            line = meter.line(f"[{name}] epoch {epoch + 1}/{epochs} step {step}/{total_steps}")
+            # epochs numbered from 0 as in log.txt's "epoch" (and the official logs), "(k of N)" for reading
+            line = meter.line(f"[{name}] epoch {epoch} ({epoch + 1} of {epochs}) step {step}/{total_steps}")
             extras = {k: v for k, v in summary.items() if k not in meter.means() and k not in ("epoch", "step")}
             if extras:
                 line += "  " + "  ".join(f"{k} {v:.4g}" for k, v in extras.items())
