@@ -1,7 +1,7 @@
 """One small upload must not exhaust the demo server's memory: an 8K clip (7680 x 4320, 24 frames, a few
 hundred KB) is decoded to the demo's pixel budget, and the clip cache is bounded by bytes.
 
-Measured in a fresh subprocess (peak RSS from ``resource.getrusage``, current RSS from psutil) so that the
+Measured in a fresh subprocess (peak RSS from the process's own ``VmHWM``, current RSS from psutil) so that the
 numbers are this workload's alone. Before the fix one such upload cost ~1.2 GB per clip in the cache
 (100 MB per decoded 8K frame) and 6 GB at the peak.
 """
@@ -39,7 +39,7 @@ def _write_8k_clip(path: Path, frames: int = 24) -> None:
 
 
 _SCRIPT = textwrap.dedent("""
-    import json, resource, shutil, sys
+    import json, shutil, sys
     from pathlib import Path
     import numpy as np, psutil, torch
     torch.set_num_threads(1)
@@ -49,11 +49,17 @@ _SCRIPT = textwrap.dedent("""
     service = DemoService(profile="smoke", synth_examples=0, example_dir=folder / "examples", device="cpu")
     proc = psutil.Process()
 
-    def file_backed() -> int:  # library pages mapped from disk: they count in RSS when first touched, not allocations
+    def status_bytes(field: str) -> int:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("RssFile:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
         return 0
+
+    def file_backed() -> int:  # library pages mapped from disk: they count in RSS when first touched, not allocations
+        return status_bytes("RssFile")
+
+    # The peak is this process's own high-water mark (VmHWM). ru_maxrss would not do: Linux carries the parent's
+    # high-water mark across fork + exec, so a child of a large pytest process "peaks" at the parent's size.
 
     base, base_file = proc.memory_info().rss, file_backed()
     report = {"base_mb": base / 2**20, "uploads": 0}
@@ -67,7 +73,7 @@ _SCRIPT = textwrap.dedent("""
         report["info"] = info
         report["frame_shape"] = list(frames[0][0].shape)
         paged_in = max(0, file_backed() - base_file)  # on a loaded machine, library pages evicted before `base`
-        report["peak_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base - paged_in) / 2**20
+        report["peak_mb"] = (status_bytes("VmHWM") - base - paged_in) / 2**20
         report["now_mb"] = (proc.memory_info().rss - base - paged_in) / 2**20
         report["cache_mb"] = service.cached_bytes() / 2**20
         if report["peak_mb"] > ceiling:  # stop early: do not push a shared machine into swapping
