@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from internvideo_core.data import annotations as A
+from internvideo_core.data import ava_annotations as AVA
 from internvideo_core.data import datasets as D
 from internvideo_core.data import video_text_formats as F
 from internvideo_core.eval import detection
@@ -111,12 +112,12 @@ def test_one_ava_reader_tolerates_byte_order_mark_and_crlf(tmp_path: Path) -> No
     gt = write(tmp_path, "ava_val_v2.2.csv", bom + GT.replace("\n", "\r\n").encode())
     det = write(tmp_path, "det.csv", DET)
     excl = write(tmp_path, "ava_val_excluded_timestamps_v2.2.csv", bom + b"vid_b,0903\r\n")
-    rows = A.read_ava_csv(gt)
-    assert rows[0].video_id == "vid_a" and rows[-1] == A.AVARow("vid_b", 903, 0.1, 0.1, 0.5, 0.5, 12, 0)
-    assert A.read_ava_excluded(excl) == {("vid_b", 903)}
+    rows = AVA.read_ava_csv(gt)
+    assert rows[0].video_id == "vid_a" and rows[-1] == AVA.AVARow("vid_b", 903, 0.1, 0.1, 0.5, 0.5, 12, 0)
+    assert AVA.read_ava_excluded(excl) == {("vid_b", 903)}
     # the metric helpers use the same reader: the first video id keeps no BOM, so mAP is exact
     gt_rows, det_rows = detection.read_ava_csv_rows(gt), detection.read_ava_csv_rows(det)
-    assert gt_rows == A.read_ava_rows(gt) and gt_rows[0][0] == "vid_a" and len(det_rows[0]) == 8
+    assert gt_rows == AVA.read_ava_rows(gt) and gt_rows[0][0] == "vid_a" and len(det_rows[0]) == 8
     assert detection.ava_frame_map(gt_rows, det_rows)["mAP"] == pytest.approx(1.0)
     assert detection.read_ava_excluded(excl) == [("vid_b", 903)]
     assert detection.ava_frame_map(gt_rows, det_rows, excluded=detection.read_ava_excluded(excl))["mAP"] == 1.0
@@ -129,9 +130,9 @@ def test_ava_label_map_with_byte_order_mark(tmp_path: Path) -> None:
     bom = b"\xef\xbb\xbf"
     pbtxt = write(tmp_path, "ava_action_list_v2.2.pbtxt",
                   bom + b'item {\r\n  name: "bend/bow (at the waist)"\r\n  id: 1\r\n}\r\n')
-    assert A.read_ava_label_map(pbtxt) == {1: "bend/bow (at the waist)"}
+    assert AVA.read_ava_label_map(pbtxt) == {1: "bend/bow (at the waist)"}
     plain = write(tmp_path, "ava_actions.txt", bom + b"1: bend/bow (at the waist)\r\n3: crouch/kneel\r\n")
-    assert A.read_ava_label_map(plain) == {1: "bend/bow (at the waist)", 3: "crouch/kneel"}
+    assert AVA.read_ava_label_map(plain) == {1: "bend/bow (at the waist)", 3: "crouch/kneel"}
 
 
 # -------------------------------------------------------------------------------------- subset filters

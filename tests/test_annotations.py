@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from internvideo_core.data import annotations as A
+from internvideo_core.data import ava_annotations as AVA
 from internvideo_core.data import synthmotion as sm
 from internvideo_core.data import video_qa_formats as Q
 from internvideo_core.data import video_text_formats as F
@@ -187,27 +188,27 @@ def test_ava_formats(tmp_path: Path) -> None:
     gt = write(tmp_path, "ava_val_v2.2.csv", "-5KQ66BBWC4,0902,0.077,0.151,0.283,0.811,80,1\n"
                                              "-5KQ66BBWC4,0902,0.077,0.151,0.283,0.811,12,1\n"
                                              "-5KQ66BBWC4,0903,0.332,0.194,0.481,0.891,17,0\n")
-    rows = A.read_ava_csv(gt)
-    assert rows[0] == A.AVARow("-5KQ66BBWC4", 902, 0.077, 0.151, 0.283, 0.811, 80, 1)
-    excluded = A.read_ava_excluded(write(tmp_path, "excl.csv", "-5KQ66BBWC4,0903\n"))
+    rows = AVA.read_ava_csv(gt)
+    assert rows[0] == AVA.AVARow("-5KQ66BBWC4", 902, 0.077, 0.151, 0.283, 0.811, 80, 1)
+    excluded = AVA.read_ava_excluded(write(tmp_path, "excl.csv", "-5KQ66BBWC4,0903\n"))
     assert excluded == {("-5KQ66BBWC4", 903)}
-    dets = [A.AVADetection(*r[:7], 0.9) for r in rows]
+    dets = [AVA.AVADetection(*r[:7], 0.9) for r in rows]
     res = ava_frame_map(rows, dets, excluded=excluded)
     assert res["mAP"] == pytest.approx(1.0) and set(res["per_class"]) >= {12, 80}
     det_file = write(tmp_path, "det.csv", "-5KQ66BBWC4,0902,0.077,0.151,0.283,0.811,80,0.73\n")
-    assert A.read_ava_csv(det_file, detections=True)[0].score == pytest.approx(0.73)
+    assert AVA.read_ava_csv(det_file, detections=True)[0].score == pytest.approx(0.73)
     with expect_error("x1 <= x2", line=1):
-        A.read_ava_csv(write(tmp_path, "b.csv", "v,0902,0.5,0.1,0.2,0.8,80,1\n"))
+        AVA.read_ava_csv(write(tmp_path, "b.csv", "v,0902,0.5,0.1,0.2,0.8,80,1\n"))
     with expect_error("columns", line=2):
-        A.read_ava_csv(write(tmp_path, "c.csv", "v,0902,0.1,0.1,0.2,0.8,80,1\nv,0902,0.1\n"))
+        AVA.read_ava_csv(write(tmp_path, "c.csv", "v,0902,0.1,0.1,0.2,0.8,80,1\nv,0902,0.1\n"))
     pbtxt = write(tmp_path, "ava_action_list_v2.2.pbtxt",
                   'item {\n  name: "bend/bow (at the waist)"\n  id: 1\n  label_type: PERSON_MOVEMENT\n}\n'
                   'item {\n  name: "crouch/kneel"\n  id: 3\n  label_type: PERSON_MOVEMENT\n}\n')
-    assert A.read_ava_label_map(pbtxt) == {1: "bend/bow (at the waist)", 3: "crouch/kneel"}
-    shipped = A.read_ava_label_map(labels_path("ava"))
+    assert AVA.read_ava_label_map(pbtxt) == {1: "bend/bow (at the waist)", 3: "crouch/kneel"}
+    shipped = AVA.read_ava_label_map(labels_path("ava"))
     assert len(shipped) == 60 and shipped[1] == "bend/bow (at the waist)" and 80 in shipped
     with expect_error("'<id>: <name>'", line=2):
-        A.read_ava_label_map(write(tmp_path, "l.txt", "1: walk\nrun\n"))
+        AVA.read_ava_label_map(write(tmp_path, "l.txt", "1: walk\nrun\n"))
 
 
 def test_class_names(tmp_path: Path) -> None:
@@ -268,18 +269,18 @@ def test_roundtrip_activitynet_and_ava(synth: tuple[Path, dict]) -> None:
         assert (root / f"activitynet/videos/v_{r.video_id}.mp4").is_file()
         assert all(lab in classes and 0 <= s < e <= r.duration for s, e, lab in r.segments)
     assert A.activitynet_rows(train)
-    label_map = A.read_ava_label_map(root / "ava/ava_action_list_v2.2.pbtxt")
-    assert label_map == A.read_ava_label_map(root / "ava/ava_actions.txt")
+    label_map = AVA.read_ava_label_map(root / "ava/ava_action_list_v2.2.pbtxt")
+    assert label_map == AVA.read_ava_label_map(root / "ava/ava_actions.txt")
     assert list(label_map.values()) == list(sm.AVA_CLASSES)
     for split in ("train", "val"):
-        rows = A.read_ava_csv(root / f"ava/ava_{split}_v2.2.csv")
-        excluded = A.read_ava_excluded(root / f"ava/ava_{split}_excluded_timestamps_v2.2.csv")
+        rows = AVA.read_ava_csv(root / f"ava/ava_{split}_v2.2.csv")
+        excluded = AVA.read_ava_excluded(root / f"ava/ava_{split}_excluded_timestamps_v2.2.csv")
         assert rows and excluded
         assert all(r.action_id in label_map and (r.video_id, r.timestamp) not in excluded for r in rows)
         assert {r.timestamp for r in rows} == {1, 3, 5} and {t for _, t in excluded} == {2, 4}
         assert all((root / f"ava/videos/{r.video_id}.mp4").is_file() for r in rows)
     # every annotated object has exactly one translation action per keyframe
-    rows = A.read_ava_csv(root / "ava/ava_train_v2.2.csv")
+    rows = AVA.read_ava_csv(root / "ava/ava_train_v2.2.csv")
     per_box: dict[tuple, list[int]] = {}
     for r in rows:
         per_box.setdefault((r.video_id, r.timestamp, r.person_id), []).append(r.action_id)

@@ -109,7 +109,7 @@ def _ground_truth():
 
 
 def test_perfect_detections_written_and_read_back_score_map_one(tmp_path):
-    from internvideo_core.data.annotations import read_ava_csv
+    from internvideo_core.data.ava_annotations import read_ava_csv
     from internvideo_core.eval.ava_results import ava_detection_rows, write_ava_csv
     from internvideo_core.eval.detection import ava_frame_map
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from internvideo_core.data import annotations as A
+from internvideo_core.data import ava_annotations as AVA
 from internvideo_core.data import datasets as D
 from internvideo_core.data import synthmotion as sm
 from internvideo_core.data.io import VideoReadError, read_video
@@ -143,7 +144,7 @@ def test_temporal_dataset(synth: Path) -> None:
 def test_ava_dataset_and_collate(synth: Path) -> None:
     ds = D.AVADataset(synth / "ava/ava_val_v2.2.csv", synth / "ava/videos", synth / "ava/ava_action_list_v2.2.pbtxt",
                       synth / "ava/ava_val_excluded_timestamps_v2.2.csv", clip_len=8, rate=2, size=32)
-    rows = A.read_ava_csv(synth / "ava/ava_val_v2.2.csv")
+    rows = AVA.read_ava_csv(synth / "ava/ava_val_v2.2.csv")
     assert len(ds) == len({(r.video_id, r.timestamp) for r in rows}) == 6
     clip, target = ds[0]
     assert clip.shape == (3, 8, 32, 32)

@@ -19,7 +19,7 @@ def smoke():
 
 
 def test_samples_are_the_rows_of_the_written_ava_csv(tmp_path, smoke):
-    from internvideo_core.data.annotations import read_ava_csv, read_ava_excluded
+    from internvideo_core.data.ava_annotations import read_ava_csv, read_ava_excluded
     from internvideo_core.data.synthmotion import SynthConfig, generate_synthmotion
     from internvideo_core.data.synthmotion_plan import resolve_sizes
 

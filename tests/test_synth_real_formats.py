@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from internvideo_core.data import annotations as A
+from internvideo_core.data import ava_annotations as AVA
 from internvideo_core.data import synthmotion as sm
 from internvideo_core.data import video_text_formats as F
 from internvideo_core.data.safe_pickle import dump_numpy_pickle, restricted_load
@@ -118,15 +119,15 @@ def test_ava_dense_proposals_are_a_pickle_of_float32_arrays(synth):
     for split in ("train", "val"):
         path = root / files[f"{split}_proposals"]
         assert path.suffix == ".pkl"
-        props = A.read_ava_proposals(path)
+        props = AVA.read_ava_proposals(path)
         with path.open("rb") as f:  # what mmaction2 does (a plain pickle.load) gives the same arrays
             plain = pickle.load(f)
         # arrays are rebuilt by numpy 1's name for _reconstruct (numpy 1.x has no numpy._core; 2.x maps it)
         raw = path.read_bytes()
         assert b"numpy.core.multiarray" in raw and b"numpy._core" not in raw
         assert props.keys() == plain.keys() and all(np.array_equal(props[k], plain[k]) for k in props)
-        rows = A.read_ava_csv(root / files[split])
-        excluded = A.read_ava_excluded(root / files[f"{split}_excluded"])
+        rows = AVA.read_ava_csv(root / files[split])
+        excluded = AVA.read_ava_excluded(root / files[f"{split}_excluded"])
         assert {f"{r.video_id},{r.timestamp:04d}" for r in rows} | {f"{v},{t:04d}" for v, t in excluded} == set(props)
         for key, arr in props.items():
             vid, ts = key.split(",")
@@ -166,13 +167,13 @@ def test_restricted_unpickler_allows_numeric_arrays_only(tmp_path):
     bad = tmp_path / "p.pkl"
     bad.write_bytes(pickle.dumps({"v,0902": _Evil()}))
     with pytest.raises(A.AnnotationError, match="cannot unpickle safely"):
-        A.read_ava_proposals(bad)
+        AVA.read_ava_proposals(bad)
     bad.write_bytes(pickle.dumps({"v,0902": np.zeros((2, 3), np.float32)}))
     with pytest.raises(A.AnnotationError, match=r"\[N, 4\] or \[N, 5\]"):
-        A.read_ava_proposals(bad)
+        AVA.read_ava_proposals(bad)
     bad.write_bytes(pickle.dumps({"v0902": np.zeros((2, 5), np.float32)}))
     with pytest.raises(A.AnnotationError, match="video_id,timestamp"):
-        A.read_ava_proposals(bad)
+        AVA.read_ava_proposals(bad)
 
 
 def test_a_cached_dataset_of_the_old_layout_is_regenerated(tmp_path):

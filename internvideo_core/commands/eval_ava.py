@@ -22,7 +22,7 @@ def evaluate_ava_files(ground_truth: str | Path, detections: str | Path, label_m
                        excluded: str | Path | None = None, iou_threshold: float = 0.5) -> dict[str, Any]:
     """Frame-mAP of the files: ``{"mAP", "per_class": {id: AP}, "names": {id: name}, "num_ground_truth",
     "num_detections", "num_excluded"}`` (classes: the label map's ids, else those of the ground truth)."""
-    from internvideo_core.data.annotations import read_ava_csv, read_ava_excluded, read_ava_label_map
+    from internvideo_core.data.ava_annotations import read_ava_csv, read_ava_excluded, read_ava_label_map
     from internvideo_core.eval.detection import ava_frame_map
 
     gt = read_ava_csv(ground_truth)

@@ -23,6 +23,7 @@ import torch
 from torch.utils.data import Dataset
 
 from internvideo_core.data import annotations as A
+from internvideo_core.data import ava_annotations as AVA
 from internvideo_core.data.video_qa_formats import read_msrvtt_qa_json
 from internvideo_core.data.video_text_formats import read_msrvtt_1ka
 from internvideo_core.data.io import open_video
@@ -361,12 +362,12 @@ class AVADataset(_Seeded):
                  template: str = "{video_id}.mp4", clip_len: int = 16, rate: int = 1, timestamp_start: int = 0,
                  size: int = 224, short_side: int | None = None, mean: Sequence[float] = IMAGENET_MEAN,
                  std: Sequence[float] = IMAGENET_STD, backend: str = "auto") -> None:
-        self.label_map = label_map if isinstance(label_map, dict) else A.read_ava_label_map(label_map)
+        self.label_map = label_map if isinstance(label_map, dict) else AVA.read_ava_label_map(label_map)
         self.action_ids = sorted(self.label_map)
         col = {a: i for i, a in enumerate(self.action_ids)}
-        skip = A.read_ava_excluded(excluded) if excluded else set()
+        skip = AVA.read_ava_excluded(excluded) if excluded else set()
         frames: dict[tuple[str, int], dict[int, list[Any]]] = {}
-        for row in A.read_ava_csv(annotation):
+        for row in AVA.read_ava_csv(annotation):
             if (row.video_id, row.timestamp) in skip or row.action_id not in col:
                 continue
             people = frames.setdefault((row.video_id, row.timestamp), {})

@@ -3,7 +3,7 @@
 The official AVA evaluation (``get_ava_performance.py``) and :func:`~internvideo_core.eval.detection.ava_frame_map`
 read this layout: one row per (box, action) with normalised box coordinates and a 4-digit timestamp.
 :func:`ava_detection_rows` turns per-box scores ``[K, A]`` into such rows, :func:`write_ava_csv` writes them, and
-the kit's AVA reader (:func:`internvideo_core.data.annotations.read_ava_csv` with ``detections=True``) reads them
+the kit's AVA reader (:func:`internvideo_core.data.ava_annotations.read_ava_csv` with ``detections=True``) reads them
 back.
 """
 from __future__ import annotations

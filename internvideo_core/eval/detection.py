@@ -24,7 +24,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from internvideo_core.data.annotations import read_ava_excluded_list, read_ava_rows
+from internvideo_core.data.ava_annotations import read_ava_excluded_list, read_ava_rows
 
 from ._common import descending_order, voc_ap
 
@@ -40,14 +40,14 @@ def read_ava_csv_rows(source: str | Path | Iterable[str]) -> list[tuple]:
     """AVA CSV lines -> row tuples ``(video, timestamp, x1, y1, x2, y2, action[, score])`` (the 8th column, score
     or person id, as a float), as the official evaluator reads them. ``source``: a path or text lines.
 
-    The kit's one AVA CSV reader, :func:`internvideo_core.data.annotations.read_ava_rows` (UTF-8 byte-order
+    The kit's one AVA CSV reader, :func:`internvideo_core.data.ava_annotations.read_ava_rows` (UTF-8 byte-order
     mark and CRLF tolerant; malformed lines raise ``AnnotationError``, a ``ValueError``)."""
     return read_ava_rows(source)
 
 
 def read_ava_excluded(source: str | Path | Iterable[str]) -> list[tuple[str, int]]:
     """An AVA excluded-timestamps CSV (``video,timestamp`` per line) -> frame keys in file order, through
-    :func:`internvideo_core.data.annotations.read_ava_excluded_list`."""
+    :func:`internvideo_core.data.ava_annotations.read_ava_excluded_list`."""
     return read_ava_excluded_list(source)
 
 
