@@ -55,3 +55,16 @@ def test_eval_mq_reads_moments_json_and_a_challenge_submission(tmp_path, capsys)
     assert m["mAP_per_tiou"] == [1.0] * 5 and m["recall"] == [[1.0] * 5] * 3
     assert main(["eval-mq", "--ground-truth", str(tmp_path / "moments_val.json"), "--predictions",
                  _write(tmp_path / "bad.json", {"version": "1.0"})]) == 2
+
+
+@pytest.mark.parametrize("command", ["eval-nlq", "eval-mq"])
+def test_a_missing_or_broken_file_is_one_line_naming_it(command, tmp_path, capsys):
+    missing = tmp_path / "nope.json"
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    assert main([command, "--ground-truth", str(missing), "--predictions", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert str(missing) in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert main([command, "--ground-truth", str(broken), "--predictions", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "broken.json" in err and "invalid JSON" in err and "Traceback" not in err

@@ -16,21 +16,12 @@ import sys
 from pathlib import Path
 
 
-def _read(path: str, what: str) -> dict:
-    p = Path(path)
-    if not p.exists():
-        raise SystemExit(f"eval-mq: {what} file {p} not found")
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise SystemExit(f"eval-mq: {what} file {p} is not valid JSON ({err})") from err
-
-
 def _run(args: argparse.Namespace) -> int:
+    from internvideo_core.data.annotations import read_json
     from internvideo_core.eval.grounding import mq_metrics
 
-    gt = _read(args.ground_truth, "ground-truth")
-    sub = _read(args.predictions, "predictions")
+    gt = read_json(args.ground_truth)  # a missing or broken file: one line naming it (cli.run_command)
+    sub = read_json(args.predictions)
     try:
         m = mq_metrics(gt, sub, subset=args.subset)
     except (ValueError, KeyError) as err:

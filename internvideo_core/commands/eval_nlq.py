@@ -17,22 +17,13 @@ import sys
 from pathlib import Path
 
 
-def _read(path: str, what: str) -> dict:
-    p = Path(path)
-    if not p.exists():
-        raise SystemExit(f"eval-nlq: {what} file {p} not found")
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise SystemExit(f"eval-nlq: {what} file {p} is not valid JSON ({err})") from err
-
-
 def _run(args: argparse.Namespace) -> int:
+    from internvideo_core.data.annotations import read_json
     from internvideo_core.data.ego4d_formats import NLQ_CHALLENGE
     from internvideo_core.eval.grounding import nlq_metrics
 
-    gt = _read(args.ground_truth, "ground-truth")
-    sub = _read(args.predictions, "predictions")
+    gt = read_json(args.ground_truth)  # a missing or broken file: one line naming it (cli.run_command)
+    sub = read_json(args.predictions)
     if not isinstance(sub, dict) or "results" not in sub:
         print(f"eval-nlq: {args.predictions} must be the challenge file with a 'results' list", file=sys.stderr)
         return 2

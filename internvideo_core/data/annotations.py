@@ -31,7 +31,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 __all__ = [
     "AnnotationError", "VideoRecord", "CaptionRecord", "QARecord", "TemporalRecord",
-    "read_class_names", "read_video_list", "read_rawframe_list", "read_kinetics_csv", "read_ssv2_labels",
+    "read_class_names", "read_json", "read_video_list", "read_rawframe_list", "read_kinetics_csv", "read_ssv2_labels",
     "read_ssv2_json", "read_msrvtt_json", "read_activitynet_json",
     "activitynet_rows",
     "KINETICS_TEMPLATE",
@@ -186,7 +186,9 @@ def _matching_subsets(path: PathLike, wanted: str, present: Iterable[str], what:
     return hit
 
 
-def _load_json(path: PathLike) -> Any:
+def read_json(path: PathLike) -> Any:
+    """A JSON annotation file (UTF-8, byte-order mark accepted); :class:`FileNotFoundError` or
+    :class:`AnnotationError` naming the file and line when it is missing or not JSON."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"annotation file not found: {p}")
@@ -310,7 +312,7 @@ def read_kinetics_csv(path: PathLike, classes: Sequence[str] | None = None, vide
 # ------------------------------------------------------------------------------------------------ SSv2
 def read_ssv2_labels(path: PathLike) -> dict[str, int]:
     """SSv2 labels JSON ``{"Approaching something with your camera": "0", ...}`` -> ``{name: index}``."""
-    data = _load_json(path)
+    data = read_json(path)
     if not isinstance(data, dict):
         raise AnnotationError(path, None, f"top level is {type(data).__name__}", 'an object {"template": "index"}')
     out = {}
@@ -325,7 +327,7 @@ def read_ssv2_json(path: PathLike, labels: dict[str, int] | PathLike | None = No
     "placeholders"}``. The class is the template without brackets looked up in ``labels`` (entries without a
     template, as in the test JSON, get -1). Videos are ``video_dir/<id><ext>``."""
     table = read_ssv2_labels(labels) if isinstance(labels, (str, os.PathLike)) else labels
-    data = _load_json(path)
+    data = read_json(path)
     if not isinstance(data, list):
         raise AnnotationError(path, None, f"top level is {type(data).__name__}", 'a list of {"id", "template", ...}')
     out = []
@@ -349,7 +351,7 @@ def read_msrvtt_json(path: PathLike, split: str | None = None) -> list[CaptionRe
     """MSR-VTT ``videodatainfo.json``: ``{"videos": [{"video_id", "split"}], "sentences": [{"video_id",
     "caption"}]}`` -> one record per video (file order) with all its captions. ``split``: train, validate
     (or val), test (any case), or None for all; a split no video has raises, listing the splits present."""
-    data = _load_json(path)
+    data = read_json(path)
     if not isinstance(data, dict) or "videos" not in data or "sentences" not in data:
         raise AnnotationError(path, None, "missing 'videos' or 'sentences'",
                               'an object {"videos": [...], "sentences": [...]}')
@@ -377,7 +379,7 @@ def read_activitynet_json(path: PathLike, subset: str | None = None) -> list[Tem
     "label"}]}}}`` (``duration_second`` accepted too; THUMOS14 in this layout too). ``subset``: training,
     validation, testing (any case: THUMOS14 says ``Validation`` / ``Test``; ``val`` / ``train`` / ``test`` also
     work) or None for all; a subset no video has raises, listing the subsets present."""
-    data = _load_json(path)
+    data = read_json(path)
     db = data.get("database") if isinstance(data, dict) else None
     if not isinstance(db, dict):
         raise AnnotationError(path, None, "no 'database' object", '{"database": {video_id: {...}}}')
