@@ -44,6 +44,22 @@ def _kernel_environment() -> Iterator[None]:
                 os.environ[key] = value
 
 
+#: The runner sets this for each kernel (``make run`` may execute notebooks side by side, one thread each).
+THREADS_ENV = "INTERNVIDEO_NUM_THREADS"
+
+
+def setup(seed: int = 0) -> None:
+    """The one setup call at the top of every notebook: torch's thread count (``INTERNVIDEO_NUM_THREADS`` when
+    the runner set it, torch's default otherwise) and the global seed. Idle OpenMP threads are told to sleep by
+    the runner's :data:`KERNEL_ENV` (it must be set before torch is imported, so it cannot be done here)."""
+    import torch
+
+    threads = os.environ.get(THREADS_ENV)
+    if threads:
+        torch.set_num_threads(max(1, int(threads)))
+    torch.manual_seed(seed)
+
+
 @dataclass
 class NotebookRun:
     notebook: Path
