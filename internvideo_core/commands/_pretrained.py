@@ -104,7 +104,7 @@ def add_common_args(p, default_model: str) -> None:
     p.add_argument("--model-args", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
-                   help="auto: bf16 autocast on CUDA, fp32 on CPU")
+                   help="auto: bf16 autocast on CUDA, fp32 on CPU; fp32, bf16 or fp16: that precision everywhere")
     p.add_argument("--cache-dir", default=None,
                    help="embedding cache folder (default: runs/embedding_cache); re-runs reuse it")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")

@@ -32,9 +32,56 @@ _HELP = {
     "mask_ratio": "fraction of tokens hidden from the encoder",
     "layer_decay": "layer-wise lr decay factor (1 = off)",
     "clip_grad": "max gradient norm (default: no clipping)",
+    "min_lr": "final lr of the cosine schedule (scaled like --base-lr)",
+    "warmup_lr": "lr at the first warm-up step (scaled like --base-lr)",
+    "warmup_epochs": "linear warm-up length in epochs (counted per step)",
+    "warmup_steps": "linear warm-up length in steps; > 0 wins over --warmup-epochs",
+    "scale_lr": "multiply the lrs by global batch / 256 (the official rule)",
+    "weight_decay": "AdamW weight decay",
+    "weight_decay_end": "cosine-schedule the weight decay to this value (default: constant)",
+    "betas": "AdamW betas",
+    "eps": "AdamW eps",
+    "mixup": "mixup Beta alpha (0 = off)",
+    "cutmix": "cutmix Beta alpha (0 = off)",
+    "cutmix_minmax": "cutmix box size range as fractions of the image (overrides --cutmix's box; default: off)",
+    "mixup_prob": "probability of mixing a batch at all",
+    "mixup_switch_prob": "probability of cutmix instead of mixup when both are on",
+    "mixup_mode": "batch, pair or elem: one mix per batch, per pair or per sample (timm Mixup)",
+    "model_ema_decay": "decay of the weight average (--model-ema)",
+    "output_dir": "checkpoints, config.json and log.txt go here",
     "num_classes": "outputs of the classification head (and mixup targets); default: from the data (its class "
                    "names, else the largest label + 1); a value that contradicts the data is refused",
 }
+
+
+def attribute_docs(cls: type) -> dict[str, str]:
+    """``{field: text}`` from the ``Attributes:`` sections of ``cls`` and its bases (Google style; a line
+    ``a / b: text`` documents both ``a`` and ``b``), so a config field is documented once, in its dataclass,
+    and its ``--help`` text is that sentence."""
+    import inspect
+    import re
+
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        lines = inspect.cleandoc(klass.__doc__ or "").splitlines()
+        inside, names = False, []
+        for line in lines:
+            if line.strip() == "Attributes:":
+                inside = True
+                continue
+            if not inside:
+                continue
+            match = re.match(r"^    ([a-z_][a-z0-9_ /]*):\s*(.*)$", line)
+            if match:
+                names = [n.strip() for n in match.group(1).split("/")]
+                for name in names:
+                    docs[name] = match.group(2).strip()
+            elif line.startswith("        ") and names:
+                for name in names:
+                    docs[name] += " " + line.strip()
+            elif line.strip():
+                inside, names = False, []
+    return {k: v.replace("``", "").rstrip(".") for k, v in docs.items()}
 
 
 def positive_int(text: str) -> int:
@@ -177,6 +224,7 @@ def _base_type(tp: Any) -> tuple[Any, bool]:
 def add_config_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
     """One flag per field of the dataclass ``cls`` (defaults shown in ``--help``)."""
     hints = typing.get_type_hints(cls)
+    documented = attribute_docs(cls)
     group = parser.add_argument_group(f"{cls.__name__} (training settings)")
     for f in dataclasses.fields(cls):
         if f.name in skip:
@@ -184,10 +232,13 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[str,
         flag = "--" + f.name.replace("_", "-")
         tp, optional = _base_type(hints[f.name])
         default = f.default
-        help_text = _HELP.get(f.name, "") + f" (default: {default})"
+        help_text = _HELP.get(f.name) or documented.get(f.name) or f.name.replace("_", " ")
+        if "(default" not in help_text:
+            help_text += " (default: %(default)s)"
         if tp is bool:
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
-        elif typing.get_origin(tp) is tuple:
+            continue
+        if typing.get_origin(tp) is tuple:
             inner = typing.get_args(tp)[0]
             group.add_argument(flag, type=inner, nargs=len(typing.get_args(tp)), default=default, help=help_text,
                                metavar=f.name.upper())

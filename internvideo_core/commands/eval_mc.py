@@ -79,7 +79,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval-mc", help="zero-shot multiple choice (MSR-VTT MC, LSMDC-MC)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     P.add_common_args(p, "internvideo_mm_l14_pretrain")
-    p.add_argument("--dataset", required=True, choices=["msrvtt", "lsmdc"])
+    p.add_argument("--dataset", required=True, choices=["msrvtt", "lsmdc"],
+                   help="msrvtt: MSR-VTT multiple choice (JSFusion test, 2,990 questions); lsmdc: LSMDC multiple choice")
     p.add_argument("--data-root", required=True, help="folder with msrvtt_mc_test.jsonl / the LSMDC MC CSV")
     p.add_argument("--annotation", default=None, help="the multiple-choice file (default: its official name)")
     p.add_argument("--video-dir", default=None, help="video folder (default: DATA_ROOT/videos or DATA_ROOT)")

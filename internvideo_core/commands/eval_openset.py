@@ -162,14 +162,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--num-crops", type=int, default=3, help="spatial crops (official open-set ViT: 3)")
     s = p.add_argument_group("scoring")
     s.add_argument("--score", choices=("edl", "softmax"), default="edl",
-                   help="uncertainty: EDL K/sum(alpha) (default) or 1 - max softmax")
+                   help="uncertainty: edl = K / sum(alpha) of the evidential head; softmax = 1 - max softmax")
     s.add_argument("--threshold", type=float, default=None, help="use this rejection threshold instead of the "
                    "95 %% point of the training uncertainties")
     s.add_argument("--keep-ratio", type=float, default=0.95, help="share of training videos under the threshold")
     s.add_argument("--num-rand", type=int, default=10, help="random draws of unknown classes per openness level")
     s.add_argument("--seed", type=int, default=123, help="seed of the draws (official 123)")
     p.add_argument("--batch-size", type=int, default=4, help="videos per batch")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
     p.add_argument("--output", default=None, help="write the full report (incl. uncertainties) as JSON here")
     p.set_defaults(func=_run)
 

@@ -109,7 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval-qa", help="open-ended video QA (MSRVTT-QA, MSVD-QA, TGIF-FrameQA)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     P.add_common_args(p, "internvideo_mm_l14_pretrain")
-    p.add_argument("--dataset", required=True, choices=["msrvtt", "msvd", "tgif"])
+    p.add_argument("--dataset", required=True, choices=["msrvtt", "msvd", "tgif"],
+                   help="msrvtt: MSRVTT-QA; msvd: MSVD-QA; tgif: TGIF-QA FrameQA (open-ended, accuracy)")
     p.add_argument("--data-root", required=True, help="folder with the QA files")
     p.add_argument("--annotation", default=None, help="test file (default: test_qa.json / Test_frameqa_question.csv)")
     p.add_argument("--train-annotation", default=None, help="training file for --train-head (default: official name)")
@@ -122,11 +123,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--head", default=None, help="a QA head file made by --train-head")
     p.add_argument("--train-head", default=None, metavar="OUT", help="train a head on the training split, save it here")
     p.add_argument("--vocab-size", type=int, default=None, help="answers kept (default: all training answers)")
-    p.add_argument("--hidden", type=int, default=512)
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", type=int, default=512, help="hidden width of the trained QA head (--train-head)")
+    p.add_argument("--epochs", type=int, default=20, help="passes over the training split (--train-head)")
+    p.add_argument("--batch-size", type=int, default=256, help="question-answer pairs per step (--train-head)")
+    p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate of the head (--train-head)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the head's initialisation and batch order")
     p.set_defaults(func=_run)
 
 

@@ -125,7 +125,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval-retrieval", help="text-video retrieval (MSR-VTT, MSVD, LSMDC, DiDeMo, ActivityNet, VATEX)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     P.add_common_args(p, "internvideo_mm_l14_msrvtt_retrieval")
-    p.add_argument("--dataset", required=True, choices=["msrvtt", "msvd", "lsmdc", "didemo", "activitynet", "vatex"])
+    p.add_argument("--dataset", required=True, choices=["msrvtt", "msvd", "lsmdc", "didemo", "activitynet", "vatex"],
+                   help="which benchmark's annotation layout and protocol: msrvtt (1k-A test), msvd, lsmdc, didemo and "
+                        "activitynet (paragraph-to-video), vatex")
     p.add_argument("--data-root", required=True, help="folder with the official annotation files")
     p.add_argument("--annotation", default=None,
                    help="test annotation file (default: the official name in --data-root)")

@@ -85,13 +85,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval-zeroshot", help="zero-shot recognition (K400/600/700, UCF101, HMDB51)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     P.add_common_args(p, "internvideo_mm_l14_pretrain")
-    p.add_argument("--dataset", required=True, choices=["k400", "k600", "k700", "ucf101", "hmdb51"])
+    p.add_argument("--dataset", required=True, choices=["k400", "k600", "k700", "ucf101", "hmdb51"],
+                   help="k400, k600, k700 (Kinetics), ucf101 or hmdb51: the class names and their CamelCase rule")
     p.add_argument("--annotation", required=True, help="test list (Kinetics CSV, 'path label' list, Class/video list)")
     p.add_argument("--video-dir", default=None, help="folder the list's paths are relative to")
     p.add_argument("--classes", default=None, help="class names, one per line (default: data/labels for --dataset)")
     p.add_argument("--templates", default="internvideo",
-                   choices=["internvideo", "single", "single_doing", "no", "clip_kinetics"])
-    p.add_argument("--ensemble", default="softmax_mean", choices=["softmax_mean", "embedding_mean"])
+                   choices=["internvideo", "single", "single_doing", "no", "clip_kinetics"],
+                   help="prompts: internvideo (the official 16 ActionCLIP templates), single ('A video of {}'), "
+                        "single_doing ('A person is doing {}'), no (the bare class name), clip_kinetics (CLIP's 28 "
+                        "Kinetics templates)")
+    p.add_argument("--ensemble", default="softmax_mean", choices=["softmax_mean", "embedding_mean"],
+                   help="softmax_mean: average the per-template softmax (official); embedding_mean: average the "
+                        "normalised text embeddings per class (CLIP)")
     p.add_argument("--num-frames", type=int, default=None, help="frames per video (default: the model's)")
     p.add_argument("--sampling", default="official", choices=["official", "kit"],
                    help="official: segment-middle frames, 256x256 resize, centre crop (downstream loaders); "

@@ -194,7 +194,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default: the --pretrained entry's, else the crop size)")
     p.add_argument("--batch-size", type=T.positive_int, default=4, help="videos per process and batch")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
-                   help="auto: bf16 autocast on CUDA, fp32 on CPU")
+                   help="auto: bf16 autocast on CUDA, fp32 on CPU; fp32, bf16 or fp16: that precision everywhere")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
     p.add_argument("--output", default=None, help="write the metrics as JSON here")
     p.set_defaults(func=_run)

@@ -29,8 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("notebooks", help="execute the numbered notebooks with papermill")
     nsub = p.add_subparsers(dest="notebooks_command", metavar="ACTION")
     run = nsub.add_parser("run", help="execute notebooks/NN_*.ipynb, write runs/notebooks and runs/results")
-    run.add_argument("--profile", default="tutorial", choices=["smoke", "tutorial", "full"])
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--profile", default="tutorial", choices=["smoke", "tutorial", "full"],
+                     help="smoke: seconds (CI); tutorial: minutes on a CPU; full: GPU and real data")
+    run.add_argument("--seed", type=int, default=0, help="the SEED parameter of every notebook")
     run.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. 00 03")
     run.add_argument("--keep-going", action="store_true", help="continue after a failing notebook")
     run.set_defaults(func=_run)

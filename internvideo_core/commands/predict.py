@@ -135,7 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(model=None)  # default: config.json beside --checkpoint, else videomae_vit_base_k400
     p.add_argument("--labels", default=None, help="class list name in data/labels (e.g. kinetics400)")
     p.add_argument("--classes", default=None, help="class names file, one per line")
-    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--top-k", type=int, default=5, help="classes printed per video")
     p.add_argument("--clip-len", type=int, default=None, help="frames per window (default: the model's)")
     p.add_argument("--rate", type=int, default=None, help="take every RATE-th frame inside a window (default: the "
                    "sampling rate in config.json beside --checkpoint, else 4 as K400)")

@@ -39,14 +39,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "follow classes.txt order; mmaction2's Kinetics CSV converter numbers classes "
                               "alphabetically, so pass classes.txt when converting with it.")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--profile", default="tutorial", choices=["smoke", "tutorial", "full"])
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--profile", default="tutorial", choices=["smoke", "tutorial", "full"],
+                   help="dataset size: smoke (a few clips), tutorial (CPU notebooks), full (more and longer clips)")
+    p.add_argument("--seed", type=int, default=0, help="the same seed writes the same clips")
     p.add_argument("--parts", type=_parts, default=None,
                    help="comma-separated subset of classification,ssv2,captions,qa,tal,ava,openset (default: all)")
     p.add_argument("--workers", type=int, default=0, help="parallel processes (0: this process)")
     p.add_argument("--size", type=int, default=64, help="frame size in pixels (even)")
     p.add_argument("--num-frames", type=int, default=16, help="frames per trimmed clip")
-    p.add_argument("--fps", type=float, default=8.0)
+    p.add_argument("--fps", type=float, default=8.0, help="frame rate written into the mp4 files")
     p.add_argument("--noise", type=float, default=0.01, help="pixel noise std (0..1 units)")
     p.add_argument("--speed", type=float, default=1.0, help="motion speed multiplier")
     p.add_argument("--clutter", type=int, default=0, help="distractor shapes per clip")

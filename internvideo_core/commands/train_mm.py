@@ -110,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--split", default="train", help="split of videodatainfo.json (train, validate, test)")
     g.add_argument("--num-frames", type=int, default=None, help="frames per clip (default: the model's, 8)")
     g.add_argument("--img-size", type=int, default=None, help="crop size (default: the model's)")
-    g.add_argument("--num-workers", type=int, default=0)
+    g.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes (0: decode in the main process)")
     T.add_config_args(p, ContrastiveConfig)
     p.set_defaults(output_dir=str(runs_dir() / "train_mm"))
     p.add_argument("--resume", default=None, help="continue from output_dir/checkpoint.pth of an interrupted run")

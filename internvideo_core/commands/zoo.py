@@ -108,17 +108,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     zsub = p.add_subparsers(dest="zoo_command", metavar="ACTION")
 
     lst = zsub.add_parser("list", help="table of every released checkpoint")
-    lst.add_argument("--family", choices=sorted(FAMILIES), help="only VideoMAE or only InternVideo-MM checkpoints")
+    lst.add_argument("--family", choices=sorted(FAMILIES), help="videomae: only VideoMAE checkpoints; mm: only InternVideo-MM checkpoints")
     lst.add_argument("--cache-dir", default=None, help="cache folder to look in (default: INTERNVIDEO_CACHE)")
     lst.set_defaults(func=_list)
 
     info = zsub.add_parser("info", help="everything known about one checkpoint")
-    info.add_argument("name")
-    info.add_argument("--cache-dir", default=None)
+    info.add_argument("name", help="a checkpoint name from `internvideo zoo list`")
+    info.add_argument("--cache-dir", default=None, help="cache folder to look in (default: INTERNVIDEO_CACHE)")
     info.set_defaults(func=_info)
 
     dl = zsub.add_parser("download", help="download (resumable, sha256-checked) into the cache, print the path")
-    dl.add_argument("names", nargs="+", metavar="NAME")
+    dl.add_argument("names", nargs="+", metavar="NAME", help="checkpoint names from `internvideo zoo list`")
     dl.add_argument("--cache-dir", default=None, help="folder to save into (default: INTERNVIDEO_CACHE or "
                                                       "~/.cache/internvideo)")
     dl.add_argument("--quiet", action="store_true", help="no progress bar")
