@@ -76,6 +76,9 @@ def run_command(func: Callable[[argparse.Namespace], Any], args: argparse.Namesp
     rank0 = int(os.environ.get("RANK", "0") or 0) == 0
     try:
         return int(func(args) or 0)
+    except BrokenPipeError:  # `internvideo zoo list | head`: the reader left; no traceback (Python docs' recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except SystemExit as exc:
         if rank0 or not isinstance(exc.code, str):
             raise

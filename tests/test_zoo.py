@@ -92,13 +92,23 @@ def test_default_checkpoint_per_architecture():
 
 
 # ----------------------------------------------------------------------------------------------------- CLI
-def test_zoo_list_prints_every_entry(capsys):
+def test_zoo_list_prints_every_entry_within_80_columns(capsys):
     assert main(["zoo", "list"]) == 0
+    out = capsys.readouterr().out
+    table = out.split("\n\n")[0].splitlines()
+    assert max(len(line) for line in table) <= 80, "the default table must fit an 80-column terminal"
+    for e in ENTRIES:
+        row = next(ln for ln in table if ln.startswith(e.name + " "))
+        assert f"{e.num_frames}x{e.img_size}px" in row and e.url not in row
+    assert f"{len(ENTRIES)} checkpoints" in out
+
+
+def test_zoo_list_wide_adds_architecture_and_url(capsys):
+    assert main(["zoo", "list", "--wide"]) == 0
     out = capsys.readouterr().out
     for e in ENTRIES:
         row = next(ln for ln in out.splitlines() if ln.startswith(e.name + " "))
-        assert e.arch in row and e.url in row and f"{e.img_size}px" in row
-    assert f"{len(ENTRIES)} checkpoints" in out
+        assert e.arch in row and e.url in row
 
 
 def test_zoo_list_family_filter(capsys):

@@ -33,18 +33,25 @@ def _table(rows: list[list[str]]) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
+    """One row per checkpoint, narrow enough for an 80-column terminal; ``--wide`` adds the architecture, the
+    label map and the URL (``zoo info NAME`` shows everything about one)."""
     from internvideo_core.registry import cached_path
 
     entries = _entries(args.family)
-    rows = [["name", "arch", "input", "frames", "classes", "label map", "licence", "cached", "url"]]
+    header = ["name", "input", "classes", "licence", "cached"]
+    if args.wide:
+        header += ["arch", "label map", "url"]
+    rows = [header]
     for e in entries:
         cached = cached_path(e.name, args.cache_dir).exists()
-        rows.append([e.name, e.arch, f"{e.img_size}px", str(e.num_frames),
-                     "-" if e.num_classes is None else str(e.num_classes), e.label_map or "-",
-                     _short_license(e.license), "yes" if cached else "no", e.url])
+        row = [e.name, f"{e.num_frames}x{e.img_size}px", "-" if e.num_classes is None else str(e.num_classes),
+               _short_license(e.license), "yes" if cached else "no"]
+        if args.wide:
+            row += [e.arch, e.label_map or "-", e.url]
+        rows.append(row)
     print(_table(rows))
-    print(f"\n{len(entries)} checkpoints. `internvideo zoo info NAME` for details, "
-          "`internvideo zoo download NAME` to fetch one.")
+    print(f"\n{len(entries)} checkpoints (input: frames x crop size). `internvideo zoo info NAME` for details, "
+          "`internvideo zoo download NAME` to fetch one, `--wide` for architecture and URL.")
     return 0
 
 
@@ -110,6 +117,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lst = zsub.add_parser("list", help="table of every released checkpoint")
     lst.add_argument("--family", choices=sorted(FAMILIES), help="videomae: only VideoMAE checkpoints; mm: only InternVideo-MM checkpoints")
     lst.add_argument("--cache-dir", default=None, help="cache folder to look in (default: INTERNVIDEO_CACHE)")
+    lst.add_argument("--wide", action="store_true", help="also the architecture, label map and URL (wide terminals)")
     lst.set_defaults(func=_list)
 
     info = zsub.add_parser("info", help="everything known about one checkpoint")
