@@ -58,9 +58,10 @@ def _ordinary_errors() -> tuple[type[BaseException], ...]:
     from internvideo_core.data.video_checks import VideoReadError
     from internvideo_core.hub import HubError
     from internvideo_core.train.distributed import DeviceUnavailableError
+    from internvideo_core.train.tensorboard_log import TensorBoardUnavailableError
 
-    return (CheckpointError, AnnotationError, VideoReadError, HubError, DeviceUnavailableError, FileNotFoundError,
-            PermissionError, ValueError, KeyError, TypeError)
+    return (CheckpointError, AnnotationError, VideoReadError, HubError, DeviceUnavailableError,
+            TensorBoardUnavailableError, FileNotFoundError, PermissionError, ValueError, KeyError, TypeError)
 
 
 def _message(err: BaseException) -> str:

@@ -111,6 +111,10 @@ def prepare_run(cfg: Any, rank: int = 0) -> None:
                                 "pass --output-dir with a folder you can write to")
         except NotWritableError as err:
             raise SystemExit(f"error: {err}") from None
+    if getattr(cfg, "tensorboard", False):  # a missing package or folder is reported now, not after the build
+        from internvideo_core.train.tensorboard_log import check_tensorboard
+
+        check_tensorboard(getattr(cfg, "output_dir", None))
     seed_everything(cfg.seed, rank)
 
 

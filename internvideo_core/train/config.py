@@ -30,6 +30,8 @@ class TrainConfig:
         steps_per_epoch: needed only for loaders without ``len()``.
         max_steps: stop early after this many steps in total (for quick checks and tests).
         progress: show a tqdm bar on rank 0.
+        tensorboard: also write TensorBoard event files to output_dir/tensorboard (per step: loss, lr, grad
+            norm; per epoch: the epoch log); the log.txt JSON lines stay. Needs the tensorboard package.
     """
 
     epochs: int = 1
@@ -53,6 +55,7 @@ class TrainConfig:
     steps_per_epoch: int | None = None
     max_steps: int | None = None
     progress: bool = True
+    tensorboard: bool = False
 
 
 @dataclass

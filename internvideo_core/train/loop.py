@@ -291,6 +291,11 @@ def run_training(
         D.barrier()
 
     log_file = out / "log.txt" if out is not None and main else None
+    board = None
+    if getattr(config, "tensorboard", False) and main:
+        from internvideo_core.train.tensorboard_log import open_tensorboard
+
+        board = open_tensorboard(out)
     model.train()
     for epoch in range(start_epoch, epochs):
         if max_steps is not None and step >= max_steps:
@@ -332,6 +337,8 @@ def run_training(
             loss_val = D.all_reduce_mean(loss.detach().float()) if world > 1 else float(loss.detach())
             result.losses.append(loss_val)
             meter.update(loss=loss_val, lr=lr, grad_norm=norm, **metrics)
+            if board is not None:
+                board.step(step, loss_val, lr, norm)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss_val:.4f}", lr=f"{lr:.2e}")
@@ -358,6 +365,8 @@ def run_training(
             if extras:
                 line += "  " + "  ".join(f"{k} {v:.4g}" for k, v in extras.items())
             print(line, flush=True)
+            if board is not None:
+                board.epoch(step, summary)
             if log_file is not None:
                 with open(log_file, "a", encoding="utf-8") as fh:
                     fh.write(json.dumps({k: (v if math.isfinite(float(v)) else None) for k, v in summary.items()})
@@ -365,6 +374,8 @@ def run_training(
         save(epoch, batch_idx)
         if not epoch_done:
             break
+    if board is not None:
+        board.close()
     result.step = step
     return result
 
