@@ -31,6 +31,7 @@ COMMANDS: tuple[str, ...] = (
     "synth",
     "zoo",
     "models",
+    "export_hf",
     "notebooks",
 )
 
