@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
 
-## the kit's main job: execute every numbered notebook headlessly (PROFILE=tutorial by default)
+## the kit's main job: execute every numbered notebook headlessly (PROFILE=tutorial by default), side by side
+## (JOBS=N; default one per core), then write runs/$(PROFILE)/REPORT.md, report.html and the notebooks as HTML
 run: setup
-	$(VENV)/bin/internvideo notebooks run --profile $(PROFILE)
+	$(VENV)/bin/internvideo notebooks run --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS))
 
 ## the whole test suite (CI runs exactly this)
 test: setup
@@ -33,9 +34,9 @@ nbval: setup
 nbval-refresh: setup
 	$(PY) tests/nbval/refresh.py
 
-## run the tutorial notebooks, then check the claims they report
-reproduce: run
-	$(PY) -m pytest -m tutorial_results
+## run the tutorial notebooks, write the report, and fail when a claim they report does not hold
+reproduce: setup
+	$(VENV)/bin/internvideo notebooks run --profile tutorial --strict-claims $(if $(JOBS),--jobs $(JOBS))
 
 ## mutation testing of the core (mutmut, each module against its own tests; MODULES="eval/openset.py ..." for a subset)
 mutation: setup

@@ -131,4 +131,4 @@ def test_a_producer_starts_before_a_longer_notebook_that_nobody_waits_for():
     # 02 (0.05 s) has 03 (0.1 s) waiting for it; 13 (0.12 s) has nobody: 02's chain is longer, so it goes first
     deps = {"02": (), "03": ("02",), "13": ()}
     _, log, _ = run({"02_p": 0.05, "03_c": 0.1, "13_l": 0.12}, jobs=1, deps=deps)
-    assert [n for k, n, _ in log if k == "start"] == ["02_p", "03_c", "13_l"]
+    assert [n for k, n, _ in log if k == "start"] == ["02_p", "13_l", "03_c"]
