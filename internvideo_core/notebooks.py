@@ -73,6 +73,23 @@ class NotebookRun:
     log: Path | None = None  # the worker's stdout / stderr (side-by-side runs)
 
 
+#: Parameters a notebook may declare in its ``parameters`` cell that headless runs set: ``INTERACTIVE = True``
+#: shows ipywidgets explorers in a live notebook; papermill (``make run``, CI) gets their static figure instead.
+HEADLESS_PARAMETERS = {"INTERACTIVE": False}
+
+
+def headless_parameters(path: Path) -> dict:
+    """The :data:`HEADLESS_PARAMETERS` that ``path``'s parameters cell declares (only those: papermill warns about
+    unknown parameters)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    cell = next((c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        return {}
+    return {k: v for k, v in HEADLESS_PARAMETERS.items() if re.search(rf"^{k}\s*=", cell.source, re.M)}
+
+
 def execute_notebook(path: Path, profile: str = "tutorial", seed: int = 0, *, kernel: str = "python3",
                      timeout_s: int = 1800, extra_parameters: dict | None = None) -> NotebookRun:
     """Run one notebook with papermill; raises ``papermill.PapermillExecutionError`` on a failing cell."""
@@ -83,7 +100,7 @@ def execute_notebook(path: Path, profile: str = "tutorial", seed: int = 0, *, ke
     out_dir = runs_dir() / "notebooks" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / path.name
-    params = {"PROFILE": profile, "SEED": seed, **(extra_parameters or {})}
+    params = {"PROFILE": profile, "SEED": seed, **headless_parameters(path), **(extra_parameters or {})}
     start = time.perf_counter()
     with _kernel_environment():
         papermill.execute_notebook(
@@ -154,7 +171,10 @@ def run_all(profile: str = "tutorial", seed: int = 0, only: list[str] | None = N
     threads = threads_per_job(jobs)
     paths = {p.stem: p for p in select(only)}
     known = previous_seconds(profile)
+    # shown estimates: this profile's last run (the tutorial's published times before the first run); the
+    # start order uses the tutorial's times where this profile has none (the relative lengths are alike)
     estimates = {**(TUTORIAL_SECONDS if profile == "tutorial" else {}), **known}
+    order = {**TUTORIAL_SECONDS, **known}
     total, _ = simulate(paths, estimates, jobs)
     print(f"[{profile}] {len(paths)} notebooks, {jobs} side by side ({threads} thread(s) each)"
           + (f"; about {_clock(total)} by the previous run's times" if estimates else ""), flush=True)
@@ -185,7 +205,7 @@ def run_all(profile: str = "tutorial", seed: int = 0, only: list[str] | None = N
             state = f"FAILED {r.error}" if r.error else f"ok in {r.seconds:.0f} s"
             print(f"{clock} {ev.name} {state} | {counter['done']} of {len(paths)} done", flush=True)
 
-    results = run_scheduled(list(paths), run_one, jobs=jobs, estimates=estimates, on_event=progress, tick_s=tick_s,
+    results = run_scheduled(list(paths), run_one, jobs=jobs, estimates=order, on_event=progress, tick_s=tick_s,
                             stop_on_error=None if keep_going else (lambda r: r.error is not None))
     wall = time.perf_counter() - t0
     runs = [results[s] for s in paths if s in results]

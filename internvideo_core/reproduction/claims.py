@@ -19,6 +19,7 @@ from internvideo_core.paths import REPO_DIR
 
 #: claim-test file -> the notebooks it checks (for tests not named ``test_NN_...``).
 CLAIM_FILES: dict[str, tuple[str, ...]] = {
+    "test_tutorial_results_data.py": ("01",),
     "test_tutorial_results.py": ("02", "03"),
     "test_tutorial_results_mm.py": ("04", "05", "06", "07"),
     "test_tutorial_results_tal.py": ("08",),
