@@ -132,3 +132,39 @@ def test_a_producer_starts_before_a_longer_notebook_that_nobody_waits_for():
     deps = {"02": (), "03": ("02",), "13": ()}
     _, log, _ = run({"02_p": 0.05, "03_c": 0.1, "13_l": 0.12}, jobs=1, deps=deps)
     assert [n for k, n, _ in log if k == "start"] == ["02_p", "13_l", "03_c"]
+
+
+def _fake_notebook(path, body: str) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('PROFILE = "tutorial"\nSEED = 0')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# fake"), params, nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, path)
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_run_all_executes_real_notebooks_side_by_side_one_thread_each_and_reports_failures(tmp_path, monkeypatch,
+                                                                                            capsys):
+    import json
+
+    import internvideo_core.notebooks as nbmod
+
+    monkeypatch.setenv("INTERNVIDEO_RUNS", str(tmp_path / "runs"))
+    ok, bad = tmp_path / "00_ok.ipynb", tmp_path / "01_bad.ipynb"
+    _fake_notebook(ok, "import os\nfrom internvideo_core.results import save_results\n"
+                       "save_results('00_ok', PROFILE, {'threads': os.environ.get('INTERNVIDEO_NUM_THREADS')})")
+    _fake_notebook(bad, "1 / 0")
+    monkeypatch.setattr(nbmod, "notebook_paths", lambda pattern="": [ok, bad])
+    runs = nbmod.run_all("smoke", jobs=2, keep_going=True, tick_s=1.0)
+    assert [r.notebook.name for r in runs] == ["00_ok.ipynb", "01_bad.ipynb"]
+    assert runs[0].error is None and "ZeroDivisionError" in runs[1].error
+    values = json.loads((tmp_path / "runs" / "results" / "smoke" / "00_ok.json").read_text())["values"]
+    assert values["threads"] == str(nbmod.threads_per_job(2))
+    times = json.loads((tmp_path / "runs" / "smoke" / "times.json").read_text())
+    assert times["jobs"] == 2 and set(times["notebooks"]) == {"00_ok", "01_bad"}
+    assert times["notebooks"]["01_bad"]["ok"] is False
+    out = capsys.readouterr().out
+    assert "start 00_ok" in out and "01_bad FAILED" in out and "2 side by side" in out

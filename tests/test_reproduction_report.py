@@ -168,3 +168,15 @@ def test_headline_and_baseline_keys_exist_in_the_tutorial_results(stem, tutorial
         assert lookup(values, h.key) is not None, f"{stem}: no number at {h.key!r}; update reproduction/headlines.py"
         if h.baseline_key:
             assert lookup(values, h.baseline_key) is not None, f"{stem}: no number at {h.baseline_key!r}"
+
+
+def test_plan_prints_the_order_and_estimate_without_running(tmp_path, monkeypatch, capsys):
+    from internvideo_core.cli import main
+
+    monkeypatch.setenv("INTERNVIDEO_RUNS", str(tmp_path / "runs"))
+    assert main(["notebooks", "run", "--plan", "--jobs", "2", "--only", "02", "03", "13"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    order = [ln.split()[-1] for ln in out[1:-1]]
+    assert order == ["02_masked_video_pretraining", "13_vision_language_navigation", "03_action_recognition"]
+    assert out[-1].startswith("about 209 s")  # 02 (120 s) then 03 (86 s), beside 13 (209 s)
+    assert not (tmp_path / "runs" / "notebooks").exists()

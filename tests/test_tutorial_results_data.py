@@ -12,4 +12,5 @@ def test_01_synthmotion_is_written_in_the_real_formats_and_read_back(tutorial_re
 
 
 def test_01_runs_within_its_share_of_the_tutorial_budget(tutorial_results):
-    assert tutorial_results("01_video_data")["seconds"] < 40
+    # kernel CPU time (wall time depends on the machine's load: 18 s idle, 89 s at load 20)
+    assert tutorial_results("01_video_data")["cpu_seconds"] < 40

@@ -38,6 +38,8 @@ def _run(args: argparse.Namespace) -> int:
     _check_selectors(args.only)
     if args.jobs is not None and args.jobs < 1:
         raise SystemExit(f"error: --jobs must be at least 1, got {args.jobs}")
+    if args.plan:
+        return _plan(args)
     runs = run_all(args.profile, args.seed, only=args.only or None, keep_going=args.keep_going, jobs=args.jobs)
     failed = {r.notebook.stem: r.error for r in runs if r.error}
     print(f"{len(runs) - len(failed)} notebooks ran, {len(failed)} failed")
@@ -45,6 +47,24 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_report:
         rc = _report(args.profile, failed, args)
     return 1 if failed else rc
+
+
+def _plan(args: argparse.Namespace) -> int:
+    """Print the order and estimated times of a run without running anything."""
+    from internvideo_core.notebook_schedule import TUTORIAL_SECONDS, simulate
+    from internvideo_core.notebooks import default_jobs, select, threads_per_job
+    from internvideo_core.reproduction.report import previous_seconds
+
+    jobs = args.jobs or default_jobs()
+    known = previous_seconds(args.profile)
+    estimates = {**TUTORIAL_SECONDS, **known}
+    total, plan = simulate([p.stem for p in select(args.only or None)], estimates, jobs)
+    source = ("the previous run, " if known else "") + "the published tutorial times (serial, 2 threads) otherwise"
+    print(f"[{args.profile}] plan with {jobs} job(s), {threads_per_job(jobs)} thread(s) each; times from {source}:")
+    for name, start, end in sorted(plan, key=lambda x: (x[1], x[0])):
+        print(f"  {start:6.0f} s - {end:6.0f} s  {name}")
+    print(f"about {total:.0f} s if each notebook takes as long as there (one thread per notebook is slower)")
+    return 0
 
 
 def _report_only(args: argparse.Namespace) -> int:
@@ -71,6 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="notebooks side by side, one share of the cores each (default: one per core, at most "
                           "4); dependencies (03 after 02, 05-07 after 04, ...) are respected")
     run.add_argument("--no-report", action="store_true", help="only run the notebooks")
+    run.add_argument("--plan", action="store_true", help="print the order and estimated times, run nothing")
     _report_options(run)
     run.set_defaults(func=_run)
     rep = nsub.add_parser("report", help="(re)write runs/<profile>/REPORT.md and report.html from the results "
