@@ -73,12 +73,17 @@ def sampler_explorer(num_frames: int = 300, *, interactive: bool = True,
                      draw: Callable[..., Any] | None = None) -> Any:
     """Sliders for strategy, video length, frames per clip, frame interval and clip count over the timeline.
 
-    ``interactive=False`` (papermill, CI) returns the static :func:`plot_slider_positions` figure instead.
-    ``draw(strategy=, num_frames=, clip_len=, interval=, num_clips=)`` is called on every change (default: draw
-    :func:`plot_sampler` and display it). Returns the ipywidgets ``VBox``.
+    The explorer displays itself (end the notebook line with ``;``). ``interactive=False`` (papermill, CI)
+    displays the static :func:`plot_slider_positions` figure instead and returns it. ``draw(strategy=,
+    num_frames=, clip_len=, interval=, num_clips=)`` is called on every change (default: draw :func:`plot_sampler`
+    and display it). Returns the ipywidgets ``VBox``.
     """
+    from IPython.display import display
+
     if not interactive:
-        return plot_slider_positions(num_frames)
+        fig = plot_slider_positions(num_frames)
+        _show(fig)
+        return fig
     import ipywidgets as w
 
     controls = {
@@ -89,5 +94,7 @@ def sampler_explorer(num_frames: int = 300, *, interactive: bool = True,
         "num_clips": w.IntSlider(5, min=1, max=10, description="clips"),
     }
     out = w.interactive_output(draw or (lambda **kw: _show(plot_sampler(**kw))), controls)
-    return w.VBox([controls["strategy"], w.HBox([controls["num_frames"], controls["clip_len"]]),
-                   w.HBox([controls["interval"], controls["num_clips"]]), out])
+    box = w.VBox([controls["strategy"], w.HBox([controls["num_frames"], controls["clip_len"]]),
+                  w.HBox([controls["interval"], controls["num_clips"]]), out])
+    display(box)
+    return box

@@ -138,6 +138,8 @@ def _fake_notebook(path, body: str) -> None:
     import nbformat
 
     nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nb.metadata["language_info"] = {"name": "python"}
     params = nbformat.v4.new_code_cell('PROFILE = "tutorial"\nSEED = 0')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell("# fake"), params, nbformat.v4.new_code_cell(body)]
