@@ -3,6 +3,11 @@
 Each notebook's first cell is tagged ``parameters`` and accepts ``PROFILE`` (``smoke`` / ``tutorial`` /
 ``full``) and ``SEED``; executed copies go to ``runs/notebooks/<profile>/`` and each notebook writes its
 headline numbers with :func:`internvideo_core.results.save_results`.
+
+:func:`run_all` (``internvideo notebooks run``, ``make run``) executes them side by side (``--jobs N``, default one
+per core), each in its own process with a share of the cores (``INTERNVIDEO_NUM_THREADS``, read by :func:`setup`),
+in the dependency order of :mod:`internvideo_core.notebook_schedule`, printing progress; the command then writes
+the reproduction report (:mod:`internvideo_core.reproduction`).
 """
 from __future__ import annotations
 
@@ -131,7 +136,10 @@ def run_in_subprocess(path: Path, profile: str, seed: int, threads: int, log: Pa
     """Execute one notebook in a fresh Python process (``python -m internvideo_core.notebooks``) whose kernel
     uses ``threads`` torch threads (:data:`THREADS_ENV`); its output goes to ``log``. Never raises for a failing
     notebook: the error is in the returned run."""
-    env = {**os.environ, THREADS_ENV: str(threads),
+    # numpy's BLAS and OpenMP pools get the same share as torch, unless the user set them
+    pools = {k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+             if k not in os.environ}
+    env = {**os.environ, **pools, THREADS_ENV: str(threads),
            "PYTHONPATH": os.pathsep.join(p for p in (str(REPO_DIR), os.environ.get("PYTHONPATH", "")) if p)}
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -311,7 +311,10 @@ def write_report(profile: str, stems: Iterable[str] | None = None, *, errors: di
                 r.html = f"notebooks/{r.stem}.html"
             except Exception as exc:  # a rendering problem must not lose the report
                 r.error = (r.error + "; " if r.error else "") + f"HTML rendering failed: {exc}"
-    bars = [(r.stem[:2], h.label, h.value, h.baseline_label or "", h.baseline) for r in rep.rows
+    entries = {r.stem: NOTEBOOKS.get(r.stem) for r in rep.rows}
+    bars = [(r.stem.replace("_", " ")[:32] + ("" if entries[r.stem].headlines[0].higher_is_better
+                                            else "\n(lower is better)"),
+             h.label, h.value, h.baseline_label or "", h.baseline) for r in rep.rows
             for h in r.headlines[:1] if h.value is not None and h.baseline is not None]
     rep.figures["headlines"] = headline_chart(bars) or ""
     spans = [(s, v["start"], v["end"], v.get("ok", True)) for s, v in read_times(profile).get("notebooks", {}).items()
