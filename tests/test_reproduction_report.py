@@ -180,3 +180,12 @@ def test_plan_prints_the_order_and_estimate_without_running(tmp_path, monkeypatc
     assert order == ["02_masked_video_pretraining", "13_vision_language_navigation", "03_action_recognition"]
     assert out[-1].startswith("about 209 s")  # 02 (120 s) then 03 (86 s), beside 13 (209 s)
     assert not (tmp_path / "runs" / "notebooks").exists()
+
+
+def test_numbers_print_counts_as_integers_and_rates_with_sensible_digits():
+    from internvideo_core.reproduction.headlines import Headline
+
+    assert report_mod.fmt(Headline("n", "n").value({"n": 14})) == "14"
+    assert report_mod.fmt(Headline("p", "p", scale=100.0).value({"p": 0.5834}), "%") == "58.3 %"
+    assert report_mod.fmt(0.9449) == "0.945" and report_mod.fmt(8.3333, "%") == "8.33 %"
+    assert report_mod.fmt(None) == "-" and report_mod.fmt(176.5, "clips/s") == "176.5 clips/s"

@@ -25,8 +25,11 @@ class Headline:
     higher_is_better: bool = True
 
     def value(self, values: Mapping[str, Any]) -> float | None:
+        """The headline number (an int stays an int when unscaled: counts print without decimals)."""
         v = lookup(values, self.key)
-        return None if v is None else float(v) * self.scale
+        if v is None:
+            return None
+        return v if isinstance(v, int) and self.scale == 1.0 else float(v) * self.scale
 
     def baseline(self, values: Mapping[str, Any]) -> float | None:
         if self.baseline_value is not None:

@@ -140,7 +140,7 @@ def fmt(v: float | None, unit: str = "") -> str:
     """A number as the report prints it (3 significant digits, ``-`` for missing)."""
     if v is None:
         return "-"
-    s = f"{v:.0f}" if float(v).is_integer() and abs(v) >= 10 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}" if abs(v) >= 1 else f"{v:.3f}"
+    s = str(v) if isinstance(v, int) else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}" if abs(v) >= 1 else f"{v:.3f}"
     return f"{s} %" if unit == "%" else (f"{s} {unit}" if unit else s)
 
 
@@ -277,7 +277,8 @@ def summary_table(rep: Report) -> str:
     fails = sum(r.claim_status == "fails" for r in rep.rows)
     tail = (f"claims: {holds} hold, {fails} fail" if rep.claims.checked else f"claims not checked ({rep.claims.note})")
     wall = f" in {fmt_seconds(rep.wall_seconds)} with {rep.jobs} job(s)" if rep.wall_seconds is not None else ""
-    lines.append(f"{sum(r.status in ('ok', 'failed') for r in rep.rows)} notebooks ran{wall}, {n_fail} failed; {tail}")
+    ran = sum(r.status in ("ok", "failed") for r in rep.rows)
+    lines.append(f"{ran} notebook{'s' if ran != 1 else ''} ran{wall}, {n_fail} failed; {tail}")
     return "\n".join(lines)
 
 
