@@ -189,3 +189,13 @@ def test_numbers_print_counts_as_integers_and_rates_with_sensible_digits():
     assert report_mod.fmt(Headline("p", "p", scale=100.0).value({"p": 0.5834}), "%") == "58.3 %"
     assert report_mod.fmt(0.9449) == "0.945" and report_mod.fmt(8.3333, "%") == "8.33 %"
     assert report_mod.fmt(None) == "-" and report_mod.fmt(176.5, "clips/s") == "176.5 clips/s"
+
+
+def test_a_partial_run_renders_only_its_notebooks_and_links_earlier_renderings(runs):
+    _, md, _ = report_mod.write_report("tutorial", STEMS, render_only=["02_masked_video_pretraining"])
+    assert not (md.parent / "notebooks" / "03_action_recognition.html").exists()
+    report_mod.write_report("tutorial", STEMS)  # renders 03
+    (md.parent / "notebooks" / "03_action_recognition.html").write_text("earlier")
+    _, md, _ = report_mod.write_report("tutorial", STEMS, render_only=["02_masked_video_pretraining"])
+    assert (md.parent / "notebooks" / "03_action_recognition.html").read_text() == "earlier"
+    assert "[html](notebooks/03_action_recognition.html)" in md.read_text()

@@ -16,14 +16,15 @@ def _check_selectors(only: list[str] | None) -> None:
                          f"{', '.join(names)}")
 
 
-def _report(profile: str, errors: dict[str, str], args: argparse.Namespace) -> int:
+def _report(profile: str, errors: dict[str, str], args: argparse.Namespace,
+            ran: list[str] | None = None) -> int:
     """Write the report, print the summary; 1 when ``--strict-claims`` and a claim fails (or was not checked)."""
     from internvideo_core.reproduction.report import summary_table, write_report
 
     print(f"[{profile}] writing the report (rendering notebooks to HTML"
           + (", running the claim tests" if not args.no_claims else "") + ") ...", flush=True)
     rep, md, page = write_report(profile, errors=errors, check_claims=not args.no_claims,
-                                 render=not args.no_html)
+                                 render=not args.no_html, render_only=ran)
     print(summary_table(rep))
     print(f"report: {md} and {page}" + ("" if args.no_html else f"; notebooks as HTML in {md.parent / 'notebooks'}"))
     if args.strict_claims and (not rep.claims.checked or any(r.claim_status == "fails" for r in rep.rows)):
@@ -45,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{len(runs) - len(failed)} notebooks ran, {len(failed)} failed")
     rc = 0
     if not args.no_report:
-        rc = _report(args.profile, failed, args)
+        rc = _report(args.profile, failed, args, ran=[r.notebook.stem for r in runs])
     return 1 if failed else rc
 
 

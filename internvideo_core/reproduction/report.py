@@ -285,11 +285,14 @@ def summary_table(rep: Report) -> str:
 # ----------------------------------------------------------------------------------------------------- all of it
 
 def write_report(profile: str, stems: Iterable[str] | None = None, *, errors: dict[str, str] | None = None,
-                 check_claims: bool = True, render: bool = True) -> tuple[Report, Path, Path]:
+                 check_claims: bool = True, render: bool = True, render_only: Iterable[str] | None = None
+                 ) -> tuple[Report, Path, Path]:
     """Render the executed notebooks, run the claim tests, write ``REPORT.md`` and ``report.html``.
 
-    ``stems``: the notebooks to report (default: every numbered notebook). Returns ``(report, md, html)``.
+    ``stems``: the notebooks to report (default: every numbered notebook). ``render_only``: render just these
+    (the ones that ran now); the others keep their earlier rendering. Returns ``(report, md, html)``.
     """
+    render_set = None if render_only is None else set(render_only)
     from internvideo_core.notebooks import notebook_paths
     from internvideo_core.reproduction.render import (headline_chart, last_figure, render_notebook_html,
                                                       schedule_chart)
@@ -306,9 +309,12 @@ def write_report(profile: str, stems: Iterable[str] | None = None, *, errors: di
         if not ipynb.exists():
             continue
         r.figure = last_figure(ipynb)
-        if render:
+        rendered = out / "notebooks" / f"{r.stem}.html"
+        if render_set is not None and r.stem not in render_set:
+            r.html = f"notebooks/{r.stem}.html" if rendered.exists() else None
+        elif render:
             try:
-                render_notebook_html(ipynb, out / "notebooks" / f"{r.stem}.html")
+                render_notebook_html(ipynb, rendered)
                 r.html = f"notebooks/{r.stem}.html"
             except Exception as exc:  # a rendering problem must not lose the report
                 r.error = (r.error + "; " if r.error else "") + f"HTML rendering failed: {exc}"
