@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
 
-## the kit's main job: execute every numbered notebook headlessly (PROFILE=tutorial by default)
+## the kit's main job: execute every numbered notebook headlessly (PROFILE=tutorial by default), side by side
+## (JOBS=N; default one per core), then write runs/$(PROFILE)/REPORT.md, report.html and the notebooks as HTML
 run: setup
-	$(VENV)/bin/internvideo notebooks run --profile $(PROFILE)
+	$(VENV)/bin/internvideo notebooks run --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS))
 
 ## the whole test suite (CI runs exactly this)
 test: setup
@@ -33,8 +34,9 @@ nbval: setup
 nbval-refresh: setup
 	$(PY) tests/nbval/refresh.py
 
-## run the tutorial notebooks, then check the claims they report
-reproduce: run
+## run the tutorial notebooks and write the report (claims included), then check every tutorial claim
+reproduce: setup
+	$(VENV)/bin/internvideo notebooks run --profile tutorial $(if $(JOBS),--jobs $(JOBS))
 	$(PY) -m pytest -m tutorial_results
 
 ## mutation testing of the core (mutmut, each module against its own tests; MODULES="eval/openset.py ..." for a subset)
