@@ -21,12 +21,12 @@ def recipe() -> R.MMSynthRecipe:
 
 @pytest.fixture(scope="module")
 def train(recipe) -> R.CaptionClips:
-    return R.caption_clips("train", "smoke", 0, recipe, chunk=6)
+    return R.caption_clips(recipe, 0, "train", chunk=6)
 
 
 @pytest.fixture(scope="module")
 def test_clips(recipe) -> R.CaptionClips:
-    return R.caption_clips("test", "smoke", 0, recipe)
+    return R.caption_clips(recipe, 0, "test")
 
 
 def test_recipes_and_overrides():
@@ -38,6 +38,12 @@ def test_recipes_and_overrides():
     assert R.get_recipe("full").model_overrides()["input_resolution"] == 96
     with pytest.raises(ValueError, match="unknown profile"):
         R.get_recipe("laptop")
+    # the recipe carries its profile, which is not part of its identity (checkpoints store the rest as JSON)
+    assert R.get_recipe("smoke").profile == "smoke" and r.profile == "tutorial"
+    assert R.as_recipe("smoke") == R.get_recipe("smoke") and R.as_recipe(r) is r
+    assert "profile" not in r.to_json() and R.checkpoint_path(R.get_recipe("smoke")) == R.checkpoint_path("smoke")
+    with pytest.raises(TypeError, match="get_recipe"):
+        R.as_recipe(3)
     model = R.build_dual_encoder(R.get_recipe("smoke", **TINY))
     assert model.config.vision_width == 32 and model.config.embed_dim == 16
 
@@ -65,7 +71,7 @@ def test_caption_clips_match_the_dataset(train, recipe):
     assert train.videos.shape == (recipe.train_videos, 3, recipe.clip_frames, recipe.img_size, recipe.img_size)
     assert train.videos.dtype == torch.uint8
     # a chunk boundary in the middle changes nothing
-    again = R.caption_clips("train", "smoke", 0, recipe, chunk=100)
+    again = R.caption_clips(recipe, 0, "train", chunk=100)
     assert torch.equal(again.videos, train.videos) and again.captions == train.captions
 
 
@@ -136,18 +142,18 @@ def test_grouped_batch_sampler():
 def test_train_save_load_and_evaluate(train, test_clips, recipe, tmp_path, monkeypatch):
     monkeypatch.setenv("INTERNVIDEO_RUNS", str(tmp_path))
     rec = recipe.replace(reversed_twins=True, group_by=("colour",))
-    model, history = R.train_dual_encoder_on_synthmotion("smoke", 0, rec, train=train)
+    model, history = R.train_dual_encoder_on_synthmotion(rec, 0, train=train)
     assert history["steps"] == len(train) // rec.batch_size == len(history["loss"])
     assert all(np.isfinite(history["loss"]))
-    path = R.checkpoint_path("smoke")
+    path = R.checkpoint_path(rec)
     assert path == tmp_path / "checkpoints" / "smoke" / "mm_synth.safetensors" and path.exists()
-    loaded = R.load_dual_encoder("smoke", 0, rec)
+    loaded = R.load_dual_encoder(rec, 0)
     assert loaded is not None
     v1, v2 = R.encode_videos(model, test_clips, rec), R.encode_videos(loaded[0], test_clips, rec)
     torch.testing.assert_close(v1, v2)
-    assert R.load_dual_encoder("smoke", 1, rec) is None                 # another seed
-    assert R.load_dual_encoder("smoke", 0, rec.replace(epochs=2)) is None  # another recipe
-    again, _ = R.get_dual_encoder("smoke", 0, rec)
+    assert R.load_dual_encoder(rec, 1) is None                 # another seed
+    assert R.load_dual_encoder(rec.replace(epochs=2), 0) is None  # another recipe
+    again, _ = R.get_dual_encoder(rec, 0)
     torch.testing.assert_close(R.encode_videos(again, test_clips, rec), v1)
 
     t = R.encode_texts(model, [c[0] for c in test_clips.captions], rec)

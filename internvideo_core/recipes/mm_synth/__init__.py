@@ -30,12 +30,14 @@ and little else in a few CPU minutes. Four cheap choices make it learn *motion* 
 Shape is what this 48-px model learns least in the tutorial budget; colour, motion and temporal order are
 learned (see the tutorial numbers in ``tests/test_tutorial_results_mm.py``).
 
-    model, history = train_dual_encoder_on_synthmotion("tutorial", seed=0)   # saved for notebooks 05-07
-    model, history = get_dual_encoder("tutorial", seed=0)                    # load it, or train it if missing
+    recipe = mm_synth.get_recipe("tutorial")                             # carries its profile
+    model, history = mm_synth.train_dual_encoder_on_synthmotion(recipe, 0)  # saved for notebooks 05-07
+    model, history = mm_synth.get_dual_encoder(recipe, 0)                   # load it, or train it if missing
+    test = mm_synth.caption_clips(recipe, 0, "test")
 
 Modules (each layer imports only the ones above it)::
 
-    config        MMSynthRecipe, RECIPES, get_recipe
+    config        MMSynthRecipe, RECIPES, get_recipe, as_recipe
     data          CaptionClips, caption_clips, REVERSED_MOTION, frame_indices, clips_to_input
     batching      drop_attributes, CaptionTrainSet, GroupedBatchSampler
     encoding      WordCachedTokenizer, text_tokenizer, encode_videos, encode_texts
@@ -44,16 +46,16 @@ Modules (each layer imports only the ones above it)::
     evaluation    similarity, temporal_order_accuracy, zero-shot prompts and reports, multiple choice
     qa            qa_items, qa_features, train_qa_head, predict_answers
 
-Everything public is re-exported here, so ``from internvideo_core.recipes import mm_synth as R; R.<name>`` works.
+Everything public is re-exported here: ``from internvideo_core.recipes import mm_synth; mm_synth.<name>``.
 """
 from __future__ import annotations
 
-from internvideo_core.data.synthmotion import KNOWN_MOTIONS, SHAPES  # noqa: F401  (kept reachable as R.SHAPES ...)
+from internvideo_core.data.synthmotion import KNOWN_MOTIONS, SHAPES  # noqa: F401  (kept reachable as mm_synth.SHAPES ...)
 from internvideo_core.recipes.mm_synth.batching import CaptionTrainSet, GroupedBatchSampler, drop_attributes
 from internvideo_core.recipes.mm_synth.checkpoints import (
     build_dual_encoder, checkpoint_path, load_dual_encoder, save_dual_encoder,
 )
-from internvideo_core.recipes.mm_synth.config import RECIPES, MMSynthRecipe, get_recipe
+from internvideo_core.recipes.mm_synth.config import RECIPES, MMSynthRecipe, as_recipe, get_recipe
 from internvideo_core.recipes.mm_synth.data import (
     REVERSED_MOTION, CaptionClips, caption_clips, clips_to_input, frame_indices,
 )
@@ -69,7 +71,7 @@ from internvideo_core.recipes.mm_synth.training import (
 )
 
 __all__ = [
-    "MMSynthRecipe", "RECIPES", "get_recipe", "CaptionClips", "caption_clips", "REVERSED_MOTION",
+    "MMSynthRecipe", "RECIPES", "get_recipe", "as_recipe", "CaptionClips", "caption_clips", "REVERSED_MOTION",
     "frame_indices", "clips_to_input", "CaptionTrainSet", "drop_attributes", "GroupedBatchSampler", "text_parameters",
     "warm_start_text_tower", "build_dual_encoder", "train_dual_encoder_on_synthmotion", "checkpoint_path",
     "save_dual_encoder", "load_dual_encoder", "get_dual_encoder", "encode_videos", "encode_texts", "text_tokenizer",
