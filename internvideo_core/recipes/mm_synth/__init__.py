@@ -43,8 +43,10 @@ Modules (each layer imports only the ones above it)::
     encoding      WordCachedTokenizer, text_tokenizer, encode_videos, encode_texts
     checkpoints   build_dual_encoder, checkpoint_path, save_dual_encoder, load_dual_encoder
     training      text_parameters, warm_start_text_tower, train_dual_encoder_on_synthmotion, get_dual_encoder
-    evaluation    similarity, temporal_order_accuracy, zero-shot prompts and reports, multiple choice
+    evaluation    similarity, temporal_order_accuracy, zero-shot prompts and reports, validation-chosen prompts,
+                  multiple choice, colour-only retrieval baseline
     qa            qa_items, qa_features, train_qa_head, predict_answers
+    figures       retrieval_ranks, retrieval_figure (notebook 06's gallery and explorer)
 
 Everything public is re-exported here: ``from internvideo_core.recipes import mm_synth; mm_synth.<name>``.
 """
@@ -63,8 +65,9 @@ from internvideo_core.recipes.mm_synth.encoding import WordCachedTokenizer, enco
 from internvideo_core.recipes.mm_synth.evaluation import (
     SYNTH_TEMPLATES, colour_templates, combination_classes, combination_prompts, multiple_choice_eval,
     multiple_choice_items, similarity, temporal_order_accuracy, zero_shot_combinations, zero_shot_motions,
-    zero_shot_report,
+    zero_shot_report, zero_shot_accuracy, choose_prompt_variant, colour_only_similarity,
 )
+from internvideo_core.recipes.mm_synth.figures import retrieval_figure, retrieval_ranks
 from internvideo_core.recipes.mm_synth.qa import predict_answers, qa_features, qa_items, train_qa_head
 from internvideo_core.recipes.mm_synth.training import (
     get_dual_encoder, text_parameters, train_dual_encoder_on_synthmotion, warm_start_text_tower,
@@ -78,5 +81,6 @@ __all__ = [
     "WordCachedTokenizer", "similarity", "SYNTH_TEMPLATES", "colour_templates", "combination_classes",
     "combination_prompts", "zero_shot_combinations", "zero_shot_motions", "zero_shot_report",
     "temporal_order_accuracy", "multiple_choice_items", "multiple_choice_eval", "qa_items", "qa_features",
-    "train_qa_head", "predict_answers",
+    "train_qa_head", "predict_answers", "zero_shot_accuracy", "choose_prompt_variant", "colour_only_similarity",
+    "retrieval_ranks", "retrieval_figure",
 ]

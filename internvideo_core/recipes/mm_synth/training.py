@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import time
 from typing import Any, Callable
@@ -75,14 +77,15 @@ def warm_start_text_tower(model: nn.Module, clips: CaptionClips, recipe: MMSynth
 
 def train_dual_encoder_on_synthmotion(recipe: MMSynthRecipe | str, seed: int = 0, *,
                                       train: CaptionClips | None = None, save: bool = True, progress: bool = False,
-                                      end_of_epoch: Callable[[int], dict[str, float] | None] | None = None
+                                      verbose: bool = False, end_of_epoch: Callable[[int], dict[str, float] | None] | None = None
                                       ) -> tuple[nn.Module, dict[str, Any]]:
     """Contrastive video-text training of the tiny dual encoder on SynthMotion captions.
 
     Returns ``(model in eval mode, history)`` with ``history = {"loss": per-step losses, "epochs": per-epoch
     logs, "seconds": wall time, "logit_scale": final exp(logit_scale), "train_videos": N}``; with ``save`` the
     weights go to :func:`checkpoint_path` (the recipe and seed in the metadata). ``recipe`` may be a profile name;
-    ``train`` (the recipe's training clips) saves rendering them again; ``progress`` shows a tqdm bar.
+    ``train`` (the recipe's training clips) saves rendering them again; ``progress`` shows a tqdm bar; ``verbose``
+    prints the loop's line per epoch (silent by default: ``history["epochs"]`` keeps them).
     """
     from internvideo_core.train.contrastive import ContrastiveConfig, collate_video_text, train_contrastive
 
@@ -115,8 +118,9 @@ def train_dual_encoder_on_synthmotion(recipe: MMSynthRecipe | str, seed: int = 0
                             context_length=recipe.context_length, seed=seed, progress=progress, device="cpu"
                             if not torch.cuda.is_available() else "auto")
     tok = text_tokenizer(recipe)
-    result = train_contrastive(model, loader, cfg, end_of_epoch=end_of_epoch,
-                               tokenize=lambda texts, context_length=recipe.context_length: tok(texts))
+    with contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO()):
+        result = train_contrastive(model, loader, cfg, end_of_epoch=end_of_epoch,
+                                   tokenize=lambda texts, context_length=recipe.context_length: tok(texts))
     model.eval().cpu()
     history = {"loss": list(result.losses), "text_warmup_loss": text_losses, "text_warmup_seconds": text_seconds,
                "epochs": list(result.epochs),
