@@ -260,3 +260,62 @@ def test_word_cached_tokenizer_equals_tokenize(train):
     assert torch.equal(tok(texts), tokenize(texts, context_length=32))
     long = " ".join(["star"] * 40)
     assert torch.equal(tok([long]), tokenize([long], context_length=32))
+
+
+def test_training_is_silent_unless_verbose(train, recipe, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("INTERNVIDEO_RUNS", str(tmp_path))
+    _, history = R.train_dual_encoder_on_synthmotion(recipe, 0, train=train, save=False)
+    assert "epoch" not in capsys.readouterr().out and len(history["epochs"]) == recipe.epochs
+    R.train_dual_encoder_on_synthmotion(recipe, 0, train=train, save=False, verbose=True)
+    assert "[train-mm] epoch" in capsys.readouterr().out
+
+
+def test_prompt_variant_is_chosen_on_the_given_clips_by_motion_accuracy(test_clips, recipe, monkeypatch):
+    classes = R.combination_classes()
+    truth = torch.tensor([classes.index((m["shape"], m["motion"])) for m in test_clips.metas])
+    right = torch.nn.functional.one_hot(truth, len(classes)).float()
+    wrong = right.roll(1, dims=1)                                   # (same shape, next motion) of every clip
+    fake = {"bad": wrong, "good": right}
+    monkeypatch.setattr("internvideo_core.recipes.mm_synth.evaluation.zero_shot_combinations",
+                        lambda model, v, c, r, name: fake[name])
+    best, scores = R.choose_prompt_variant(None, None, test_clips, classes, recipe,
+                                           {"bad": {"name": "bad"}, "good": {"name": "good"}})
+    assert best == "good" and scores["good"] == {"combination": 100.0, "motion": 100.0, "shape": 100.0}
+    assert scores["bad"]["motion"] < 100.0
+    # ties go to the first listed (the simpler) variant
+    assert R.choose_prompt_variant(None, None, test_clips, classes, recipe,
+                                   {"good": {"name": "good"}, "also": {"name": "good"}})[0] == "good"
+
+
+def test_colour_only_similarity_ranks_same_colour_first(test_clips):
+    sim = R.colour_only_similarity(test_clips, seed=0)
+    colours = [m["colour"] for m in test_clips.metas]
+    assert sim.shape == (len(test_clips), len(test_clips))
+    for i in range(len(test_clips)):
+        top = int(sim[i].argmax())
+        assert colours[top] == colours[i]
+    assert torch.equal(sim, R.colour_only_similarity(test_clips, seed=0))
+
+
+def test_reversed_qa_features_are_the_features_of_the_clips_played_backwards(test_clips, recipe):
+    model = R.build_dual_encoder(recipe).eval()
+    items = R.qa_items(test_clips)[:3]
+    rev, _ = R.qa_features(model, test_clips, items, recipe, reverse=True)
+    backwards = R.CaptionClips(test_clips.videos.flip(2), test_clips.captions, test_clips.metas, test_clips.ids)
+    fwd_of_backwards, _ = R.qa_features(model, backwards, items, recipe)
+    torch.testing.assert_close(rev, fwd_of_backwards)
+
+
+def test_retrieval_ranks_and_figure(test_clips):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    sim = torch.tensor([[0.9, 0.1, 0.5], [0.2, 0.3, 0.8], [0.1, 0.7, 0.7]])
+    assert R.retrieval_ranks(sim).tolist() == [1, 2, 1]              # ties favour the true video
+    assert R.retrieval_ranks(sim, [2, 2, 0]).tolist() == [2, 1, 3]
+    clips = test_clips.subset(range(3))
+    fig = R.retrieval_figure(clips, ["a long query " * 6, "q"], sim[:2], true_index=[0, None], top=2)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "rank 1 of 3" in texts[0] and "a long query" in texts[0] and texts[0].count("query") == 7  # not cut
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert any("true video" in t for t in titles)

@@ -14,7 +14,8 @@ Data (the ``captions`` part of SynthMotion, MSR-VTT-like):
   more held-out clips); every 4th test clip shows a (shape, motion) combination that no training caption has.
 
 Trained naively, a small model from scratch learns colour (enough to tell most pairs of a random batch apart)
-and little else in a few CPU minutes. Four cheap choices make it learn *motion* as well:
+and little else in a few CPU minutes. Four cheap choices of this kit (not of InternVideo, which starts from CLIP
+and web-scale data) aim to make it learn *motion* as well:
 
 - **pretrained, locked text tower**: InternVideo-MM starts from CLIP; without CLIP, the text tower is first
   trained alone on the captions (:func:`warm_start_text_tower`: two paraphrases of a clip must match, with
@@ -27,8 +28,11 @@ and little else in a few CPU minutes. Four cheap choices make it learn *motion* 
 - **hard-negative batches** (``hard_negative_group``, ``group_by``): clips of the same shape and colour are put
   in the same batch in groups, so that in-batch negatives often differ only in their motion.
 
-Shape is what this 48-px model learns least in the tutorial budget; colour, motion and temporal order are
-learned (see the tutorial numbers in ``tests/test_tutorial_results_mm.py``).
+Measured once each (tutorial profile, seed 0; notebook 04's exercises): without attribute dropout the temporal-order
+test falls from 80.1 % to 71.6 % and zero-shot motion on seen combinations from 35 % to 16 %; without time reversal
+(``reverse_prob=0``) nothing measurable is lost (order 80.7 %), since the data already hold both motions of every
+direction pair. Shape is not learned by this 48-px model in the tutorial budget, with or without attribute dropout;
+colour, motion and temporal order are (see ``tests/test_tutorial_results_mm.py``).
 
     recipe = mm_synth.get_recipe("tutorial")                             # carries its profile
     model, history = mm_synth.train_dual_encoder_on_synthmotion(recipe, 0)  # saved for notebooks 05-07

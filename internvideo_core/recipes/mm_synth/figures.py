@@ -43,7 +43,7 @@ def retrieval_figure(clips: CaptionClips, queries: Sequence[str], sim: torch.Ten
     import matplotlib.pyplot as plt
 
     true_index = list(true_index) if true_index is not None else [None] * len(queries)
-    fig, axes = plt.subplots(len(queries), top + 1, figsize=(2.9 * top + 2.8, 1.9 * len(queries) + 0.3),
+    fig, axes = plt.subplots(len(queries), top + 1, figsize=(2.9 * top + 2.8, 1.45 * len(queries) + 0.4),
                              squeeze=False, gridspec_kw={"width_ratios": [0.9] + [1.0] * top})
     for q, (text, true) in enumerate(zip(queries, true_index)):
         row = sim[q]
@@ -63,7 +63,7 @@ def retrieval_figure(clips: CaptionClips, queries: Sequence[str], sim: torch.Ten
             mark = "  \u2713 true video" if hit else ""
             ax.set_title(f"#{r + 1}  {clips.ids[j]}{mark}", fontsize=8,
                          color="green" if hit else "black")
-            ax.set_xlabel(textwrap.fill(clips.captions[j][0], 2 * wrap), fontsize=7)
+            ax.set_xlabel(textwrap.fill(clips.captions[j][0], wrap + 10), fontsize=7)
             if hit:
                 for spine in ax.spines.values():
                     spine.set_edgecolor("green"), spine.set_linewidth(3)
