@@ -56,7 +56,7 @@ Everything public is re-exported here: ``from internvideo_core.recipes import mm
 """
 from __future__ import annotations
 
-from internvideo_core.data.synthmotion import KNOWN_MOTIONS, SHAPES  # noqa: F401  (kept reachable as mm_synth.SHAPES ...)
+from internvideo_core.data.synthmotion import KNOWN_MOTIONS, SHAPES  # noqa: F401  (mm_synth.SHAPES ...)
 from internvideo_core.recipes.mm_synth.batching import CaptionTrainSet, GroupedBatchSampler, drop_attributes
 from internvideo_core.recipes.mm_synth.checkpoints import (
     build_dual_encoder, checkpoint_path, load_dual_encoder, save_dual_encoder,

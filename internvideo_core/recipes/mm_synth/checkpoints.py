@@ -26,7 +26,7 @@ def build_dual_encoder(recipe: MMSynthRecipe) -> nn.Module:
 
 
 def checkpoint_path(recipe: MMSynthRecipe | str) -> Path:
-    """``runs/checkpoints/<profile>/mm_synth.safetensors`` of a recipe (or a profile name), shared by notebooks 04-07."""
+    """``runs/checkpoints/<profile>/mm_synth.safetensors`` of a recipe (or a profile name); notebooks 04-07."""
     from internvideo_core.paths import runs_dir
 
     profile = recipe if isinstance(recipe, str) else recipe.profile

@@ -112,12 +112,14 @@ class MMSynthRecipe:
 
 
 RECIPES: dict[str, MMSynthRecipe] = {
-    "smoke": MMSynthRecipe(profile="smoke", train_videos=32, test_videos=None, vision_width=32, vision_layers=2, temporal_layers=(0, 1),
+    "smoke": MMSynthRecipe(profile="smoke", train_videos=32, test_videos=None, vision_width=32, vision_layers=2,
+                           temporal_layers=(0, 1),
                            text_width=32, text_layers=1, embed_dim=32, epochs=1, batch_size=8, warmup_epochs=0,
                            qa_epochs=2, qa_hidden=32, qa_vocab_size=None, text_warmup_steps=20,
                            text_warmup_batch=16),
     "tutorial": MMSynthRecipe(profile="tutorial"),
-    "full": MMSynthRecipe(profile="full", train_videos=None, test_videos=None, img_size=96, num_frames=8, vision_width=256,
+    "full": MMSynthRecipe(profile="full", train_videos=None, test_videos=None, img_size=96, num_frames=8,
+                          vision_width=256,
                           vision_layers=6, vision_heads=4, temporal_layers=(3, 4, 5), text_width=256, text_layers=4,
                           text_heads=4, embed_dim=256, epochs=40, batch_size=128, lr=5e-4, min_lr=5e-6,
                           warmup_epochs=2, freeze_token_embedding=False, qa_hidden=512, qa_vocab_size=None,

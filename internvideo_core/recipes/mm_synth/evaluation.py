@@ -150,7 +150,8 @@ def multiple_choice_eval(model: nn.Module, video_emb: torch.Tensor, items: Seque
     return multiple_choice_accuracy(video_emb, cand, answers), multiple_choice(video_emb, cand)
 
 
-def zero_shot_accuracy(probs: torch.Tensor, clips: CaptionClips, classes: Sequence[tuple[str, str]]) -> dict[str, float]:
+def zero_shot_accuracy(probs: torch.Tensor, clips: CaptionClips, classes: Sequence[tuple[str, str]]
+                       ) -> dict[str, float]:
     """Top-1 accuracies (percent) of (shape, motion) predictions ``probs [N, C]`` over *all* ``clips``: the whole
     ``combination``, the ``motion`` alone and the ``shape`` alone."""
     pred = [classes[i] for i in probs.argmax(1).tolist()]
@@ -176,7 +177,8 @@ def choose_prompt_variant(model: nn.Module, val_emb: torch.Tensor, val: CaptionC
     scores = {name: zero_shot_accuracy(zero_shot_combinations(model, val_emb, classes, recipe, **kw), val, classes)
               for name, kw in variants.items()}
     names = list(scores)
-    best = max(names, key=lambda k: (round(scores[k]["motion"], 6), round(scores[k]["combination"], 6), -names.index(k)))
+    best = max(names, key=lambda k: (round(scores[k]["motion"], 6), round(scores[k]["combination"], 6),
+                                     -names.index(k)))
     return best, scores
 
 

@@ -77,7 +77,8 @@ def warm_start_text_tower(model: nn.Module, clips: CaptionClips, recipe: MMSynth
 
 def train_dual_encoder_on_synthmotion(recipe: MMSynthRecipe | str, seed: int = 0, *,
                                       train: CaptionClips | None = None, save: bool = True, progress: bool = False,
-                                      verbose: bool = False, end_of_epoch: Callable[[int], dict[str, float] | None] | None = None
+                                      verbose: bool = False,
+                                      end_of_epoch: Callable[[int], dict[str, float] | None] | None = None
                                       ) -> tuple[nn.Module, dict[str, Any]]:
     """Contrastive video-text training of the tiny dual encoder on SynthMotion captions.
 
