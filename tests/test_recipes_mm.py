@@ -21,12 +21,12 @@ def recipe() -> R.MMSynthRecipe:
 
 @pytest.fixture(scope="module")
 def train(recipe) -> R.CaptionClips:
-    return R.caption_clips("train", "smoke", 0, recipe, chunk=6)
+    return R.caption_clips(recipe, 0, "train", chunk=6)
 
 
 @pytest.fixture(scope="module")
 def test_clips(recipe) -> R.CaptionClips:
-    return R.caption_clips("test", "smoke", 0, recipe)
+    return R.caption_clips(recipe, 0, "test")
 
 
 def test_recipes_and_overrides():
@@ -38,6 +38,12 @@ def test_recipes_and_overrides():
     assert R.get_recipe("full").model_overrides()["input_resolution"] == 96
     with pytest.raises(ValueError, match="unknown profile"):
         R.get_recipe("laptop")
+    # the recipe carries its profile, which is not part of its identity (checkpoints store the rest as JSON)
+    assert R.get_recipe("smoke").profile == "smoke" and r.profile == "tutorial"
+    assert R.as_recipe("smoke") == R.get_recipe("smoke") and R.as_recipe(r) is r
+    assert "profile" not in r.to_json() and R.checkpoint_path(R.get_recipe("smoke")) == R.checkpoint_path("smoke")
+    with pytest.raises(TypeError, match="get_recipe"):
+        R.as_recipe(3)
     model = R.build_dual_encoder(R.get_recipe("smoke", **TINY))
     assert model.config.vision_width == 32 and model.config.embed_dim == 16
 
@@ -65,7 +71,7 @@ def test_caption_clips_match_the_dataset(train, recipe):
     assert train.videos.shape == (recipe.train_videos, 3, recipe.clip_frames, recipe.img_size, recipe.img_size)
     assert train.videos.dtype == torch.uint8
     # a chunk boundary in the middle changes nothing
-    again = R.caption_clips("train", "smoke", 0, recipe, chunk=100)
+    again = R.caption_clips(recipe, 0, "train", chunk=100)
     assert torch.equal(again.videos, train.videos) and again.captions == train.captions
 
 
@@ -136,18 +142,18 @@ def test_grouped_batch_sampler():
 def test_train_save_load_and_evaluate(train, test_clips, recipe, tmp_path, monkeypatch):
     monkeypatch.setenv("INTERNVIDEO_RUNS", str(tmp_path))
     rec = recipe.replace(reversed_twins=True, group_by=("colour",))
-    model, history = R.train_dual_encoder_on_synthmotion("smoke", 0, rec, train=train)
+    model, history = R.train_dual_encoder_on_synthmotion(rec, 0, train=train)
     assert history["steps"] == len(train) // rec.batch_size == len(history["loss"])
     assert all(np.isfinite(history["loss"]))
-    path = R.checkpoint_path("smoke")
+    path = R.checkpoint_path(rec)
     assert path == tmp_path / "checkpoints" / "smoke" / "mm_synth.safetensors" and path.exists()
-    loaded = R.load_dual_encoder("smoke", 0, rec)
+    loaded = R.load_dual_encoder(rec, 0)
     assert loaded is not None
     v1, v2 = R.encode_videos(model, test_clips, rec), R.encode_videos(loaded[0], test_clips, rec)
     torch.testing.assert_close(v1, v2)
-    assert R.load_dual_encoder("smoke", 1, rec) is None                 # another seed
-    assert R.load_dual_encoder("smoke", 0, rec.replace(epochs=2)) is None  # another recipe
-    again, _ = R.get_dual_encoder("smoke", 0, rec)
+    assert R.load_dual_encoder(rec, 1) is None                 # another seed
+    assert R.load_dual_encoder(rec.replace(epochs=2), 0) is None  # another recipe
+    again, _ = R.get_dual_encoder(rec, 0)
     torch.testing.assert_close(R.encode_videos(again, test_clips, rec), v1)
 
     t = R.encode_texts(model, [c[0] for c in test_clips.captions], rec)
@@ -254,3 +260,62 @@ def test_word_cached_tokenizer_equals_tokenize(train):
     assert torch.equal(tok(texts), tokenize(texts, context_length=32))
     long = " ".join(["star"] * 40)
     assert torch.equal(tok([long]), tokenize([long], context_length=32))
+
+
+def test_training_is_silent_unless_verbose(train, recipe, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("INTERNVIDEO_RUNS", str(tmp_path))
+    _, history = R.train_dual_encoder_on_synthmotion(recipe, 0, train=train, save=False)
+    assert "epoch" not in capsys.readouterr().out and len(history["epochs"]) == recipe.epochs
+    R.train_dual_encoder_on_synthmotion(recipe, 0, train=train, save=False, verbose=True)
+    assert "[train-mm] epoch" in capsys.readouterr().out
+
+
+def test_prompt_variant_is_chosen_on_the_given_clips_by_motion_accuracy(test_clips, recipe, monkeypatch):
+    classes = R.combination_classes()
+    truth = torch.tensor([classes.index((m["shape"], m["motion"])) for m in test_clips.metas])
+    right = torch.nn.functional.one_hot(truth, len(classes)).float()
+    wrong = right.roll(1, dims=1)                                   # (same shape, next motion) of every clip
+    fake = {"bad": wrong, "good": right}
+    monkeypatch.setattr("internvideo_core.recipes.mm_synth.evaluation.zero_shot_combinations",
+                        lambda model, v, c, r, name: fake[name])
+    best, scores = R.choose_prompt_variant(None, None, test_clips, classes, recipe,
+                                           {"bad": {"name": "bad"}, "good": {"name": "good"}})
+    assert best == "good" and scores["good"] == {"combination": 100.0, "motion": 100.0, "shape": 100.0}
+    assert scores["bad"]["motion"] < 100.0
+    # ties go to the first listed (the simpler) variant
+    assert R.choose_prompt_variant(None, None, test_clips, classes, recipe,
+                                   {"good": {"name": "good"}, "also": {"name": "good"}})[0] == "good"
+
+
+def test_colour_only_similarity_ranks_same_colour_first(test_clips):
+    sim = R.colour_only_similarity(test_clips, seed=0)
+    colours = [m["colour"] for m in test_clips.metas]
+    assert sim.shape == (len(test_clips), len(test_clips))
+    for i in range(len(test_clips)):
+        top = int(sim[i].argmax())
+        assert colours[top] == colours[i]
+    assert torch.equal(sim, R.colour_only_similarity(test_clips, seed=0))
+
+
+def test_reversed_qa_features_are_the_features_of_the_clips_played_backwards(test_clips, recipe):
+    model = R.build_dual_encoder(recipe).eval()
+    items = R.qa_items(test_clips)[:3]
+    rev, _ = R.qa_features(model, test_clips, items, recipe, reverse=True)
+    backwards = R.CaptionClips(test_clips.videos.flip(2), test_clips.captions, test_clips.metas, test_clips.ids)
+    fwd_of_backwards, _ = R.qa_features(model, backwards, items, recipe)
+    torch.testing.assert_close(rev, fwd_of_backwards)
+
+
+def test_retrieval_ranks_and_figure(test_clips):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    sim = torch.tensor([[0.9, 0.1, 0.5], [0.2, 0.3, 0.8], [0.1, 0.7, 0.7]])
+    assert R.retrieval_ranks(sim).tolist() == [1, 2, 1]              # ties favour the true video
+    assert R.retrieval_ranks(sim, [2, 2, 0]).tolist() == [2, 1, 3]
+    clips = test_clips.subset(range(3))
+    fig = R.retrieval_figure(clips, ["a long query " * 6, "q"], sim[:2], true_index=[0, None], top=2)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "rank 1 of 3" in texts[0] and "a long query" in texts[0] and texts[0].count("query") == 7  # not cut
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert any("true video" in t for t in titles)

@@ -360,7 +360,8 @@ def mm_recipe_from_metadata(meta: dict[str, str], profile: str) -> Any:
 
     stored = json.loads(text)
     fields = {f.name for f in dataclasses.fields(R.MMSynthRecipe)}
-    return R.MMSynthRecipe(**{k: tuples(v) for k, v in stored.items() if k in fields})
+    return R.MMSynthRecipe(**{k: tuples(v) for k, v in stored.items() if k in fields - {"profile"}},
+                           profile=meta.get("profile", profile))
 
 
 def _tutorial_mm(choice: ModelChoice) -> DemoModel:

@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from internvideo_core.recipes.mm_synth.config import MODEL, MMSynthRecipe, get_recipe
+from internvideo_core.recipes.mm_synth.config import MODEL, MMSynthRecipe, as_recipe
 
 __all__ = ["build_dual_encoder", "checkpoint_path", "save_dual_encoder", "load_dual_encoder"]
 
@@ -25,36 +25,35 @@ def build_dual_encoder(recipe: MMSynthRecipe) -> nn.Module:
     return create_model(MODEL, **recipe.model_overrides())
 
 
-def checkpoint_path(profile: str) -> Path:
-    """``runs/checkpoints/<profile>/mm_synth.safetensors`` (shared by notebooks 04-07)."""
+def checkpoint_path(recipe: MMSynthRecipe | str) -> Path:
+    """``runs/checkpoints/<profile>/mm_synth.safetensors`` of a recipe (or a profile name); notebooks 04-07."""
     from internvideo_core.paths import runs_dir
 
+    profile = recipe if isinstance(recipe, str) else recipe.profile
     return runs_dir() / "checkpoints" / profile / "mm_synth.safetensors"
 
 
-def save_dual_encoder(model: nn.Module, profile: str, seed: int, recipe: MMSynthRecipe,
-                      history: dict[str, Any]) -> Path:
+def save_dual_encoder(model: nn.Module, recipe: MMSynthRecipe, seed: int, history: dict[str, Any]) -> Path:
     """Write ``model`` to :func:`checkpoint_path` with the recipe (JSON), seed, profile and ``history`` (without its
     per-epoch logs) in the safetensors metadata, which :func:`load_dual_encoder` checks. Returns the path."""
     from internvideo_core.checkpoint import save_safetensors
 
-    path = checkpoint_path(profile)
-    meta = {"recipe": recipe.to_json(), "seed": str(seed), "profile": profile,
+    path = checkpoint_path(recipe)
+    meta = {"recipe": recipe.to_json(), "seed": str(seed), "profile": recipe.profile,
             "history": json.dumps({k: v for k, v in history.items() if k != "epochs"})}
     save_safetensors(model, path, metadata=meta)
     return path
 
 
-def load_dual_encoder(profile: str = "tutorial", seed: int = 0, recipe: MMSynthRecipe | None = None
-                      ) -> tuple[nn.Module, dict[str, Any]] | None:
-    """The model saved by :func:`train_dual_encoder_on_synthmotion` for this profile, recipe and seed, or ``None``
-    when there is no such file (or it was trained with another recipe or seed)."""
+def load_dual_encoder(recipe: MMSynthRecipe | str, seed: int = 0) -> tuple[nn.Module, dict[str, Any]] | None:
+    """The model saved by :func:`train_dual_encoder_on_synthmotion` for this recipe (or profile name) and seed, or
+    ``None`` when there is no such file (or it was trained with another recipe or seed)."""
     from safetensors import safe_open
 
     from internvideo_core.checkpoint import load_checkpoint
 
-    recipe = recipe or get_recipe(profile)
-    path = checkpoint_path(profile)
+    recipe = as_recipe(recipe)
+    path = checkpoint_path(recipe)
     if not path.exists():
         return None
     with safe_open(str(path), "pt") as fh:

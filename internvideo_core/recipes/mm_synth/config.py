@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MMSynthRecipe", "RECIPES", "get_recipe", "MODEL"]
+__all__ = ["MMSynthRecipe", "RECIPES", "get_recipe", "as_recipe", "MODEL"]
 
 #: The registered model this recipe trains; its config is the tutorial profile's model (the recipe's model
 #: fields default to it, so the sizes are written once, in ``internvideo_core/zoo/mm_models.py``).
@@ -38,8 +38,12 @@ class MMSynthRecipe:
     profiles change them, and :meth:`model_overrides` passes only the changes). ``freeze_token_embedding``: keep the text tower's random word vectors
     fixed (the 49408 x ``text_width`` table is most of the parameters; only a few hundred words occur).
     Training: AdamW with warmup + cosine, ``lr`` not scaled by the batch size. QA: the head on frozen features.
+    ``profile``: the SynthMotion profile whose dataset sizes the recipe uses (set by :func:`get_recipe`); it is not
+    part of the recipe's identity (left out of ``==`` and :meth:`to_json`, which checkpoints store), so a recipe read
+    back from a checkpoint equals the one :func:`get_recipe` builds.
     """
 
+    profile: str = field(default="tutorial", compare=False)
     # data
     train_videos: int | None = 1200
     test_videos: int | None = 200
@@ -103,16 +107,19 @@ class MMSynthRecipe:
         return {k: v for k, v in self.model_config().items() if getattr(_MM, k) != v}
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+        """The recipe's settings as JSON (without ``profile``, stored beside it in checkpoint metadata)."""
+        return json.dumps({k: v for k, v in dataclasses.asdict(self).items() if k != "profile"}, sort_keys=True)
 
 
 RECIPES: dict[str, MMSynthRecipe] = {
-    "smoke": MMSynthRecipe(train_videos=32, test_videos=None, vision_width=32, vision_layers=2, temporal_layers=(0, 1),
+    "smoke": MMSynthRecipe(profile="smoke", train_videos=32, test_videos=None, vision_width=32, vision_layers=2,
+                           temporal_layers=(0, 1),
                            text_width=32, text_layers=1, embed_dim=32, epochs=1, batch_size=8, warmup_epochs=0,
                            qa_epochs=2, qa_hidden=32, qa_vocab_size=None, text_warmup_steps=20,
                            text_warmup_batch=16),
-    "tutorial": MMSynthRecipe(),
-    "full": MMSynthRecipe(train_videos=None, test_videos=None, img_size=96, num_frames=8, vision_width=256,
+    "tutorial": MMSynthRecipe(profile="tutorial"),
+    "full": MMSynthRecipe(profile="full", train_videos=None, test_videos=None, img_size=96, num_frames=8,
+                          vision_width=256,
                           vision_layers=6, vision_heads=4, temporal_layers=(3, 4, 5), text_width=256, text_layers=4,
                           text_heads=4, embed_dim=256, epochs=40, batch_size=128, lr=5e-4, min_lr=5e-6,
                           warmup_epochs=2, freeze_token_embedding=False, qa_hidden=512, qa_vocab_size=None,
@@ -121,7 +128,18 @@ RECIPES: dict[str, MMSynthRecipe] = {
 
 
 def get_recipe(profile: str, **overrides: Any) -> MMSynthRecipe:
-    """The recipe of ``profile`` (``smoke`` / ``tutorial`` / ``full``) with ``overrides`` applied."""
+    """The recipe of ``profile`` (``smoke`` / ``tutorial`` / ``full``) with ``overrides`` applied; it carries its
+    profile (``recipe.profile``), so the recipe functions take ``(recipe, seed, ...)``."""
     if profile not in RECIPES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {list(RECIPES)}")
     return RECIPES[profile].replace(**overrides)
+
+
+def as_recipe(recipe: "MMSynthRecipe | str") -> MMSynthRecipe:
+    """``recipe`` itself, or the recipe of a profile name (``as_recipe("tutorial") == get_recipe("tutorial")``)."""
+    if isinstance(recipe, MMSynthRecipe):
+        return recipe
+    if isinstance(recipe, str):
+        return get_recipe(recipe)
+    raise TypeError(f"expected an MMSynthRecipe (from mm_synth.get_recipe(profile)) or a profile name, "
+                    f"got {type(recipe).__name__}")

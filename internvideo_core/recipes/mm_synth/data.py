@@ -22,7 +22,7 @@ from internvideo_core.data.synthmotion import (
 )
 from internvideo_core.data.synthmotion_plan import heldout_combinations
 from internvideo_core.data.transforms import CLIP_MEAN, CLIP_STD
-from internvideo_core.recipes.mm_synth.config import MMSynthRecipe, get_recipe
+from internvideo_core.recipes.mm_synth.config import MMSynthRecipe, as_recipe
 
 if TYPE_CHECKING:
     from internvideo_core.data.synthmotion import SynthClips
@@ -80,15 +80,17 @@ def _resize_uint8(frames: torch.Tensor, size: int) -> torch.Tensor:
     return rearrange(x.round_().clamp_(0, 255).to(torch.uint8), "(n t) c h w -> n c t h w", n=n)
 
 
-def caption_clips(split: str, profile: str = "tutorial", seed: int = 0, recipe: MMSynthRecipe | None = None,
-                  chunk: int = 100) -> CaptionClips:
+def caption_clips(recipe: MMSynthRecipe | str, seed: int = 0, split: str = "train", chunk: int = 100) -> CaptionClips:
     """SynthMotion caption clips of ``split`` (``train`` / ``val`` / ``test``), rendered and resized in chunks.
 
-    The first clips of each split are exactly those of the profile's dataset on disk (same ids and captions);
-    ``recipe.train_videos`` / ``recipe.test_videos`` only add clips after them.
+    The first clips of each split are exactly those of the recipe's profile's dataset on disk (same ids and
+    captions); ``recipe.train_videos`` / ``recipe.test_videos`` only add clips after them. ``recipe`` may be a
+    profile name.
     """
-    recipe = recipe or get_recipe(profile)
-    sizes = SYNTH_PROFILES[profile]
+    recipe = as_recipe(recipe)
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+    sizes = SYNTH_PROFILES[recipe.profile]
     train_n = recipe.train_videos or sizes.vl[0]
     vl = (train_n, sizes.vl[1], sizes.vl[2]) if split == "train" else \
         (sizes.vl[0], sizes.vl[1], recipe.test_videos or sizes.vl[2])

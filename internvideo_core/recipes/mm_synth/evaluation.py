@@ -5,7 +5,9 @@
 - compositional zero-shot: prompts (:data:`SYNTH_TEMPLATES`, :func:`colour_templates`,
   :func:`combination_prompts`) over (shape, motion) classes, :func:`zero_shot_combinations`,
   :func:`zero_shot_motions` and :func:`zero_shot_report` (held-out vs seen combinations);
-- multiple choice (MSR-VTT MC style): :func:`multiple_choice_items`, :func:`multiple_choice_eval`.
+- prompt choice on a validation split: :func:`zero_shot_accuracy`, :func:`choose_prompt_variant`;
+- multiple choice (MSR-VTT MC style): :func:`multiple_choice_items`, :func:`multiple_choice_eval`;
+- retrieval baselines: :func:`colour_only_similarity` (a ranker that knows each clip's colour and nothing else).
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from internvideo_core.recipes.mm_synth.encoding import encode_texts, encode_vide
 __all__ = [
     "similarity", "temporal_order_accuracy", "SYNTH_TEMPLATES", "colour_templates", "combination_classes",
     "combination_prompts", "zero_shot_combinations", "zero_shot_motions", "zero_shot_report",
-    "multiple_choice_items", "multiple_choice_eval",
+    "multiple_choice_items", "multiple_choice_eval", "zero_shot_accuracy", "choose_prompt_variant",
+    "colour_only_similarity",
 ]
 
 
@@ -145,3 +148,44 @@ def multiple_choice_eval(model: nn.Module, video_emb: torch.Tensor, items: Seque
     cand = encode_texts(model, [o for it in items for o in it["options"]], recipe).reshape(len(items), k, -1)
     answers = torch.tensor([it["answer"] for it in items])
     return multiple_choice_accuracy(video_emb, cand, answers), multiple_choice(video_emb, cand)
+
+
+def zero_shot_accuracy(probs: torch.Tensor, clips: CaptionClips, classes: Sequence[tuple[str, str]]
+                       ) -> dict[str, float]:
+    """Top-1 accuracies (percent) of (shape, motion) predictions ``probs [N, C]`` over *all* ``clips``: the whole
+    ``combination``, the ``motion`` alone and the ``shape`` alone."""
+    pred = [classes[i] for i in probs.argmax(1).tolist()]
+    n = max(len(pred), 1)
+    return {"combination": 100.0 * sum(p == (m["shape"], m["motion"]) for p, m in zip(pred, clips.metas)) / n,
+            "motion": 100.0 * sum(p[1] == m["motion"] for p, m in zip(pred, clips.metas)) / n,
+            "shape": 100.0 * sum(p[0] == m["shape"] for p, m in zip(pred, clips.metas)) / n}
+
+
+def choose_prompt_variant(model: nn.Module, val_emb: torch.Tensor, val: CaptionClips,
+                          classes: Sequence[tuple[str, str]], recipe: MMSynthRecipe,
+                          variants: dict[str, dict[str, Any]]) -> tuple[str, dict[str, dict[str, float]]]:
+    """The prompt variant to report, chosen on the **validation** clips (never on the test metric).
+
+    Args:
+        val_emb: ``[N_val, E]`` video embeddings of ``val``. variants: ``{name: keyword arguments of
+            zero_shot_combinations}`` (``templates``, ``paraphrases``...).
+
+    Returns:
+        ``(name, {name: zero_shot_accuracy on val})``; the winner has the best validation motion accuracy (ties:
+        the best combination accuracy, then the first listed, i.e. the simpler variant).
+    """
+    scores = {name: zero_shot_accuracy(zero_shot_combinations(model, val_emb, classes, recipe, **kw), val, classes)
+              for name, kw in variants.items()}
+    names = list(scores)
+    best = max(names, key=lambda k: (round(scores[k]["motion"], 6), round(scores[k]["combination"], 6),
+                                     -names.index(k)))
+    return best, scores
+
+
+def colour_only_similarity(clips: CaptionClips, seed: int = 0) -> torch.Tensor:
+    """A retrieval baseline that knows colour and nothing else: ``[N, N]`` scores, 1 where caption ``i``'s clip has
+    the colour of video ``j`` (the colour named in the caption), 0 elsewhere, plus a random tie-breaker in
+    ``[0, 1e-3)``. Its R@1 is about ``1 / #clips of that colour``: what "the model only learned colour" would give."""
+    colours = [m["colour"] for m in clips.metas]
+    same = torch.tensor([[float(a == b) for b in colours] for a in colours])
+    return same + 1e-3 * torch.rand(same.shape, generator=torch.Generator().manual_seed(seed))

@@ -30,13 +30,14 @@ def qa_items(clips: CaptionClips) -> list[dict[str, Any]]:
 
 @torch.no_grad()
 def qa_features(model: nn.Module, clips: CaptionClips, items: Sequence[dict[str, Any]], recipe: MMSynthRecipe,
-                batch_size: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
+                batch_size: int = 128, reverse: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Frozen features for the QA head: ``(video tokens [N_videos, 1 + T*(1+g*g), W], questions [N_items, E])``.
 
     The video tokens are the pooled clip feature (after ``visual_ln_post``) followed by every frame's tokens of
     the last vision block (also through ``visual_ln_post``); the question feature is the text tower's embedding.
+    ``reverse``: play every clip backwards (a control: answers that depend on temporal order should flip).
     """
-    videos = clips.videos
+    videos = clips.videos.flip(2) if reverse else clips.videos
     idx = frame_indices(videos.shape[2], recipe.num_frames)
     captured: list[torch.Tensor] = []
     hook = model.visual.transformer.resblocks[-1].register_forward_hook(lambda m, i, o: captured.append(o))

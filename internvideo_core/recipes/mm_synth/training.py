@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import time
 from typing import Any, Callable
@@ -18,7 +20,7 @@ from internvideo_core.recipes.mm_synth.batching import CaptionTrainSet, GroupedB
 from internvideo_core.recipes.mm_synth.checkpoints import (
     build_dual_encoder, checkpoint_path, load_dual_encoder, save_dual_encoder,
 )
-from internvideo_core.recipes.mm_synth.config import MMSynthRecipe, get_recipe
+from internvideo_core.recipes.mm_synth.config import MMSynthRecipe, as_recipe
 from internvideo_core.recipes.mm_synth.data import REVERSED_MOTION, CaptionClips, caption_clips
 from internvideo_core.recipes.mm_synth.encoding import text_tokenizer
 
@@ -73,21 +75,24 @@ def warm_start_text_tower(model: nn.Module, clips: CaptionClips, recipe: MMSynth
     return losses
 
 
-def train_dual_encoder_on_synthmotion(profile: str = "tutorial", seed: int = 0, recipe: MMSynthRecipe | None = None,
+def train_dual_encoder_on_synthmotion(recipe: MMSynthRecipe | str, seed: int = 0, *,
                                       train: CaptionClips | None = None, save: bool = True, progress: bool = False,
+                                      verbose: bool = False,
                                       end_of_epoch: Callable[[int], dict[str, float] | None] | None = None
                                       ) -> tuple[nn.Module, dict[str, Any]]:
     """Contrastive video-text training of the tiny dual encoder on SynthMotion captions.
 
     Returns ``(model in eval mode, history)`` with ``history = {"loss": per-step losses, "epochs": per-epoch
     logs, "seconds": wall time, "logit_scale": final exp(logit_scale), "train_videos": N}``; with ``save`` the
-    weights go to :func:`checkpoint_path` (the recipe and seed in the metadata).
+    weights go to :func:`checkpoint_path` (the recipe and seed in the metadata). ``recipe`` may be a profile name;
+    ``train`` (the recipe's training clips) saves rendering them again; ``progress`` shows a tqdm bar; ``verbose``
+    prints the loop's line per epoch (silent by default: ``history["epochs"]`` keeps them).
     """
     from internvideo_core.train.contrastive import ContrastiveConfig, collate_video_text, train_contrastive
 
-    recipe = recipe or get_recipe(profile)
+    recipe = as_recipe(recipe)
     start = time.perf_counter()
-    train = train if train is not None else caption_clips("train", profile, seed, recipe)
+    train = train if train is not None else caption_clips(recipe, seed, "train")
     torch.manual_seed(seed)
     model = build_dual_encoder(recipe)
     if recipe.freeze_token_embedding:
@@ -114,25 +119,29 @@ def train_dual_encoder_on_synthmotion(profile: str = "tutorial", seed: int = 0, 
                             context_length=recipe.context_length, seed=seed, progress=progress, device="cpu"
                             if not torch.cuda.is_available() else "auto")
     tok = text_tokenizer(recipe)
-    result = train_contrastive(model, loader, cfg, end_of_epoch=end_of_epoch,
-                               tokenize=lambda texts, context_length=recipe.context_length: tok(texts))
+    with contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO()):
+        result = train_contrastive(model, loader, cfg, end_of_epoch=end_of_epoch,
+                                   tokenize=lambda texts, context_length=recipe.context_length: tok(texts))
     model.eval().cpu()
     history = {"loss": list(result.losses), "text_warmup_loss": text_losses, "text_warmup_seconds": text_seconds,
                "epochs": list(result.epochs),
                "seconds": time.perf_counter() - start,
                "logit_scale": float(model.logit_scale.detach().exp()), "train_videos": len(train), "steps": result.step}
     if save:
-        save_dual_encoder(model, profile, seed, recipe, history)
+        save_dual_encoder(model, recipe, seed, history)
     return model, history
 
 
-def get_dual_encoder(profile: str = "tutorial", seed: int = 0, recipe: MMSynthRecipe | None = None,
-                     train: CaptionClips | None = None) -> tuple[nn.Module, dict[str, Any]]:
-    """Load the dual encoder trained by notebook 04, or train it now with the same recipe (and save it)."""
-    loaded = load_dual_encoder(profile, seed, recipe)
+def get_dual_encoder(recipe: MMSynthRecipe | str, seed: int = 0, *, train: CaptionClips | None = None
+                     ) -> tuple[nn.Module, dict[str, Any]]:
+    """Load the dual encoder trained by notebook 04, or train it now with the same recipe (and save it).
+    ``recipe`` may be a profile name."""
+    recipe = as_recipe(recipe)
+    where = f"runs/checkpoints/{recipe.profile}/{checkpoint_path(recipe).name}"
+    loaded = load_dual_encoder(recipe, seed)
     if loaded is not None:
-        print(f"loaded {checkpoint_path(profile)}")
+        print(f"loaded notebook 04's dual encoder ({where})")
         return loaded
-    print(f"{checkpoint_path(profile)} not found (or from another recipe/seed): training the dual encoder "
-          "as notebook 04 does ...", flush=True)
-    return train_dual_encoder_on_synthmotion(profile, seed, recipe, train=train)
+    print(f"{where} not found (or from another recipe/seed): training the dual encoder as notebook 04 does ...",
+          flush=True)
+    return train_dual_encoder_on_synthmotion(recipe, seed, train=train)
