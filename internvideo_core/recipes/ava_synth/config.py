@@ -34,10 +34,12 @@ __all__ = ["AVASynthRecipe", "RECIPES", "get_recipe"]
 
 @dataclass(frozen=True)
 class AVASynthRecipe:
-    """Everything that defines a run. ``encoder_profile``: the ``videomae_synth`` recipe whose encoder is used
-    (its patch, tubelet, width, depth, clip length and frame stride). ``ava_videos``: SynthMotion AVA videos
-    (train, val). ``lr`` is per 256 key frames (scaled by batch / 256, official rule)."""
+    """Everything that defines a run. ``profile``: the profile the recipe belongs to (set by :func:`get_recipe`).
+    ``encoder_profile``: the ``videomae_synth`` recipe whose encoder is used (its patch, tubelet, width, depth,
+    clip length and frame stride). ``ava_videos``: SynthMotion AVA videos (train, val). ``lr`` is per 256 key
+    frames (scaled by batch / 256, official rule)."""
 
+    profile: str = "tutorial"
     encoder_profile: str = "tutorial"
     render_size: int = 32
     synth: tuple[tuple[str, Any], ...] = (("noise", 0.0), ("textured", False), ("radius", (0.12, 0.18)))
@@ -77,12 +79,12 @@ class AVASynthRecipe:
 
 RECIPES: dict[str, AVASynthRecipe] = {
     # CI: seconds (the smoke encoder: 16 px crops, patch 8; 2 x 2 maps).
-    "smoke": AVASynthRecipe(encoder_profile="smoke", render_size=16, ava_videos=(3, 2), epochs=1, batch_size=4,
-                            warmup_epochs=0, resolution=2),
+    "smoke": AVASynthRecipe(profile="smoke", encoder_profile="smoke", render_size=16, ava_videos=(3, 2), epochs=1,
+                            batch_size=4, warmup_epochs=0, resolution=2),
     # CPU laptop, a few minutes.
-    "tutorial": AVASynthRecipe(),
+    "tutorial": AVASynthRecipe(profile="tutorial"),
     # GPU: more videos, longer schedule (not tuned; a starting point).
-    "full": AVASynthRecipe(encoder_profile="full", render_size=96, ava_videos=(400, 100), epochs=30,
+    "full": AVASynthRecipe(profile="full", encoder_profile="full", render_size=96, ava_videos=(400, 100), epochs=30,
                            batch_size=16),
 }
 

@@ -18,7 +18,9 @@ __all__ = ["OpenSetSynthRecipe", "RECIPES", "get_recipe"]
 
 @dataclass(frozen=True)
 class OpenSetSynthRecipe:
-    """Everything that defines an open-set run (learning rates per 256 clips, scaled by batch / 256).
+    """Everything that defines an open-set run (learning rates per 256 clips, scaled by batch / 256). ``profile``:
+    the profile the recipe belongs to (set by :func:`get_recipe`; the VideoMAE recipe of that profile gives the
+    encoder, its input and the clips' rendering).
 
     ``loss``-independent: the same budget trains the EDL model and the cross-entropy (max-softmax) baseline.
     ``with_kl`` / ``annealing_*``: the annealed KL term of the EDL loss (see
@@ -29,6 +31,7 @@ class OpenSetSynthRecipe:
     training clips (official 0.95). ``num_rand``: random draws of unknown classes per openness level.
     """
 
+    profile: str = "tutorial"
     labels_per_class: int = 50
     unknown_per_class: int = 60
     epochs: int = 15
@@ -51,9 +54,10 @@ class OpenSetSynthRecipe:
 
 
 RECIPES: dict[str, OpenSetSynthRecipe] = {
-    "smoke": OpenSetSynthRecipe(labels_per_class=2, unknown_per_class=3, epochs=1, warmup_epochs=0, num_rand=2),
-    "tutorial": OpenSetSynthRecipe(),
-    "full": OpenSetSynthRecipe(labels_per_class=300, unknown_per_class=100, epochs=30, batch_size=16,
+    "smoke": OpenSetSynthRecipe(profile="smoke", labels_per_class=2, unknown_per_class=3, epochs=1, warmup_epochs=0,
+                                num_rand=2),
+    "tutorial": OpenSetSynthRecipe(profile="tutorial"),
+    "full": OpenSetSynthRecipe(profile="full", labels_per_class=300, unknown_per_class=100, epochs=30, batch_size=16,
                                warmup_epochs=3, temporal_views=2),
 }
 
