@@ -34,7 +34,7 @@ class OpenSetSynthRecipe:
     profile: str = "tutorial"
     labels_per_class: int = 50
     unknown_per_class: int = 60
-    epochs: int = 15
+    epochs: int = 8
     batch_size: int = 8
     lr: float = 3.2e-2
     warmup_epochs: float = 1.0

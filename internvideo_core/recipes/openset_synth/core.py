@@ -8,7 +8,9 @@
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,9 +102,11 @@ def build_openset_model(recipe: OpenSetSynthRecipe, init: str | Path | None, num
 
 
 def train_openset_model(recipe: OpenSetSynthRecipe, seed: int, init: str | Path | None, *, loss: str = "edl",
-                        data: OpenSetData | None = None, progress: bool = False) -> tuple[nn.Module, dict[str, Any]]:
+                        data: OpenSetData | None = None, progress: bool = False, log: bool = False
+                        ) -> tuple[nn.Module, dict[str, Any]]:
     """Fine-tune encoder + head on the known classes with the EDL loss (``loss="edl"``) or plain cross entropy
-    (``"ce"``, the max-softmax baseline), same budget. Returns ``(model in eval mode, history)``."""
+    (``"ce"``, the max-softmax baseline), same budget. ``log``: print the loop's line per epoch (off: the history
+    holds the same numbers). Returns ``(model in eval mode, history)``."""
     from internvideo_core.train.evidential import EvidentialConfig, finetune_evidential
     from internvideo_core.train.finetune import FinetuneConfig, finetune
 
@@ -115,15 +119,16 @@ def train_openset_model(recipe: OpenSetSynthRecipe, seed: int, init: str | Path 
     common = dict(epochs=r.epochs, base_lr=r.lr, min_lr=r.lr / 100, warmup_epochs=r.warmup_epochs,
                   weight_decay=r.weight_decay, layer_decay=r.layer_decay, seed=seed,
                   device="cuda" if torch.cuda.is_available() else "cpu", progress=progress)
-    start = time.perf_counter()
-    if loss == "edl":
-        result = finetune_evidential(model, loader, EvidentialConfig(
-            **common, evidence=r.evidence, with_kl=r.with_kl, annealing_method=r.annealing_method,
-            annealing_start=r.annealing_start))
-    elif loss == "ce":
-        result = finetune(model, loader, FinetuneConfig(**common, mixup=0.0, cutmix=0.0, smoothing=0.0))
-    else:
+    if loss not in ("edl", "ce"):
         raise ValueError(f"loss must be 'edl' or 'ce', got {loss!r}")
+    start = time.perf_counter()
+    with contextlib.nullcontext() if log else contextlib.redirect_stdout(io.StringIO()):
+        if loss == "edl":
+            result = finetune_evidential(model, loader, EvidentialConfig(
+                **common, evidence=r.evidence, with_kl=r.with_kl, annealing_method=r.annealing_method,
+                annealing_start=r.annealing_start))
+        else:
+            result = finetune(model, loader, FinetuneConfig(**common, mixup=0.0, cutmix=0.0, smoothing=0.0))
     model.eval()
     return model, {"loss": list(result.losses), "epoch_loss": [e["loss"] for e in result.epochs],
                    "seconds": time.perf_counter() - start}
