@@ -45,7 +45,7 @@ class AVASynthRecipe:
     synth: tuple[tuple[str, Any], ...] = (("noise", 0.0), ("textured", False), ("radius", (0.12, 0.18)))
     ava_videos: tuple[int, int] = (80, 20)
     # training
-    epochs: int = 14
+    epochs: int = 20
     batch_size: int = 8
     lr: float = 1e-1
     min_lr: float = 1e-4

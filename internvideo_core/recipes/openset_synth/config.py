@@ -29,6 +29,11 @@ class OpenSetSynthRecipe:
     class, 12 epochs): with the KL term the closed-set accuracy fell (37.9 % vs 41.2 % for cross entropy) and
     the training loss rose again as its weight grew towards 1; AUROC 0.67. ``keep_ratio``: the threshold keeps this share of the known
     training clips (official 0.95). ``num_rand``: random draws of unknown classes per openness level.
+
+    ``epochs=8`` (tutorial): notebook 10 trains two models on 600 clips; 8 epochs each keep the notebook at ~106 s of
+    CPU (seed 0: EDL AUROC 0.714 / closed-set 50.4 %, max-softmax 0.602 / 45.0 %, untrained head 0.526); the earlier
+    15 epochs took 197 s (EDL 0.884 / 75.8 %, max-softmax 0.583 / 55.4 %): longer training mostly buys closed-set
+    accuracy and a sharper EDL ranking.
     """
 
     profile: str = "tutorial"
