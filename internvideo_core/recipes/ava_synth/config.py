@@ -20,8 +20,12 @@ Measured (seed 0, 80 / 20 videos, 240 / 60 key frames, 147 validation boxes; fra
 - lr 2e-2 x 12 epochs, autoencoder init: 28.8 (scratch 37.5): underfitted, the loss hardly moves;
 - lr 1e-1 x 16 epochs: autoencoder init 40.1, classifier init 50.9; rendered at 40 px instead of 32: 53.6 for
   1.7 x the compute;
-- lr 1e-1 x 24 epochs (the tutorial default): classifier init 56.3, autoencoder init 47.1. The five translations
-  reach 54-76 AP; the two rotations stay near their prior (a marker of 1-2 px on objects 8-12 px wide).
+- lr 1e-1 x 24 epochs: classifier init 56.3 (58.3 in a later run), autoencoder init 47.1 (48.2); 220 s of CPU for
+  notebook 09. The five translations reach 52-78 AP; the two rotations stay near their prior (a marker of 1-2 px on
+  objects 8-12 px wide).
+- lr 1e-1 x 20 epochs (the tutorial default): 52.7 / 42.2, 187 s of CPU. 14 epochs: 43.7 / 36.5 at 134 s, but
+  "move right" only 0.15 above its prior; lr 2e-1 x 14 epochs: 42.4. Training is compute-bound (4.4 s of CPU per
+  epoch per detector on one or two threads alike), so the epochs are the budget.
 """
 from __future__ import annotations
 
