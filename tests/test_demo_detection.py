@@ -23,7 +23,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     """``INTERNVIDEO_RUNS`` holding a randomly initialised smoke-size detector; yields (root, service)."""
-    from internvideo_core.recipes import ava_synth as A
+    from internvideo_core.recipes import ava_synth
     from internvideo_core.data.synthmotion import AVA_CLASSES
 
     root = tmp_path_factory.mktemp("demo_det")
@@ -32,8 +32,9 @@ def env(tmp_path_factory):
         mp.setenv("INTERNVIDEO_CACHE", str(root / "cache"))
         mp.setenv("INTERNVIDEO_OFFLINE", "1")
         torch.manual_seed(0)
-        r = A.get_recipe("smoke")
-        A.save_detector(A.build_detector(r, len(AVA_CLASSES)), "smoke", AVA_CLASSES, range(1, len(AVA_CLASSES) + 1))
+        r = ava_synth.get_recipe("smoke")
+        ava_synth.save_detector(r, ava_synth.build_detector(r, len(AVA_CLASSES)), AVA_CLASSES,
+                                range(1, len(AVA_CLASSES) + 1))
         yield root, DemoService(profile="smoke", synth_examples=0, example_dir=root / "examples", device="cpu")
 
 

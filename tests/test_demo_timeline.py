@@ -24,7 +24,7 @@ def _save_models(profile: str = "smoke") -> None:
     from internvideo_core.data.synthmotion import KNOWN_MOTIONS
     from internvideo_core.features.snippets import encoder_fn
     from internvideo_core.models.tal_head import TALHead, TALHeadConfig
-    from internvideo_core.recipes import tal_synth as T
+    from internvideo_core.recipes import tal_synth
     from internvideo_core.recipes import videomae_synth as R
 
     torch.manual_seed(0)
@@ -33,10 +33,10 @@ def _save_models(profile: str = "smoke") -> None:
     encoder = R.build_classifier(r, len(KNOWN_MOTIONS), R.classifier_checkpoint_path(profile)).eval()
     with torch.no_grad():
         dim = encoder_fn(encoder, "time")(torch.zeros(1, 3, r.num_frames, r.img_size, r.img_size)).shape[1]
-    t = T.get_recipe(profile)
-    head = TALHead(TALHeadConfig(in_dim=dim, num_classes=len(T.TAL_CLASSES), embed_dim=t.embed_dim,
+    t = tal_synth.get_recipe(profile)
+    head = TALHead(TALHeadConfig(in_dim=dim, num_classes=len(tal_synth.TAL_CLASSES), embed_dim=t.embed_dim,
                                  num_levels=t.num_levels))
-    T.write_head(head, profile, encoder, "finetuned", np.zeros(dim), np.ones(dim))
+    tal_synth.write_head(t, head, encoder, "finetuned", np.zeros(dim), np.ones(dim))
 
 
 @pytest.fixture(scope="module")

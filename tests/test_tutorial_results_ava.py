@@ -1,10 +1,11 @@
 """Claims of notebook 09 (spatio-temporal action detection, AVA protocol), checked on its tutorial-profile results
 (``make run`` / ``internvideo notebooks run --profile tutorial --only 09``; ``make reproduce`` runs these tests).
 
-Measured (seed 0, tutorial): frame-mAP 56.3 % from notebook 03's encoder, 47.1 % from notebook 02's, 25.5 % for
-the training-prior baseline; every translation action at least 0.34 AP above its prior, the two rotations near
-theirs (stated in the notebook). Run time: 226 s of CPU on a 2-core machine shared with other jobs (the wall time,
-809 s there, depends on that load; the CPU time does not), so the time claim is on the kernel's CPU seconds.
+Measured (seed 0, tutorial, 20 epochs per detector): frame-mAP 52.7 % from notebook 03's encoder, 42.2 % from
+notebook 02's, 25.5 % for the training-prior baseline; every translation action at least 0.27 AP above its prior,
+the two rotations near theirs (stated in the notebook). Run time: 187 s of kernel CPU (695 s wall on the 2-core
+machine under a load average of ~19; the CPU time is what is asserted). The earlier 24-epoch recipe: 58.3 / 48.2 %
+at 220 s CPU (138 s wall idle); 14 epochs (134 s CPU) gave 43.7 % and missed the translations' margin.
 """
 from __future__ import annotations
 
@@ -33,4 +34,4 @@ def test_09_fine_tuned_encoder_beats_pretrained_only_encoder(tutorial_results):
 
 def test_09_runs_within_the_tutorial_budget(tutorial_results):
     r = tutorial_results("09_spatiotemporal_action_detection")
-    assert r["cpu_seconds"] < 6 * 60, "notebook 09 must need under 6 minutes of CPU in the tutorial profile"
+    assert r["cpu_seconds"] < 230, "notebook 09 must need under ~230 s of CPU in the tutorial profile"

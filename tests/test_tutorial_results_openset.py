@@ -1,15 +1,13 @@
 """Claims of notebook 10 (open-set recognition), checked on its tutorial-profile results (``make run``, or
 ``internvideo notebooks run --profile tutorial --only 10``).
 
-Measured (seed 0, 600 training clips of the 12 known motions, 240 known test clips, 120 clips of 2 unknown motions;
-the integrated main of 2026-12-05, 134 s wall / 197 s CPU on the idle 2-core machine): EDL AUROC 0.884, closed-set
-75.8 %, thresholded macro-F1 0.654; max-softmax AUROC 0.583, closed-set 55.4 %, F1 0.416; untrained head AUROC 0.502.
-An earlier run on another SynthMotion draw gave EDL 0.859 / softmax 0.622 for seed 0; with SEED = 1 (other clips,
-same encoder) the order of the two trained models reversed:
-EDL AUROC 0.680, closed-set 75.8 %, F1 0.608; max-softmax AUROC 0.754, closed-set 80.0 %, F1 0.670. The notebook says
-so; what is asserted is what holds for both seeds, plus the seed-0 numbers it quotes. Run time: 188 s CPU in the
-kernel (notebook 02's encoder present; about 40 s more when it is pretrained here), 636 s wall on a machine shared
-with other jobs; the CPU time is what is asserted, the wall time depends on the load.
+Measured (seed 0, 600 training clips of the 12 known motions, 240 known test clips, 120 clips of 2 unknown motions,
+8 epochs per model): EDL AUROC 0.714, closed-set 50.4 %, thresholded macro-F1 0.400; max-softmax AUROC 0.602,
+closed-set 45.0 %, F1 0.326; untrained head AUROC 0.526. Kernel CPU time 106 s (581 s wall on the 2-core machine
+under a load average of ~19). The earlier recipe (15 epochs, 197 s CPU / 134 s wall idle) gave EDL 0.884 / softmax
+0.583 for seed 0, and with SEED = 1 on another SynthMotion draw the order of the two trained models reversed (EDL
+0.680, softmax 0.754). The notebook says so; what is asserted is what holds for both recipes and seeds, plus the
+seed-0 numbers it quotes.
 """
 from __future__ import annotations
 
@@ -32,12 +30,12 @@ def test_10_learned_uncertainty_separates_unknown_motions_and_the_untrained_head
 
 
 def test_10_seed_0_numbers_quoted_by_the_notebook(tutorial_results):
-    """The notebook quotes seed 0: EDL about 0.88 vs max-softmax 0.58 AUROC (the order reversed with seed 1 once)."""
+    """The notebook quotes seed 0: EDL about 0.71 vs max-softmax 0.60 AUROC (the order reversed with seed 1 once)."""
     r = tutorial_results("10_open_set_recognition")
-    assert r["edl_auroc"] == pytest.approx(0.88, abs=0.05) and r["softmax_auroc"] == pytest.approx(0.58, abs=0.05)
+    assert r["edl_auroc"] == pytest.approx(0.71, abs=0.05) and r["softmax_auroc"] == pytest.approx(0.60, abs=0.05)
     assert r["edl_beats_softmax_auroc"] is True
 
 
 def test_10_runs_within_the_tutorial_budget(tutorial_results):
     r = tutorial_results("10_open_set_recognition")
-    assert r["cpu_seconds"] < 400, "notebook 10 must stay under ~400 s of CPU time in the tutorial profile"
+    assert r["cpu_seconds"] < 140, "notebook 10 must stay under ~140 s of CPU time in the tutorial profile"

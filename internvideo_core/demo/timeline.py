@@ -154,7 +154,7 @@ class ActionTimeline:
         from internvideo_core.recipes.tal_synth import get_recipe, synth_config
 
         r = get_recipe(self.profile)
-        cfg = synth_config(self.profile)
+        cfg = synth_config(r)
         _, sizes = resolve_sizes({"tal": r.tal_videos, "tal_frames": r.tal_frames})
         clip = CLIP_FNS["tal"](int(seed), "val", int(index), sizes, cfg)
         name = f"synthmotion_untrimmed_{self.profile}_s{seed}_{index}.mp4"

@@ -7,11 +7,11 @@
     training     train_detector
     evaluation   predict_scores, detection_rows, prior_scores, frame_map
 
-    r = get_recipe("tutorial")
-    train, val = load_ava_split(r, "train"), load_ava_split(r, "val")
-    init, _ = encoder_checkpoint(r)                      # notebook 02's encoder (pretrained now if absent)
-    model, history = train_detector(recipe=r, train=train, init=init)
-    rows = detection_rows(val, predict_scores(model, val, r))
+    r = get_recipe("tutorial")                           # carries its profile (r.profile)
+    train, val = load_ava_split(r, 0, "train"), load_ava_split(r, 0, "val")
+    init, _ = encoder_checkpoint(r, 0)                   # notebook 03's classifier (made now if absent)
+    model, history = train_detector(r, 0, train, init)
+    rows = detection_rows(val, predict_scores(r, model, val))
     frame_map(val, rows)["mAP"]
 """
 from __future__ import annotations

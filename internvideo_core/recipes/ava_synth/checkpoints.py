@@ -20,14 +20,16 @@ def detector_checkpoint_path(profile: str) -> Path:
     return runs_dir() / "checkpoints" / profile / "ava_synth_detector.safetensors"
 
 
-def save_detector(model: nn.Module, profile: str, classes: Sequence[str], action_ids: Sequence[int],
+def save_detector(recipe: AVASynthRecipe, model: nn.Module, classes: Sequence[str], action_ids: Sequence[int],
                   path: str | Path | None = None) -> Path:
-    """Save a trained detector with its recipe profile, class names and AVA action ids (index = output unit)."""
+    """Save a trained detector with its recipe's profile, class names and AVA action ids (index = output unit) to
+    :func:`detector_checkpoint_path` of ``recipe.profile`` (or ``path``)."""
     from internvideo_core.checkpoint import save_safetensors
 
     if model.num_classes != len(classes) or len(classes) != len(action_ids):
         raise ValueError(f"the detector has {model.num_classes} outputs but {len(classes)} class names and "
                          f"{len(action_ids)} action ids were given")
+    profile = recipe.profile
     meta = {"recipe": "ava_synth", "task": "detector", "profile": profile, "classes": json.dumps(list(classes)),
             "action_ids": json.dumps([int(a) for a in action_ids])}
     return save_safetensors(model, path or detector_checkpoint_path(profile), metadata=meta)

@@ -48,7 +48,8 @@ def keyframes_of(meta: dict[str, Any], fps: float, num_segments: int) -> list[tu
     return [(ts, int(round(ts * fps)), ts % 2 == 1) for ts in range(1, 2 * num_segments)]
 
 
-def load_ava_split(recipe: AVASynthRecipe, split: str, seed: int = 0, keep_videos: bool = False) -> AVASplit:
+def load_ava_split(recipe: AVASynthRecipe, seed: int = 0, split: str = "train", keep_videos: bool = False
+                   ) -> AVASplit:
     """Render the AVA videos of ``split`` (``train`` / ``val``) and cut the annotated key frames."""
     import dataclasses
 

@@ -13,8 +13,8 @@ __all__ = ["predict_scores", "detection_rows", "prior_scores", "frame_map"]
 
 
 @torch.no_grad()
-def predict_scores(model: nn.Module, data: AVASplit, recipe: AVASynthRecipe,
-                   batch_size: int = 16) -> list[torch.Tensor]:
+def predict_scores(recipe: AVASynthRecipe, model: nn.Module, data: AVASplit, batch_size: int = 16
+                   ) -> list[torch.Tensor]:
     """Per sample ``sigmoid(logits)`` ``[K_i, A]`` on the given boxes (grown by the test extension)."""
     model.eval()
     device = next(model.parameters()).device

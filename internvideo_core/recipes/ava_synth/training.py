@@ -2,6 +2,8 @@
 loss :func:`~internvideo_core.models.roi_head.ava_bce_loss` on the ground-truth boxes."""
 from __future__ import annotations
 
+import contextlib
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -9,24 +11,26 @@ from typing import Any
 import torch
 from torch import nn
 
-from .config import AVASynthRecipe, get_recipe
+from .config import AVASynthRecipe
 from .data import AVASplit, KeyFrameLoader, load_ava_split
 from .models import build_detector
 
 __all__ = ["train_detector"]
 
 
-def train_detector(profile: str = "tutorial", seed: int = 0, init: str | Path | None = None, *,
-                   recipe: AVASynthRecipe | None = None, train: AVASplit | None = None,
-                   progress: bool = False) -> tuple[nn.Module, dict[str, Any]]:
-    """Fine-tune encoder + RoI head on the training key frames, from ``init`` (a pretraining checkpoint) or
-    from scratch. Returns the model (eval mode) and ``{"loss", "epoch_loss", "seconds"}``."""
+def train_detector(recipe: AVASynthRecipe, seed: int = 0, train: AVASplit | None = None,
+                   init: str | Path | None = None, *, progress: bool = False, log: bool = False
+                   ) -> tuple[nn.Module, dict[str, Any]]:
+    """Fine-tune encoder + RoI head on the training key frames (``train``; rendered here when ``None``), from
+    ``init`` (a pretraining or classifier checkpoint) or from scratch. ``log``: print the training loop's line per
+    epoch (off: the history holds the same numbers). Returns the model (eval mode) and
+    ``{"loss", "epoch_loss", "seconds"}``."""
     from internvideo_core.models.roi_head import ava_bce_loss
     from internvideo_core.train.config import TrainConfig
     from internvideo_core.train.loop import resolve_device, run_training, setup_optimization
 
-    r = recipe or get_recipe(profile)
-    train = train if train is not None else load_ava_split(r, "train", seed)
+    r = recipe
+    train = train if train is not None else load_ava_split(r, seed, "train")
     device = resolve_device("auto")
     torch.manual_seed(seed)
     model = build_detector(r, len(train.classes), init).to(device)
@@ -39,9 +43,10 @@ def train_detector(profile: str = "tutorial", seed: int = 0, init: str | Path | 
         return ava_bce_loss(model(batch["video"], batch["boxes"]), batch["labels"])
 
     start = time.perf_counter()
-    result = run_training(model=model, loader=loader, optimizer=optimizer, compute_loss=compute_loss,
-                          epochs=r.epochs, device=device, lr_schedule=lr_schedule, wd_schedule=wd_schedule,
-                          config=cfg, name="ava", progress=progress)
+    with contextlib.nullcontext() if log else contextlib.redirect_stdout(io.StringIO()):
+        result = run_training(model=model, loader=loader, optimizer=optimizer, compute_loss=compute_loss,
+                              epochs=r.epochs, device=device, lr_schedule=lr_schedule, wd_schedule=wd_schedule,
+                              config=cfg, name="ava", progress=progress)
     model.eval()
     return model, {"loss": list(result.losses), "epoch_loss": [e["loss"] for e in result.epochs],
                    "seconds": time.perf_counter() - start}

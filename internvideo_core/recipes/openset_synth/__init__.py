@@ -6,10 +6,11 @@ motions, scored on motions it never saw, against a max-softmax classifier and an
              train_openset_model, openset_logits, score_openset
     plots    plot_uncertainty_histograms, plot_roc_curves, plot_openness
 
-    data = load_openset_data("tutorial", seed=0)
-    ckpt = ensure_pretrained_encoder("tutorial", seed=0)        # notebook 02's checkpoint, or pretrain it here
-    edl, hist = train_openset_model(ckpt, "tutorial", loss="edl", data=data)
-    report = score_openset(edl, data, "tutorial", kind="edl")
+    recipe = get_recipe("tutorial")                             # carries its profile (recipe.profile)
+    data = load_openset_data(recipe, 0)
+    ckpt = ensure_pretrained_encoder(recipe, 0)                 # notebook 02's checkpoint, or pretrain it here
+    edl, hist = train_openset_model(recipe, 0, ckpt, loss="edl", data=data)
+    report = score_openset(recipe, edl, data, kind="edl")
 """
 from __future__ import annotations
 

@@ -1,13 +1,16 @@
 """Data, encoder, training and scoring of the open-set recipe (notebook 10).
 
-    data = load_openset_data("tutorial", seed=0)                    # known train / known test / unknown clips
-    ckpt = ensure_pretrained_encoder("tutorial", seed=0)            # notebook 02's VideoMAE, or pretrain it
-    edl, hist = train_openset_model(ckpt, "tutorial", loss="edl", data=data)
-    report = score_openset(edl, data, "tutorial", kind="edl")      # AUROC, thresholded F1, openness curve
+    recipe = get_recipe("tutorial")                                 # carries its profile (recipe.profile)
+    data = load_openset_data(recipe, 0)                             # known train / known test / unknown clips
+    ckpt = ensure_pretrained_encoder(recipe, 0)                     # notebook 02's VideoMAE, or pretrain it
+    edl, hist = train_openset_model(recipe, 0, ckpt, loss="edl", data=data)
+    report = score_openset(recipe, edl, data, kind="edl")          # AUROC, thresholded F1, openness curve
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +21,7 @@ from torch import nn
 
 from internvideo_core.recipes import videomae_synth as V
 
-from .config import OpenSetSynthRecipe, get_recipe
+from .config import OpenSetSynthRecipe
 
 __all__ = ["OpenSetData", "load_openset_data", "ensure_pretrained_encoder", "build_openset_model",
            "train_openset_model", "openset_logits", "score_openset"]
@@ -51,13 +54,12 @@ def _first_per_class(labels: torch.Tensor, per_class: int) -> torch.Tensor:
     return torch.as_tensor(keep, dtype=torch.long)
 
 
-def load_openset_data(profile: str = "tutorial", seed: int = 0, recipe: OpenSetSynthRecipe | None = None
-                      ) -> OpenSetData:
-    """Render the known / unknown clips of ``profile`` (same rendering as the VideoMAE recipe's clips)."""
+def load_openset_data(recipe: OpenSetSynthRecipe, seed: int = 0) -> OpenSetData:
+    """Render the known / unknown clips of ``recipe.profile`` (same rendering as the VideoMAE recipe's clips)."""
     from internvideo_core.data.synthmotion import (HELDOUT_MOTIONS, MOTION_CLASSES, PROFILES, SynthConfig,
                                                    synthmotion_clips)
 
-    r = recipe or get_recipe(profile)
+    r, profile = recipe, recipe.profile
     vr = V.get_recipe(profile)
     cfg = SynthConfig(size=vr.render_size, num_frames=vr.clip_frames, **dict(vr.synth))
     sizes = PROFILES[profile]
@@ -73,79 +75,79 @@ def load_openset_data(profile: str = "tutorial", seed: int = 0, recipe: OpenSetS
                        tuple(train.classes), tuple(m for m in MOTION_CLASSES if m in HELDOUT_MOTIONS))
 
 
-def ensure_pretrained_encoder(profile: str = "tutorial", seed: int = 0, *, verbose: bool = True) -> Path:
+def ensure_pretrained_encoder(recipe: OpenSetSynthRecipe | str, seed: int = 0, *, verbose: bool = True) -> Path:
     """Notebook 02's pretrained VideoMAE (``runs/checkpoints/<profile>/videomae_synth_pretrain.safetensors``) when
-    it fits the VideoMAE recipe, else pretrain it here with that recipe (as notebook 03 does) and save it."""
+    it fits the VideoMAE recipe, else pretrain it here with that recipe (as notebook 03 does) and save it.
+    ``recipe``: this recipe (its ``profile`` is used) or a profile name (for other recipes that need the file)."""
+    profile = recipe if isinstance(recipe, str) else recipe.profile
     vr = V.get_recipe(profile)
     path = V.pretrain_checkpoint_path(profile)
     if V.checkpoint_matches(path, vr):
         if verbose:
-            print("using notebook 02's encoder:", path)
+            print("using notebook 02's encoder:", path.name)
         return path
     if verbose:
-        print(f"{path} missing or from another recipe: pretraining here (as notebook 02 does)")
+        print(f"{path.name} missing or from another recipe: pretraining here (as notebook 02 does)")
     model, _ = V.pretrain_on_synthmotion(profile, seed)
     return V.save_pretrained(model, profile, recipe=vr)
 
 
-def build_openset_model(init: str | Path | None, profile: str, num_classes: int,
-                        recipe: OpenSetSynthRecipe | None = None) -> nn.Module:
+def build_openset_model(recipe: OpenSetSynthRecipe, init: str | Path | None, num_classes: int) -> nn.Module:
     """The VideoMAE recipe's classifier (encoder from ``init``, fresh head with dropout ``head_dropout``).
 
     Its logits serve either loss: the linear head *is* the evidential head of DEAR's ``BaseClsHead`` (dropout,
     linear; evidence = ``exp(clamp(logits))``), or a softmax classifier's head.
     """
-    r = recipe or get_recipe(profile)
-    return V.build_classifier(V.get_recipe(profile), num_classes, init, head_drop_rate=r.head_dropout)
+    return V.build_classifier(V.get_recipe(recipe.profile), num_classes, init, head_drop_rate=recipe.head_dropout)
 
 
-def train_openset_model(init: str | Path | None, profile: str = "tutorial", seed: int = 0, *, loss: str = "edl",
-                        recipe: OpenSetSynthRecipe | None = None, data: OpenSetData | None = None,
-                        progress: bool = False) -> tuple[nn.Module, dict[str, Any]]:
+def train_openset_model(recipe: OpenSetSynthRecipe, seed: int, init: str | Path | None, *, loss: str = "edl",
+                        data: OpenSetData | None = None, progress: bool = False, log: bool = False
+                        ) -> tuple[nn.Module, dict[str, Any]]:
     """Fine-tune encoder + head on the known classes with the EDL loss (``loss="edl"``) or plain cross entropy
-    (``"ce"``, the max-softmax baseline), same budget. Returns ``(model in eval mode, history)``."""
+    (``"ce"``, the max-softmax baseline), same budget. ``log``: print the loop's line per epoch (off: the history
+    holds the same numbers). Returns ``(model in eval mode, history)``."""
     from internvideo_core.train.evidential import EvidentialConfig, finetune_evidential
     from internvideo_core.train.finetune import FinetuneConfig, finetune
 
-    r = recipe or get_recipe(profile)
-    vr = V.get_recipe(profile)
-    data = data or load_openset_data(profile, seed, r)
+    r = recipe
+    vr = V.get_recipe(r.profile)
+    data = data or load_openset_data(r, seed)
     torch.manual_seed(seed)
-    model = build_openset_model(init, profile, len(data.classes), r)
+    model = build_openset_model(r, init, len(data.classes))
     loader = V.ClipLoader(data.train_videos, data.train_labels, vr, batch_size=r.batch_size, train=True, seed=seed)
     common = dict(epochs=r.epochs, base_lr=r.lr, min_lr=r.lr / 100, warmup_epochs=r.warmup_epochs,
                   weight_decay=r.weight_decay, layer_decay=r.layer_decay, seed=seed,
                   device="cuda" if torch.cuda.is_available() else "cpu", progress=progress)
-    start = time.perf_counter()
-    if loss == "edl":
-        result = finetune_evidential(model, loader, EvidentialConfig(
-            **common, evidence=r.evidence, with_kl=r.with_kl, annealing_method=r.annealing_method,
-            annealing_start=r.annealing_start))
-    elif loss == "ce":
-        result = finetune(model, loader, FinetuneConfig(**common, mixup=0.0, cutmix=0.0, smoothing=0.0))
-    else:
+    if loss not in ("edl", "ce"):
         raise ValueError(f"loss must be 'edl' or 'ce', got {loss!r}")
+    start = time.perf_counter()
+    with contextlib.nullcontext() if log else contextlib.redirect_stdout(io.StringIO()):
+        if loss == "edl":
+            result = finetune_evidential(model, loader, EvidentialConfig(
+                **common, evidence=r.evidence, with_kl=r.with_kl, annealing_method=r.annealing_method,
+                annealing_start=r.annealing_start))
+        else:
+            result = finetune(model, loader, FinetuneConfig(**common, mixup=0.0, cutmix=0.0, smoothing=0.0))
     model.eval()
     return model, {"loss": list(result.losses), "epoch_loss": [e["loss"] for e in result.epochs],
                    "seconds": time.perf_counter() - start}
 
 
 @torch.no_grad()
-def openset_logits(model: nn.Module, videos: torch.Tensor, profile: str,
-                   recipe: OpenSetSynthRecipe | None = None) -> torch.Tensor:
+def openset_logits(recipe: OpenSetSynthRecipe, model: nn.Module, videos: torch.Tensor) -> torch.Tensor:
     """Logits of every view ``[N, V, K]`` (``temporal_views`` x centre crop) on the VideoMAE recipe's input."""
-    r = recipe or get_recipe(profile)
-    return V.predict_logits(model, videos, V.get_recipe(profile), temporal_views=r.temporal_views)
+    return V.predict_logits(model, videos, V.get_recipe(recipe.profile), temporal_views=recipe.temporal_views)
 
 
-def score_openset(model: nn.Module, data: OpenSetData, profile: str, kind: str = "edl",
-                  recipe: OpenSetSynthRecipe | None = None) -> dict[str, Any]:
+def score_openset(recipe: OpenSetSynthRecipe, model: nn.Module, data: OpenSetData, kind: str = "edl"
+                  ) -> dict[str, Any]:
     """:func:`~internvideo_core.eval.openset.openset_report` of ``model``: threshold from the known training clips,
     known test vs unknown clips; ``kind`` ``"edl"`` (``u = K / S``) or ``"softmax"`` (``1 - max p``)."""
     from internvideo_core.eval.openset import openset_report
 
-    r = recipe or get_recipe(profile)
-    logits = {name: openset_logits(model, v, profile, r)
+    r = recipe
+    logits = {name: openset_logits(r, model, v)
               for name, v in (("train", data.train_videos), ("known", data.test_videos),
                               ("unknown", data.unknown_videos))}
     return openset_report(data.test_labels, logits["known"], data.unknown_labels, logits["unknown"],

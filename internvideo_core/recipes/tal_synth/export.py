@@ -1,7 +1,7 @@
 """Notebook 08's localization head as a file the demo reads, with a reference to the encoder of its features.
 
-    path = save_head(head, "tutorial", encoder_model, "finetuned", feature_dir, root)   # notebook 08
-    write_head(head, "smoke", encoder_model, "finetuned", mean, std)                  # given mean / std
+    path = save_head(recipe, head, encoder_model, "finetuned", feature_dir, root)   # notebook 08
+    write_head(recipe, head, encoder_model, "finetuned", mean, std)                  # given mean / std
     tm = load_timeline_model("tutorial")            # TimelineModel: head, classes, encoder, protocol, mean / std
     x = tm.standardise(feats)                       # [N, D] as the head saw them in training
 
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from .config import TALSynthRecipe, get_recipe
+from .config import TALSynthRecipe
 
 __all__ = ["HEAD_FILE", "ENCODERS", "TimelineModel", "TimelineModelError", "head_checkpoint_path", "save_head",
            "write_head", "read_head_info", "load_timeline_model"]
@@ -69,10 +69,11 @@ def _encoder_path(profile: str, name: str) -> Path:
     return runs_dir() / "checkpoints" / profile / ENCODERS[name][0]
 
 
-def save_head(head: nn.Module, profile: str, encoder: nn.Module, encoder_name: str, feature_dir: str | Path,
-              root: str | Path, recipe: TALSynthRecipe | None = None, path: str | Path | None = None) -> Path:
+def save_head(recipe: TALSynthRecipe, head: nn.Module, encoder: nn.Module, encoder_name: str,
+              feature_dir: str | Path, root: str | Path, path: str | Path | None = None) -> Path:
     """Write ``head`` (trained on standardised features of ``encoder_name`` in ``feature_dir``; ``root``: the
-    SynthMotion ``tal`` folder whose training videos give the mean / std) to :func:`head_checkpoint_path`."""
+    SynthMotion ``tal`` folder whose training videos give the mean / std) to :func:`head_checkpoint_path` of
+    ``recipe.profile`` (or ``path``)."""
     from internvideo_core.tal import load_tal_videos
 
     from .pipeline import TAL_CLASSES, annotation_file
@@ -80,11 +81,11 @@ def save_head(head: nn.Module, profile: str, encoder: nn.Module, encoder_name: s
     train = load_tal_videos(feature_dir, annotation_file(Path(root)), "training", TAL_CLASSES)
     allf = np.concatenate([v.feats for v in train])
     mean, std = allf.mean(0), allf.std(0) + 1e-6                     # as pipeline._standardise
-    return write_head(head, profile, encoder, encoder_name, mean, std, recipe, path)
+    return write_head(recipe, head, encoder, encoder_name, mean, std, path)
 
 
-def write_head(head: nn.Module, profile: str, encoder: nn.Module, encoder_name: str, mean: np.ndarray,
-               std: np.ndarray, recipe: TALSynthRecipe | None = None, path: str | Path | None = None) -> Path:
+def write_head(recipe: TALSynthRecipe, head: nn.Module, encoder: nn.Module, encoder_name: str, mean: np.ndarray,
+               std: np.ndarray, path: str | Path | None = None) -> Path:
     """Write ``head`` with the feature ``mean`` / ``std`` ``[D]`` given (the layout of the module docstring);
     the snippet protocol is the recipe's (notebook 02's encoder input, ``feat_stride``, ``pool``, 8 fps)."""
     from internvideo_core.checkpoint import save_safetensors
@@ -95,9 +96,10 @@ def write_head(head: nn.Module, profile: str, encoder: nn.Module, encoder_name: 
     if encoder_name not in ENCODERS:
         raise ValueError(f"encoder_name must be one of {list(ENCODERS)} (a file the demo can load), got "
                          f"{encoder_name!r}")
-    r, m = recipe or get_recipe(profile), mae_recipe(profile)
+    profile = recipe.profile
+    r, m = recipe, mae_recipe(profile)
     protocol = {"clip_len": m.num_frames, "frame_interval": m.frame_stride, "stride": r.feat_stride,
-                "size": m.img_size, "short_side": m.render_size, "pool": r.pool, "fps": float(synth_config(profile).fps)}
+                "size": m.img_size, "short_side": m.render_size, "pool": r.pool, "fps": float(synth_config(r).fps)}
     meta = {"task": "tal_head", "config": json.dumps(dataclasses.asdict(head.config)),
             "classes": json.dumps(list(TAL_CLASSES)), "profile": profile, "encoder": encoder_name,
             "encoder_checkpoint": ENCODERS[encoder_name][0], "encoder_hash": _fingerprint(encoder),
