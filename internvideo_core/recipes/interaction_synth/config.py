@@ -28,9 +28,11 @@ class InteractionSynthRecipe:
     """Everything that defines a run; every classifier gets the same optimiser, epochs and clips.
 
     ``num_layers``: interacting layers at the top of each encoder; ``directions``: see
-    :class:`~internvideo_core.models.interaction.ModelInteraction`.
+    :class:`~internvideo_core.models.interaction.ModelInteraction`. ``profile``: the profile the recipe came from
+    (set by :func:`get_recipe`; the encoders of notebooks 02 / 04 of that profile are used).
     """
 
+    profile: str = "tutorial"
     motions: tuple[str, ...] = ("move left", "move right", "move up", "move down")
     colours: tuple[str, ...] = ("red", "green", "blue")
     train_per_class: int = 20
@@ -41,7 +43,7 @@ class InteractionSynthRecipe:
     num_layers: int = 2
     directions: str = "both"
     mlp_ratio: float = 2.0
-    epochs: int = 40
+    epochs: int = 25
     batch_size: int = 16
     lr: float = 2e-3
     weight_decay: float = 0.05
@@ -56,9 +58,9 @@ class InteractionSynthRecipe:
 
 
 RECIPES: dict[str, InteractionSynthRecipe] = {
-    "smoke": InteractionSynthRecipe(train_per_class=2, test_per_class=1, render_size=32, num_layers=1, epochs=2),
+    "smoke": InteractionSynthRecipe(profile="smoke", train_per_class=2, test_per_class=1, render_size=32, num_layers=1, epochs=2),
     "tutorial": InteractionSynthRecipe(),
-    "full": InteractionSynthRecipe(train_per_class=100, test_per_class=50, render_size=96, num_layers=2,
+    "full": InteractionSynthRecipe(profile="full", train_per_class=100, test_per_class=50, render_size=96, num_layers=2,
                                    epochs=60),
 }
 
@@ -67,4 +69,4 @@ def get_recipe(profile: str, **overrides: Any) -> InteractionSynthRecipe:
     """The recipe of ``profile`` (``smoke`` / ``tutorial`` / ``full``) with ``overrides`` applied."""
     if profile not in RECIPES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {list(RECIPES)}")
-    return RECIPES[profile].replace(**overrides)
+    return RECIPES[profile].replace(profile=profile, **overrides)

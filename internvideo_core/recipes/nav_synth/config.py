@@ -31,7 +31,7 @@ __all__ = ["NavRecipe", "RECIPES", "get_recipe"]
 class NavRecipe:
     """Everything that defines a run.
 
-    Environment: ``env_id`` (a BabyAI GoTo level), ``tile_size`` px per cell, ``max_steps`` per episode (the
+    ``profile``: the profile the recipe came from (set by :func:`get_recipe`). Environment: ``env_id`` (a BabyAI GoTo level), ``tile_size`` px per cell, ``max_steps`` per episode (the
     env's own time limit, also the rollout cap), ``success_distance`` in cells. Data: ``num_demos`` expert
     episodes of the bundled BabyAI bot for behaviour cloning, ``eval_episodes`` unseen episodes (other seeds),
     ``pretrain_random_episodes`` extra random-walk episodes for masked pretraining (no labels, no missions).
@@ -44,6 +44,7 @@ class NavRecipe:
     env's clips, tube masking at ``mask_ratio``, decoder ``decoder_*``.
     """
 
+    profile: str = "tutorial"
     env_id: str = "BabyAI-GoToLocalS8N3-v0"
     tile_size: int = 8
     max_steps: int = 32
@@ -64,16 +65,16 @@ class NavRecipe:
     context_length: int = 16
     hidden: int = 128
     # behaviour cloning
-    epochs: int = 8
+    epochs: int = 5
     batch_episodes: int = 32
     lr: float = 3e-3
     weight_decay: float = 0.01
     # DAgger: one round of the policy's own episodes, labelled by the bot, then more behaviour cloning
     dagger_episodes: int = 150
     dagger_max_steps: int = 16
-    dagger_epochs: int = 3
+    dagger_epochs: int = 2
     # masked pretraining on the environment's frames
-    pretrain_epochs: int = 3
+    pretrain_epochs: int = 2
     pretrain_batch: int = 64
     pretrain_lr: float = 1.5e-3
     mask_ratio: float = 0.75
@@ -97,12 +98,12 @@ class NavRecipe:
 
 
 RECIPES: dict[str, NavRecipe] = {
-    "smoke": NavRecipe(num_demos=24, eval_episodes=6, pretrain_random_episodes=4, embed_dim=32, depth=1,
+    "smoke": NavRecipe(profile="smoke", num_demos=24, eval_episodes=6, pretrain_random_episodes=4, embed_dim=32, depth=1,
                        text_width=32, hidden=32, epochs=1, batch_episodes=8, pretrain_epochs=1, dagger_episodes=4,
                        dagger_epochs=1,
                        pretrain_batch=16, max_steps=12),
     "tutorial": NavRecipe(),
-    "full": NavRecipe(env_id="BabyAI-GoToLocalS8N7-v0", max_steps=64, num_demos=20000, eval_episodes=1000,
+    "full": NavRecipe(profile="full", env_id="BabyAI-GoToLocalS8N7-v0", max_steps=64, num_demos=20000, eval_episodes=1000,
                       pretrain_random_episodes=5000, embed_dim=192, depth=4, num_heads=3, text_width=128,
                       text_layers=2, hidden=256, epochs=20, batch_episodes=64, lr=5e-4, pretrain_epochs=40),
 }
@@ -112,4 +113,4 @@ def get_recipe(profile: str, **overrides: Any) -> NavRecipe:
     """The recipe of ``profile`` (``smoke`` / ``tutorial`` / ``full``) with ``overrides`` applied."""
     if profile not in RECIPES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {list(RECIPES)}")
-    return RECIPES[profile].replace(**overrides)
+    return RECIPES[profile].replace(profile=profile, **overrides)
