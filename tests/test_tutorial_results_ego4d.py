@@ -19,6 +19,15 @@ def test_12_long_videos_and_enough_queries(tutorial_results):
     assert r["oracle_mq_average_mAP"] == pytest.approx(1.0)
 
 
+def test_12_snippet_features_come_from_the_kits_extractor_with_the_snippet_protocol(tutorial_results):
+    """The features are what `internvideo extract-features` writes for the mp4 clips (4 frames 5 apart, a snippet
+    every 8 frames: (384 - 16) // 8 + 1 = 47 per 3.2-minute video), read back with the kit's feature loader."""
+    r = tutorial_results("12_ego4d_episodic_memory")
+    assert r["features_from"].startswith("internvideo_core.features (extract-features)"), r
+    assert r["snippet_protocol"] == {"clip_len": 4, "frame_interval": 5, "stride": 8, "size": 48, "short_side": 48}
+    assert r["snippets_per_video"] == 47, r
+
+
 def test_12_span_predictor_beats_text_only_and_random_windows_at_both_ious(tutorial_results):
     r = tutorial_results("12_ego4d_episodic_memory")
     for k in ("R@1,IoU=0.3", "R@1,IoU=0.5", "R@5,IoU=0.3", "R@5,IoU=0.5", "mIoU"):
