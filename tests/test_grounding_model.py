@@ -77,7 +77,8 @@ def test_cells_tile_the_video_around_the_extractors_snippet_centres_and_times_ma
     assert plan.indices[2].tolist() == [16, 21, 26, 31]
     assert plan.centre_times.tolist() == [4.0, 8.0, 12.0, 16.0]
     cells = cell_windows(plan.centre_times, duration=20.0)
-    assert cells.tolist() == [[0.0, 6.0], [6.0, 10.0], [10.0, 14.0], [14.0, 20.0]]   # midpoints, first from 0, last to the end
+    # boundaries at the midpoints, the first cell from 0, the last to the end
+    assert cells.tolist() == [[0.0, 6.0], [6.0, 10.0], [10.0, 14.0], [14.0, 20.0]]
     assert time_to_cells(0.0, 6.0, cells) == (0, 0)            # a window ending on a boundary stays in its cell
     assert time_to_cells(6.0, 10.5, cells) == (1, 2)
     assert time_to_cells(5.9, 14.1, cells) == (0, 3)

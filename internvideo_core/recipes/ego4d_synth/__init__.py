@@ -26,7 +26,9 @@ from internvideo_core.recipes.ego4d_synth.features import (
     EgoFeatures, build_features, cell_windows, encode_queries, extract_features, feature_folder, snippet_protocol,
     time_to_cells,
 )
-from internvideo_core.recipes.ego4d_synth.pipeline import EgoSplit, data_stamp, load_split, split_features, timeline_figure
+from internvideo_core.recipes.ego4d_synth.pipeline import (
+    EgoSplit, data_stamp, load_split, split_features, timeline_figure,
+)
 from internvideo_core.recipes.ego4d_synth.training import (
     predict_spans, prior_results, random_window_results, spans_to_results, train_grounder,
 )

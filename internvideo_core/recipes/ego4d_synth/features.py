@@ -74,7 +74,8 @@ def feature_folder(recipe: EgoRecipe, model: nn.Module, root: str | Path, data_s
     """``root/features/internvideo_mm-<weights hash>-<protocol + data hash>``: a rerun with the same weights, protocol
     and videos finds its features there (``internvideo extract-features`` skips finished videos)."""
     proto = json.dumps({**snippet_protocol(recipe, model), "data": data_stamp}, sort_keys=True)
-    return Path(root) / "features" / f"internvideo_mm-{_fingerprint(model)}-{hashlib.sha256(proto.encode()).hexdigest()[:8]}"
+    tag = hashlib.sha256(proto.encode()).hexdigest()[:8]
+    return Path(root) / "features" / f"internvideo_mm-{_fingerprint(model)}-{tag}"
 
 
 def extract_features(recipe: EgoRecipe, model: nn.Module, videos: Sequence[str | Path], out_dir: str | Path

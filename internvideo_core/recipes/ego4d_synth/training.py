@@ -71,7 +71,8 @@ def spans_to_results(feats: EgoFeatures, spans: Sequence[Any]) -> list[dict[str,
 
 def random_window_results(recipe: EgoRecipe, seed: int, feats: EgoFeatures, train: EgoFeatures
                           ) -> list[dict[str, Any]]:
-    """Random-window baseline: ``recipe.top_k`` windows per query, lengths drawn from the training answers' lengths, placed
+    """Random-window baseline: ``recipe.top_k`` windows per query, lengths drawn from the training answers'
+    lengths, placed
     uniformly in the clip."""
     rng = np.random.default_rng(seed)
     lengths = np.array([(q.clip_end_sec or 0.0) - (q.clip_start_sec or 0.0) for q in train.queries])

@@ -34,7 +34,8 @@ __all__ = ["NavRecipe", "RECIPES", "get_recipe"]
 class NavRecipe:
     """Everything that defines a run.
 
-    ``profile``: the profile the recipe came from (set by :func:`get_recipe`). Environment: ``env_id`` (a BabyAI GoTo level), ``tile_size`` px per cell, ``max_steps`` per episode (the
+    ``profile``: the profile the recipe came from (set by :func:`get_recipe`).
+    Environment: ``env_id`` (a BabyAI GoTo level), ``tile_size`` px per cell, ``max_steps`` per episode (the
     env's own time limit, also the rollout cap), ``success_distance`` in cells. Data: ``num_demos`` expert
     episodes of the bundled BabyAI bot for behaviour cloning, ``eval_episodes`` unseen episodes (other seeds),
     ``pretrain_random_episodes`` extra random-walk episodes for masked pretraining (no labels, no missions).

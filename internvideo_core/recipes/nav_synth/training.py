@@ -177,8 +177,8 @@ def train_policy(recipe: NavRecipe, seed: int, demos: Sequence[Episode], *, init
     """Behaviour cloning of the bot's actions (:func:`~internvideo_core.train.imitation.behaviour_cloning`).
 
     ``init``: a masked-autoencoder checkpoint for the video encoder (``None`` = random init); ``single_frame``:
-    clips of the current frame repeated; ``verbose``: print the loop's per-epoch lines. Returns the policy (eval mode) and ``{"loss", "epoch_loss",
-    "seconds", "load_report"}``.
+    clips of the current frame repeated; ``verbose``: print the loop's per-epoch lines. Returns the policy (eval
+    mode) and ``{"loss", "epoch_loss", "seconds", "load_report"}``.
     """
     from internvideo_core.train.imitation import ImitationConfig, behaviour_cloning
 
