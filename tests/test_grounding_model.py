@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from internvideo_core.models.grounding import SpanGrounder, decode_spans, span_loss
-from internvideo_core.recipes.ego4d_synth.features import cell_windows, snippet_indices, time_to_cells
+from internvideo_core.features import snippet_plan
+from internvideo_core.recipes.ego4d_synth.features import cell_windows, time_to_cells
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -70,13 +71,16 @@ def test_span_grounder_learns_to_find_the_marked_snippet():
     assert hits >= 48
 
 
-def test_snippets_are_centred_on_their_cells_and_times_map_to_cells():
-    idx = snippet_indices(num_frames=40, window=16, stride=8, frames_per_snippet=4)
-    assert idx.shape == (5, 4)
-    assert idx[2].tolist() == [12, 17, 22, 27]          # cell 2 = frames [16, 24), window [12, 28)
-    assert idx.min() == 0 and idx.max() == 39           # clamped at the ends
-    cells = cell_windows(5, stride=8, fps=2.0, duration=19.0)
-    assert cells[0].tolist() == [0.0, 4.0] and cells[-1].tolist() == [16.0, 19.0]
-    assert time_to_cells(4.0, 12.0, stride=8, fps=2.0, num_cells=5) == (1, 2)
-    assert time_to_cells(4.5, 12.5, stride=8, fps=2.0, num_cells=5) == (1, 3)
-    assert time_to_cells(30.0, 40.0, stride=8, fps=2.0, num_cells=5) == (4, 4)
+def test_cells_tile_the_video_around_the_extractors_snippet_centres_and_times_map_to_cells():
+    # 40 frames at 2 fps, 4 frames 5 apart (span 16), stride 8: snippets start at 0, 8, 16, 24 (centres 4, 8, 12, 16 s)
+    plan = snippet_plan(num_video_frames=40, fps=2.0, clip_len=4, frame_interval=5, stride=8)
+    assert plan.indices[2].tolist() == [16, 21, 26, 31]
+    assert plan.centre_times.tolist() == [4.0, 8.0, 12.0, 16.0]
+    cells = cell_windows(plan.centre_times, duration=20.0)
+    # boundaries at the midpoints, the first cell from 0, the last to the end
+    assert cells.tolist() == [[0.0, 6.0], [6.0, 10.0], [10.0, 14.0], [14.0, 20.0]]
+    assert time_to_cells(0.0, 6.0, cells) == (0, 0)            # a window ending on a boundary stays in its cell
+    assert time_to_cells(6.0, 10.5, cells) == (1, 2)
+    assert time_to_cells(5.9, 14.1, cells) == (0, 3)
+    assert time_to_cells(30.0, 40.0, cells) == (3, 3)          # clamped to the video
+    assert time_to_cells(8.0, 7.0, cells) == (1, 1)            # last >= first

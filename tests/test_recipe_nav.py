@@ -7,30 +7,30 @@ import torch
 
 pytest.importorskip("minigrid")
 
-from internvideo_core.recipes import nav_synth as R  # noqa: E402
+from internvideo_core.recipes import nav_synth  # noqa: E402
 
-SMOKE = R.get_recipe("smoke")
+SMOKE = nav_synth.get_recipe("smoke")
 
 
 @pytest.fixture(scope="module")
 def demos():
-    return R.collect_demos(SMOKE, R.train_seeds(6))
+    return nav_synth.collect_demos(SMOKE, nav_synth.train_seeds(6))
 
 
 def test_clip_indices_repeat_the_first_frame_before_the_start_and_the_current_frame_when_single():
-    assert R.clip_indices(0, 4).tolist() == [0, 0, 0, 0]
-    assert R.clip_indices(2, 4).tolist() == [0, 0, 1, 2]
-    assert R.clip_indices(7, 4).tolist() == [4, 5, 6, 7]
-    assert R.clip_indices(torch.tensor([1, 5]), 3, single_frame=True).tolist() == [[1, 1, 1], [5, 5, 5]]
+    assert nav_synth.clip_indices(0, 4).tolist() == [0, 0, 0, 0]
+    assert nav_synth.clip_indices(2, 4).tolist() == [0, 0, 1, 2]
+    assert nav_synth.clip_indices(7, 4).tolist() == [4, 5, 6, 7]
+    assert nav_synth.clip_indices(torch.tensor([1, 5]), 3, single_frame=True).tolist() == [[1, 1, 1], [5, 5, 5]]
     frames = np.arange(5)[:, None, None, None] * np.ones((5, 2, 2, 3), dtype=np.uint8)
-    clips = R.episode_clips(frames, 2)
+    clips = nav_synth.episode_clips(frames, 2)
     assert clips.shape == (4, 2, 2, 2, 3)
     assert clips[:, :, 0, 0, 0].tolist() == [[0, 0], [0, 1], [1, 2], [2, 3]]
 
 
 def test_expert_demonstrations_reach_the_named_object(demos):
     assert len(demos) == 6
-    env = R.make_env(SMOKE)
+    env = nav_synth.make_env(SMOKE)
     for d in demos:
         assert d.success and len(d.frames) == len(d.actions) + 1 == len(d.positions)
         assert set(d.actions.tolist()) <= {0, 1, 2}
@@ -46,15 +46,15 @@ def test_expert_demonstrations_reach_the_named_object(demos):
 
 def test_clips_are_imagenet_normalised_channels_first():
     clips = torch.full((2, 4, 8, 8, 3), 255, dtype=torch.uint8)
-    x = R.clips_to_input(clips)
+    x = nav_synth.clips_to_input(clips)
     assert x.shape == (2, 3, 4, 8, 8)
     assert torch.allclose(x[0, :, 0, 0, 0], (1 - torch.tensor([0.485, 0.456, 0.406])) / torch.tensor([0.229, 0.224, 0.225]))
 
 
 def test_the_policy_stepping_through_an_episode_equals_the_whole_episode_forward(demos):
     torch.manual_seed(0)
-    policy = R.build_policy(SMOKE).eval()
-    loader = R.EpisodeLoader(demos, SMOKE, shuffle=False, batch_size=len(demos))
+    policy = nav_synth.build_policy(SMOKE).eval()
+    loader = nav_synth.EpisodeLoader(demos, SMOKE, shuffle=False, batch_size=len(demos))
     batch = loader.batch(range(len(demos)))
     lengths = [len(d) for d in demos]
     assert batch["video"].shape[:2] == (len(demos), max(lengths))
@@ -71,14 +71,14 @@ def test_the_policy_stepping_through_an_episode_equals_the_whole_episode_forward
 
 
 def test_the_token_embedding_is_frozen_and_the_rest_trains():
-    policy = R.build_policy(SMOKE)
+    policy = nav_synth.build_policy(SMOKE)
     assert not policy.text.token_embedding.weight.requires_grad
     assert all(p.requires_grad for n, p in policy.named_parameters() if "token_embedding" not in n)
 
 
 def test_behaviour_cloning_lowers_the_loss_on_a_few_demonstrations(demos):
     recipe = SMOKE.replace(epochs=12, lr=3e-3)
-    policy, history = R.train_policy(recipe, demos[:4], seed=0)
+    policy, history = nav_synth.train_policy(recipe, 0, demos[:4])
     assert np.isfinite(history["loss"]).all()
     assert history["epoch_loss"][-1] < 0.8 * history["epoch_loss"][0], history["epoch_loss"]
     assert not policy.training
@@ -86,28 +86,28 @@ def test_behaviour_cloning_lowers_the_loss_on_a_few_demonstrations(demos):
 
 def test_rollouts_start_where_the_expert_starts_and_the_reference_scores_perfectly(demos):
     seeds = [d.seed for d in demos]
-    eps = R.rollout(R.RandomAgent(0), SMOKE, seeds)
+    eps = nav_synth.rollout(nav_synth.RandomAgent(0), SMOKE, seeds)
     assert [e.seed for e in eps] == seeds
     for e, d in zip(eps, demos):
         assert tuple(e.positions[0]) == tuple(d.positions[0]) and e.mission == d.mission
         assert len(e) <= SMOKE.max_steps
-    perfect = R.score_episodes(demos, demos, SMOKE)
+    perfect = nav_synth.score_episodes(demos, demos, SMOKE)
     assert perfect["SR"] == perfect["SPL"] == perfect["nDTW"] == perfect["task_success"] == 1.0
-    scores = R.score_episodes(eps, demos, SMOKE)
+    scores = nav_synth.score_episodes(eps, demos, SMOKE)
     assert 0 <= scores["SPL"] <= scores["SR"] <= scores["OSR"] <= 1
     with pytest.raises(ValueError, match="seed"):
-        R.score_episodes(eps[::-1], demos, SMOKE)
+        nav_synth.score_episodes(eps[::-1], demos, SMOKE)
 
 
 def test_the_colour_heuristic_finds_the_goal_colour_in_view_and_walks_to_it():
-    env = R.make_env(SMOKE)
-    agent = R.ColourHeuristicAgent(SMOKE)
+    env = nav_synth.make_env(SMOKE)
+    agent = nav_synth.ColourHeuristicAgent(SMOKE)
     found = 0
-    for seed in R.eval_seeds(20):
+    for seed in nav_synth.eval_seeds(20):
         obs, _ = env.reset(seed=seed)
         agent.begin([obs["mission"]])
         cells = agent.target_cells(obs["image"], agent.goal[0])
-        colour, _, _ = R.mission_target(env)
+        colour, _, _ = nav_synth.mission_target(env)
         grid = env.unwrapped.gen_obs()["image"]          # symbolic view [7, 7, 3]: (object, colour, state)
         from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX
         truth = {(int(r), int(c)) for c, r in zip(*np.nonzero(
@@ -115,16 +115,16 @@ def test_the_colour_heuristic_finds_the_goal_colour_in_view_and_walks_to_it():
         assert set(cells) == truth, (seed, cells, truth)
         found += bool(cells)
     assert found >= 5
-    heuristic = R.rollout(R.ColourHeuristicAgent(SMOKE), SMOKE.replace(max_steps=32), R.eval_seeds(24))
-    random = R.rollout(R.RandomAgent(0), SMOKE.replace(max_steps=32), R.eval_seeds(24))
+    heuristic = nav_synth.rollout(nav_synth.ColourHeuristicAgent(SMOKE), SMOKE.replace(max_steps=32), nav_synth.eval_seeds(24))
+    random = nav_synth.rollout(nav_synth.RandomAgent(0), SMOKE.replace(max_steps=32), nav_synth.eval_seeds(24))
     assert np.mean([e.success for e in heuristic]) > np.mean([e.success for e in random])
 
 
 def test_dagger_rollouts_are_labelled_with_the_bots_actions_in_the_states_the_agent_reached():
     recipe = SMOKE.replace(max_steps=16)
-    seeds = R.eval_seeds(4)
-    own = R.rollout(R.RandomAgent(3), recipe, seeds)
-    labelled = R.rollout(R.RandomAgent(3), recipe, seeds, expert_labels=True)
+    seeds = nav_synth.eval_seeds(4)
+    own = nav_synth.rollout(nav_synth.RandomAgent(3), recipe, seeds)
+    labelled = nav_synth.rollout(nav_synth.RandomAgent(3), recipe, seeds, expert_labels=True)
     for a, b in zip(own, labelled):
         np.testing.assert_array_equal(a.positions, b.positions)   # the same path: labels do not change the acting
         assert len(b.actions) == len(a.actions) and set(b.actions.tolist()) <= {0, 1, 2}
@@ -132,9 +132,9 @@ def test_dagger_rollouts_are_labelled_with_the_bots_actions_in_the_states_the_ag
 
 
 def test_a_dagger_round_adds_the_policys_own_states_and_keeps_training(demos):
-    policy, _ = R.train_policy(SMOKE, demos[:3], seed=0)
+    policy, _ = nav_synth.train_policy(SMOKE, 0, demos[:3])
     before = {k: v.clone() for k, v in policy.state_dict().items()}
-    policy, history = R.dagger(policy, SMOKE, demos[:3], seed=0)
+    policy, history = nav_synth.dagger(SMOKE, 0, policy, demos[:3])
     assert history["episodes"] == SMOKE.dagger_episodes
     assert 0 < history["steps"] <= SMOKE.dagger_episodes * SMOKE.dagger_max_steps
     assert np.isfinite(history["loss"]).all() and not policy.training

@@ -1,16 +1,14 @@
 """Claims of notebook 11 (model interaction), checked on its tutorial-profile results (``make run``, or
 ``internvideo notebooks run --profile tutorial --only 11``).
 
-Measured on the integrated main of 2026-12-05 (seed 0; 126 s wall on the idle 2-core machine): VideoMAE alone 43.9 %,
-InternVideo-MM alone 61.1 % (colour 100 %, direction at that level), late fusion 64.4 %, concatenation 68.9 %,
-cross-model attention 77.8 %, the control 84.4 %. Earlier, on another SynthMotion draw
-(seed 0, direction x colour, 240 training / 180 test clips, chance 8.3 %): VideoMAE alone 43.9 %,
-InternVideo-MM alone 44.4 % (both: colour 100 %, direction at that level), late fusion 51.7 %, concatenation 52.8 %,
-cross-model attention 70.0 % (215,948 trained parameters), the control "same blocks, own tokens" 73.9 % (220,044).
-Seed 1 (other clips): 31.7 / 39.4 alone, 40.0 late fusion, 42.8 concatenation, 67.2 cross-model attention, 71.1 the
-control. So the interaction beats both single encoders and both fusions, and does not beat the control: the gain comes from
-trainable attention over the frozen tokens, not from the crossing. Run time 173 s CPU (both encoders' checkpoints
-present), 656 s wall on a machine shared with other jobs; the CPU time is what is asserted.
+Measured on branch h/nb1113 (seed 0, 25 epochs per classifier; 113 s CPU, 576 s wall on the loaded shared machine):
+VideoMAE alone 42.2 %, InternVideo-MM alone 57.2 % (colour 100 %, direction at that level), late fusion 60.6 %,
+concatenation 65.0 %, cross-model attention 75.6 % (215,948 trained parameters), the control "same blocks, own tokens"
+80.0 % (220,044). With 40 epochs (integrated main of 2026-12-05, 126 s wall idle, 178 s CPU): 43.9 / 61.1 alone, 64.4 /
+68.9 fused, 77.8 cross-model attention, 84.4 the control. Seed 1 (other clips, 40 epochs): 31.7 / 39.4 alone, 40.0
+late fusion, 42.8 concatenation, 67.2 cross-model attention, 71.1 the control. So the interaction beats both single
+encoders and both fusions, and does not beat the control: the gain comes from trainable attention over the frozen
+tokens, not from the crossing. The CPU time is what is asserted (the wall time depends on the machine's load).
 """
 from __future__ import annotations
 
@@ -53,4 +51,5 @@ def test_11_cross_model_attention_beats_single_encoders_and_fusions_but_not_the_
 
 def test_11_runs_within_the_tutorial_budget(tutorial_results):
     r = tutorial_results("11_model_interaction")
-    assert r["cpu_seconds"] < 400, "notebook 11 must stay under ~400 s of CPU time in the tutorial profile"
+    # budget of issue 15 (the whole tutorial under 20 minutes): ~110 s of CPU, with room for a loaded machine
+    assert r["cpu_seconds"] < 150, "notebook 11 must stay under ~150 s of CPU time in the tutorial profile"

@@ -11,7 +11,10 @@ episodes one standard error of a rate near 50 % is 5 points):
 * one DAgger round raises SR / task success of the agent it starts from, while its SPL and nDTW drop;
 * the four BC variants (multi/single frame x pretrained/scratch) are NOT claimed to differ: the notebook says the
   budget cannot separate them, and the test checks that they do lie within a band of each other;
-* the notebook's kernel uses under 400 s of CPU time (under 6 minutes of wall time on an idle 2-core machine).
+* the notebook's kernel uses under 320 s of CPU time (255.8 s measured on branch h/nb1113 with the loader that
+  normalises each episode's frames once, bit-identical results to the earlier 324.8 s run; under 6 minutes of wall
+  time on an idle 2-core machine). A cheaper schedule (5 / 2 / 2 epochs, 181 s) broke three of the claims above, so
+  the budget is not cut further.
 """
 from __future__ import annotations
 
@@ -78,4 +81,4 @@ def test_13_fits_the_tutorial_budget(tutorial_results):
     """Kernel CPU time (user + sys, both threads), the measure that does not depend on what else the machine runs:
     at most ~400 s keeps the wall time under 6 minutes on an idle 2-core machine."""
     r = tutorial_results(NAME)
-    assert r["cpu_seconds"] < 400, r["cpu_seconds"]
+    assert r["cpu_seconds"] < 320, r["cpu_seconds"]

@@ -1,10 +1,13 @@
-"""Snippet features of long videos and query embeddings, from the InternVideo-MM dual encoder.
+"""Snippet features of the long videos through the kit's real path, and query embeddings.
 
-:func:`snippet_features` is the one place that turns a long video into a ``[N, D]`` sequence. It is written here
-against the dual encoder's ``encode_video``; once ``internvideo extract-features`` (the localization work) provides
-its library function for sliding-window snippet features, this function should call it with
-``window`` / ``stride`` and the same cell convention (cell ``i`` = frames ``[i * stride, (i + 1) * stride)``,
-described by the ``window`` frames centred on it) and nothing else here needs to change.
+The videos are mp4 files (``v1/clips/<clip_uid>.mp4``); their features are what ``internvideo extract-features``
+writes (:func:`internvideo_core.features.extract_features_to_folder`, one ``<clip_uid>.npy`` + ``.json`` per video,
+the ActionFormer snippet layout) and are read back with :func:`internvideo_core.features.load_features`. Nothing
+here decodes a frame or runs the encoder on its own.
+
+Snippet ``i`` is a feature at its centre time ``c_i`` (from the feature file's record). For grounding, snippet ``i``
+stands for the cell of time between the midpoints to its neighbours (the first cell starts at 0 s, the last ends
+at the video's end), so the cells tile the video; an answer window becomes the first and last cell it touches.
 
 :func:`build_features` joins what the grounding model needs: per video the snippet sequence, per query (read from
 the official ``nlq_{split}.json`` rows) its text embedding (``tokenize`` + ``encode_text``) and its answer as cell
@@ -12,73 +15,82 @@ indices.
 """
 from __future__ import annotations
 
-import math
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from einops import rearrange
 from torch import nn
 
 from internvideo_core.data.ego4d_formats import NLQQuery
-from internvideo_core.data.transforms import CLIP_MEAN, CLIP_STD
+from internvideo_core.recipes.ego4d_synth.config import EgoRecipe
 
-__all__ = ["snippet_indices", "snippet_features", "cell_windows", "time_to_cells", "encode_queries",
-           "EgoFeatures", "build_features"]
-
-
-def snippet_indices(num_frames: int, window: int, stride: int, frames_per_snippet: int) -> torch.Tensor:
-    """Frame indices ``long [N, frames_per_snippet]`` of the snippets, ``N = ceil(num_frames / stride)``: snippet
-    ``i`` samples ``frames_per_snippet`` frames (linspace) of the ``window`` frames centred on cell ``i``, clamped
-    to the video."""
-    n = math.ceil(num_frames / stride)
-    centre = (torch.arange(n, dtype=torch.float64) + 0.5) * stride
-    offsets = torch.linspace(0, window - 1, frames_per_snippet, dtype=torch.float64) - (window - 1) / 2
-    return (centre[:, None] + offsets[None, :] - 0.5).round().long().clamp(0, num_frames - 1)
+__all__ = ["cell_windows", "time_to_cells", "snippet_protocol", "feature_folder", "extract_features",
+           "encode_queries", "EgoFeatures", "build_features"]
 
 
-@torch.no_grad()
-def snippet_features(model: nn.Module, frames: np.ndarray | torch.Tensor, window: int = 16, stride: int = 8,
-                     frames_per_snippet: int = 4, img_size: int | None = None, batch_size: int = 256) -> torch.Tensor:
-    """Video embeddings ``[N, E]`` of the snippets of one long video.
-
-    Args:
-        model: a dual encoder (``encode_video [B, 3, T, S, S] -> [B, E]``, CLIP mean/std input).
-        frames: uint8 ``[T, H, W, 3]``.
-        window, stride, frames_per_snippet: see :func:`snippet_indices`.
-        img_size: resize frames to this square size first (``None``: as they are).
-    """
-    video = torch.as_tensor(frames)
-    idx = snippet_indices(video.shape[0], window, stride, frames_per_snippet)
-    x = rearrange(video, "t h w c -> t c h w").float()
-    if img_size is not None and (x.shape[-1] != img_size or x.shape[-2] != img_size):
-        x = F.interpolate(x, size=(img_size, img_size), mode="bilinear", antialias=True, align_corners=False)
-        x = x.round().clamp(0, 255)
-    mean = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(CLIP_STD).view(1, 3, 1, 1)
-    x = (x / 255.0 - mean) / std                                       # [T, 3, S, S]
-    model.eval()
-    out = []
-    for i in range(0, idx.shape[0], batch_size):
-        clips = rearrange(x[idx[i:i + batch_size]], "n f c h w -> n c f h w")
-        out.append(model.encode_video(clips))
-    return torch.cat(out)
+def cell_windows(centre_times: Sequence[float] | np.ndarray, duration: float) -> torch.Tensor:
+    """``[N, 2]`` seconds of the cells of snippets centred at ``centre_times`` ``[N]``: boundaries at the midpoints
+    between neighbouring centres, the first cell from 0, the last to ``duration``."""
+    c = torch.as_tensor(np.asarray(centre_times, dtype=np.float64))
+    mid = (c[1:] + c[:-1]) / 2
+    zero, end = torch.zeros(1, dtype=torch.float64), torch.full((1,), float(duration), dtype=torch.float64)
+    return torch.stack([torch.cat([zero, mid]), torch.cat([mid, end])], dim=1)
 
 
-def cell_windows(num_cells: int, stride: int, fps: float, duration: float) -> torch.Tensor:
-    """``[N, 2]`` seconds covered by each cell (``[i, (i + 1)] * stride / fps``, the last clipped to ``duration``)."""
-    i = torch.arange(num_cells, dtype=torch.float64)
-    return torch.stack([i * stride / fps, ((i + 1) * stride / fps).clamp(max=duration)], dim=1)
+def time_to_cells(start_sec: float, end_sec: float, cells: torch.Tensor) -> tuple[int, int]:
+    """First and last cell (inclusive) touched by the window ``[start_sec, end_sec]``: the cell holding the start
+    and the cell holding the end (``cells [N, 2]`` from :func:`cell_windows`; clamped to the video)."""
+    n = cells.shape[0]
+    first = int(torch.searchsorted(cells[:, 1].contiguous(), torch.tensor([start_sec], dtype=cells.dtype),
+                                   right=True)[0])
+    last = int(torch.searchsorted(cells[:, 1].contiguous(), torch.tensor([end_sec], dtype=cells.dtype))[0])
+    first = min(max(first, 0), n - 1)
+    return first, min(max(last, first), n - 1)
 
 
-def time_to_cells(start_sec: float, end_sec: float, stride: int, fps: float, num_cells: int) -> tuple[int, int]:
-    """First and last cell (inclusive) of a window in seconds."""
-    first = int(math.floor(start_sec * fps / stride + 1e-9))
-    last = int(math.ceil(end_sec * fps / stride - 1e-9)) - 1
-    first = min(max(first, 0), num_cells - 1)
-    return first, min(max(last, first), num_cells - 1)
+def snippet_protocol(recipe: EgoRecipe, model: nn.Module) -> dict[str, Any]:
+    """The keyword arguments of :func:`internvideo_core.features.extract_video_features` for this recipe: the
+    model's own frame count and input size, ``frame_interval`` / ``stride`` of the recipe, no resize beyond the
+    model's size (the SynthMotion frames are rendered at it; InternVideo-MM's 256/224 short side would crop)."""
+    cfg = model.config
+    size = int(cfg.input_resolution)
+    return {"clip_len": int(recipe.clip_len or cfg.num_frames), "frame_interval": recipe.frame_interval,
+            "stride": recipe.stride, "size": size, "short_side": size}
+
+
+def _fingerprint(model: nn.Module) -> str:
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()[:12]
+
+
+def feature_folder(recipe: EgoRecipe, model: nn.Module, root: str | Path, data_stamp: str) -> Path:
+    """``root/features/internvideo_mm-<weights hash>-<protocol + data hash>``: a rerun with the same weights, protocol
+    and videos finds its features there (``internvideo extract-features`` skips finished videos)."""
+    proto = json.dumps({**snippet_protocol(recipe, model), "data": data_stamp}, sort_keys=True)
+    tag = hashlib.sha256(proto.encode()).hexdigest()[:8]
+    return Path(root) / "features" / f"internvideo_mm-{_fingerprint(model)}-{tag}"
+
+
+def extract_features(recipe: EgoRecipe, model: nn.Module, videos: Sequence[str | Path], out_dir: str | Path
+                     ) -> Path:
+    """Snippet features of ``videos`` into ``out_dir`` with the kit's extractor (what ``internvideo
+    extract-features --model internvideo_mm_tiny_synth --clip-len 4 --frame-interval 5 --stride 8 --img-size 48
+    --short-side 48`` runs); finished videos are skipped. Raises if a video fails."""
+    from internvideo_core.features import extract_features_to_folder
+
+    rep = extract_features_to_folder(model.eval(), list(videos), out_dir, progress=False,
+                                     meta={"model": "internvideo_mm_tiny_synth", "recipe": "ego4d_synth"},
+                                     batch_size=256, **snippet_protocol(recipe, model))
+    if rep.failed:
+        raise RuntimeError(f"feature extraction failed for {rep.failed}")
+    return Path(out_dir)
 
 
 @torch.no_grad()
@@ -97,9 +109,10 @@ def encode_queries(model: nn.Module, texts: Sequence[str], context_length: int, 
 class EgoFeatures:
     """Inputs of the grounding model for one split.
 
-    ``video [V, N, Dv]``: snippet features per video (all videos of a split have ``N`` cells); ``query [Q, Dq]``;
+    ``video [V, N, Dv]``: snippet features per video (all videos of a split have ``N`` snippets); ``query [Q, Dq]``;
     ``episode long [Q]``: the video of each query; ``start`` / ``end`` long ``[Q]``: answer cells (inclusive);
-    ``queries``: the NLQ rows; ``clip_uids [V]``; ``durations [V]`` seconds; ``stride`` / ``fps`` for cell times.
+    ``queries``: the NLQ rows; ``clip_uids [V]``; ``windows [V, N, 2]``: seconds of each cell
+    (:func:`cell_windows`); ``centre_times [V, N]`` seconds, as the feature files record them.
     """
 
     video: torch.Tensor
@@ -109,42 +122,47 @@ class EgoFeatures:
     end: torch.Tensor
     queries: list[NLQQuery]
     clip_uids: list[str]
-    durations: list[float]
-    stride: int
-    fps: float
+    windows: torch.Tensor
+    centre_times: torch.Tensor
 
     def __len__(self) -> int:
         return len(self.queries)
 
     def cells(self, v: int) -> torch.Tensor:
         """``[N, 2]`` seconds of the cells of video ``v``."""
-        return cell_windows(self.video.shape[1], self.stride, self.fps, self.durations[v])
+        return self.windows[v]
+
+    @property
+    def durations(self) -> list[float]:
+        return [float(w[-1, 1]) for w in self.windows]
 
 
-def build_features(model: nn.Module, videos: dict[str, np.ndarray], queries: Sequence[NLQQuery], fps: float,
-                   window: int, stride: int, frames_per_snippet: int, img_size: int | None,
-                   context_length: int, progress: Any = None) -> EgoFeatures:
-    """Features of the clips ``videos`` (``{clip_uid: uint8 [T, H, W, 3]}``, same ``T``) and their ``queries``.
+def build_features(model: nn.Module, feature_dir: str | Path, queries: Sequence[NLQQuery], context_length: int
+                   ) -> EgoFeatures:
+    """Features of the clips of ``queries`` read from ``feature_dir`` (written by :func:`extract_features`, one
+    ``<clip_uid>.npy`` each, all with the same snippet count) and the queries' embeddings.
 
-    A query whose clip is not in ``videos`` is an error naming it."""
-    uids = list(videos)
-    lengths = {videos[u].shape[0] for u in uids}
-    if len(lengths) > 1:
-        raise ValueError(f"build_features batches the videos of a split together and needs one length; got frame "
-                         f"counts {sorted(lengths)[:5]} (cut real clips to a fixed length or group them by length)")
-    feats = []
-    for uid in (progress(uids) if progress else uids):
-        feats.append(snippet_features(model, videos[uid], window, stride, frames_per_snippet, img_size))
-    video = torch.stack(feats)
+    A query whose clip has no feature file is an error naming the file (from
+    :func:`internvideo_core.features.load_features`)."""
+    from internvideo_core.features import load_features
+
+    uids = list(dict.fromkeys(q.clip_uid for q in queries))
+    feats, windows, centres = [], [], []
+    for uid in uids:
+        f, rec = load_features(feature_dir, uid)
+        feats.append(torch.from_numpy(f))
+        centres.append(torch.tensor(rec["centre_times"], dtype=torch.float64))
+        windows.append(cell_windows(rec["centre_times"], rec["duration"]))
+    counts = sorted({len(f) for f in feats})
+    if len(counts) > 1:
+        raise ValueError(f"{feature_dir}: build_features batches the videos of a split together and needs one snippet "
+                         f"count; got {counts[:5]} (cut the clips to one length or group them by length)")
     where = {u: i for i, u in enumerate(uids)}
-    missing = sorted({q.clip_uid for q in queries} - set(where))
-    if missing:
-        raise KeyError(f"queries refer to clips without video frames: {missing[:5]} (pass their frames in `videos`)")
-    n = video.shape[1]
-    cells = [time_to_cells(q.clip_start_sec or 0.0, q.clip_end_sec or 0.0, stride, fps, n) for q in queries]
+    cells = [time_to_cells(q.clip_start_sec or 0.0, q.clip_end_sec or 0.0, windows[where[q.clip_uid]])
+             for q in queries]
     return EgoFeatures(
-        video=video, query=encode_queries(model, [q.query for q in queries], context_length),
+        video=torch.stack(feats), query=encode_queries(model, [q.query for q in queries], context_length),
         episode=torch.tensor([where[q.clip_uid] for q in queries], dtype=torch.long),
         start=torch.tensor([c[0] for c in cells], dtype=torch.long),
         end=torch.tensor([c[1] for c in cells], dtype=torch.long), queries=list(queries), clip_uids=uids,
-        durations=[videos[u].shape[0] / fps for u in uids], stride=stride, fps=fps)
+        windows=torch.stack(windows), centre_times=torch.stack(centres))

@@ -16,7 +16,7 @@ from internvideo_core.recipes.ego4d_synth.features import EgoFeatures
 __all__ = ["train_grounder", "predict_spans", "spans_to_results", "random_window_results", "prior_results"]
 
 
-def train_grounder(feats: EgoFeatures, recipe: EgoRecipe, seed: int = 0, use_video: bool = True
+def train_grounder(recipe: EgoRecipe, seed: int, feats: EgoFeatures, use_video: bool = True
                    ) -> tuple[SpanGrounder, dict[str, Any]]:
     """Train a :class:`SpanGrounder` (``use_video=False``: the text-only baseline) on ``feats``.
 
@@ -49,7 +49,7 @@ def train_grounder(feats: EgoFeatures, recipe: EgoRecipe, seed: int = 0, use_vid
 
 
 @torch.no_grad()
-def predict_spans(model: SpanGrounder, feats: EgoFeatures, recipe: EgoRecipe, batch_size: int = 256
+def predict_spans(recipe: EgoRecipe, model: SpanGrounder, feats: EgoFeatures, batch_size: int = 256
                   ) -> list[torch.Tensor]:
     """Per query, the top-``top_k`` spans in seconds (``[K, 2]``, best first)."""
     out: list[torch.Tensor] = []
@@ -69,20 +69,22 @@ def spans_to_results(feats: EgoFeatures, spans: Sequence[Any]) -> list[dict[str,
     return [nlq_prediction(q, [[float(s), float(e)] for s, e in w]) for q, w in zip(feats.queries, spans)]
 
 
-def random_window_results(feats: EgoFeatures, train: EgoFeatures, k: int = 5, seed: int = 0) -> list[dict[str, Any]]:
-    """Random-window baseline: ``k`` windows per query, lengths drawn from the training answers' lengths, placed
+def random_window_results(recipe: EgoRecipe, seed: int, feats: EgoFeatures, train: EgoFeatures
+                          ) -> list[dict[str, Any]]:
+    """Random-window baseline: ``recipe.top_k`` windows per query, lengths drawn from the training answers'
+    lengths, placed
     uniformly in the clip."""
     rng = np.random.default_rng(seed)
     lengths = np.array([(q.clip_end_sec or 0.0) - (q.clip_start_sec or 0.0) for q in train.queries])
     spans = []
     for q in range(len(feats)):
         dur = feats.durations[int(feats.episode[q])]
-        ln = np.minimum(rng.choice(lengths, size=k), dur)
+        ln = np.minimum(rng.choice(lengths, size=recipe.top_k), dur)
         start = rng.uniform(0, dur - ln)
         spans.append(np.stack([start, start + ln], axis=1))
     return spans_to_results(feats, spans)
 
 
-def prior_results(model: SpanGrounder, feats: EgoFeatures, recipe: EgoRecipe) -> list[dict[str, Any]]:
+def prior_results(recipe: EgoRecipe, model: SpanGrounder, feats: EgoFeatures) -> list[dict[str, Any]]:
     """Shorthand: :func:`predict_spans` then :func:`spans_to_results` (used for both trained models)."""
-    return spans_to_results(feats, predict_spans(model, feats, recipe))
+    return spans_to_results(feats, predict_spans(recipe, model, feats))

@@ -1,9 +1,9 @@
 """Clips, encoders and classifiers of the model-interaction recipe (notebook 11).
 
-    r = get_recipe("tutorial")
-    data = load_interaction_data("tutorial", seed=0)             # direction x colour clips, both encoders' inputs
-    mae, mm = load_encoders("tutorial", seed=0)                   # notebooks 02 / 04 checkpoints, or train them
-    results = compare_classifiers(mae, mm, data, "tutorial")    # alone / late fusion / concat / cross-model attention
+    recipe = get_recipe("tutorial")
+    data = load_interaction_data(recipe, 0)                     # direction x colour clips, both encoders' inputs
+    mae, mm = load_encoders(recipe, 0)                          # notebooks 02 / 04 checkpoints, or train them
+    results = compare_classifiers(recipe, 0, mae, mm, data)     # alone / late fusion / concat / cross-model attention
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from .config import InteractionSynthRecipe, get_recipe
+from .config import InteractionSynthRecipe
 
 __all__ = ["InteractionData", "load_interaction_data", "load_encoders", "train_classifier", "accuracy_report",
            "compare_classifiers"]
@@ -73,35 +73,36 @@ def _inputs(frames: torch.Tensor, profile: str) -> tuple[torch.Tensor, torch.Ten
     return x_mae, x_mm
 
 
-def load_interaction_data(profile: str = "tutorial", seed: int = 0, recipe: InteractionSynthRecipe | None = None
-                          ) -> InteractionData:
-    """Render the direction x colour clips (train and test, disjoint seeds) and both encoders' inputs."""
-    r = recipe or get_recipe(profile)
+def load_interaction_data(recipe: InteractionSynthRecipe, seed: int) -> InteractionData:
+    """Render the direction x colour clips (train and test, disjoint seeds) and both encoders' inputs (each
+    encoder's recipe of ``recipe.profile``)."""
+    r = recipe
     out = []
     for split, per_class in ((0, r.train_per_class), (1, r.test_per_class)):
         frames, labels = _render(r, split, per_class, seed)
         f = torch.from_numpy(frames)
-        out.append((*_inputs(f, profile), torch.from_numpy(labels).long(), f))
+        out.append((*_inputs(f, r.profile), torch.from_numpy(labels).long(), f))
     (a_tr, b_tr, y_tr, _), (a_te, b_te, y_te, f_te) = out
     return InteractionData(a_tr, b_tr, y_tr, a_te, b_te, y_te, r.classes, f_te)
 
 
-def load_encoders(profile: str = "tutorial", seed: int = 0, *, verbose: bool = True) -> tuple[nn.Module, nn.Module]:
-    """The frozen encoders: notebook 02's pretrained VideoMAE (as a classifier without head) and notebook 04's
-    InternVideo-MM dual encoder; each is trained here with its recipe when its checkpoint is missing."""
+def load_encoders(recipe: InteractionSynthRecipe, seed: int, *, verbose: bool = True) -> tuple[nn.Module, nn.Module]:
+    """The frozen encoders of ``recipe.profile``: notebook 02's pretrained VideoMAE (as a classifier without head)
+    and notebook 04's InternVideo-MM dual encoder; each is trained here with its recipe when its checkpoint is
+    missing."""
     from internvideo_core.recipes import mm_synth as M
     from internvideo_core.recipes import videomae_synth as V
     from internvideo_core.recipes.openset_synth import ensure_pretrained_encoder
 
+    profile = recipe.profile
     path = ensure_pretrained_encoder(profile, seed, verbose=verbose)
     mae = V.build_classifier(V.get_recipe(profile), 0, path, drop_path_rate=0.0).eval()
     mm, _ = M.get_dual_encoder(profile, seed)
     return mae, mm.eval()
 
 
-def train_classifier(model: nn.Module, inputs: Any, labels: torch.Tensor, recipe: InteractionSynthRecipe,
-                     forward: Callable[[nn.Module, Any, torch.Tensor], torch.Tensor], seed: int = 0
-                     ) -> dict[str, Any]:
+def train_classifier(recipe: InteractionSynthRecipe, seed: int, model: nn.Module, inputs: Any, labels: torch.Tensor,
+                     forward: Callable[[nn.Module, Any, torch.Tensor], torch.Tensor]) -> dict[str, Any]:
     """AdamW (cosine lr, ``recipe`` settings) on the trainable parameters of ``model``, cross entropy, mini-batches
     of clip indices; ``forward(model, inputs, idx) -> logits``. Returns ``{"loss": per-epoch, "seconds",
     "trainable_parameters"}``."""
@@ -142,8 +143,8 @@ def _head(dim: int, num_classes: int) -> nn.Module:
     return nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, num_classes))
 
 
-def compare_classifiers(mae: nn.Module, mm: nn.Module, data: InteractionData, profile: str = "tutorial",
-                        seed: int = 0, recipe: InteractionSynthRecipe | None = None) -> dict[str, dict[str, Any]]:
+def compare_classifiers(recipe: InteractionSynthRecipe, seed: int, mae: nn.Module, mm: nn.Module, data: InteractionData
+                        ) -> dict[str, dict[str, Any]]:
     """Train and test, with the same budget: a classifier on the VideoMAE features alone, on the InternVideo-MM
     video embedding alone, their late fusion (mean of the two classifiers' logits, nothing more trained), a
     classifier on the concatenated frozen features, the control "same blocks, own tokens" (the CMA architecture
@@ -153,7 +154,7 @@ def compare_classifiers(mae: nn.Module, mm: nn.Module, data: InteractionData, pr
     ``"model"`` for the two attention models)."""
     from internvideo_core.models.interaction import InteractionState, ModelInteraction
 
-    r = recipe or get_recipe(profile)
+    r = recipe
     k = len(r.classes)
     torch.manual_seed(seed)
     cma = ModelInteraction(mae, mm, k, num_layers=r.num_layers, directions=r.directions, mlp_ratio=r.mlp_ratio)
@@ -167,7 +168,7 @@ def compare_classifiers(mae: nn.Module, mm: nn.Module, data: InteractionData, pr
         torch.manual_seed(seed)
         f_tr, f_te = ((feats[s][which] if which is not None else torch.cat(feats[s], -1)) for s in ("train", "test"))
         head = _head(f_tr.shape[1], k)
-        hist = train_classifier(head, f_tr, data.y_train, r, lambda m, x, i: m(x[i]), seed)
+        hist = train_classifier(r, seed, head, f_tr, data.y_train, lambda m, x, i: m(x[i]))
         with torch.no_grad():
             logits = head(f_te)
         out[name] = {**accuracy_report(logits, data.y_test, r), **hist, "logits": logits}
@@ -180,8 +181,8 @@ def compare_classifiers(mae: nn.Module, mm: nn.Module, data: InteractionData, pr
         torch.manual_seed(seed)
         model = cma if context == "other" else ModelInteraction(
             mae, mm, k, num_layers=r.num_layers, directions=r.directions, mlp_ratio=r.mlp_ratio, context="self")
-        hist = train_classifier(model, states["train"], data.y_train, r,
-                                lambda m, s, i: m.forward_from(s.index(i)), seed)
+        hist = train_classifier(r, seed, model, states["train"], data.y_train,
+                                lambda m, s, i: m.forward_from(s.index(i)))
         with torch.no_grad():
             logits = model.forward_from(states["test"])
         gates = {d: [float(b.gate_attn.detach().abs().mean()) for b in getattr(model, d) or []]

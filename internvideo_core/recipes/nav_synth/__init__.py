@@ -4,7 +4,8 @@ The recipe behind notebook 13. InternVideo's VLN result swaps the image encoder 
 video encoder; here the kit's video ViT sees the last few egocentric frames, the CLIP text tower reads the
 mission, a GRU carries memory, and behaviour cloning imitates minigrid's ``BabyAIBot``. Habitat / VLN-CE cannot
 run on a CPU laptop; BabyAI is a real, maintained instruction-following benchmark that can.
-Used as ``from internvideo_core.recipes import nav_synth as R``; every name below is re-exported here.
+Used as ``from internvideo_core.recipes import nav_synth``; every name below is re-exported here. Recipe functions
+take ``(recipe, seed, ...)``; the recipe carries its profile (``recipe.profile``).
 
     config      NavRecipe, RECIPES, get_recipe
     env         ACTIONS, Episode, make_env, expert_episode, collect_demos, train_seeds, eval_seeds,
@@ -15,7 +16,7 @@ Used as ``from internvideo_core.recipes import nav_synth as R``; every name belo
     evaluation  score_episodes, format_table, draw_paths
 
     demos = collect_demos(recipe, train_seeds(recipe.num_demos))
-    policy, history = train_policy(recipe, demos)
+    policy, history = train_policy(recipe, 0, demos)
     episodes = rollout(PolicyAgent(policy, recipe), recipe, eval_seeds(recipe.eval_episodes))
 """
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """Models of the recipe and their training: masked pretraining on the environment's clips, behaviour cloning.
 
     demos = collect_demos(recipe, train_seeds(recipe.num_demos, seed))
-    mae, _ = pretrain_encoder(recipe, demos + random_walks(recipe, seed), seed=seed)   # VideoMAE loop
-    policy, history = train_policy(recipe, demos, init=save_encoder(mae, path), seed=seed)
+    mae, _ = pretrain_encoder(recipe, seed, demos + random_walks(recipe, seed))     # VideoMAE loop
+    policy, history = train_policy(recipe, seed, demos, init=save_encoder(mae, encoder_checkpoint_path(recipe, seed)))
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -15,7 +17,7 @@ import torch
 from torch import nn
 
 from .config import NavRecipe
-from .env import Episode, clips_to_input, episode_clips
+from .env import Episode, clip_indices, clips_to_input, episode_clips
 
 __all__ = ["EpisodeLoader", "ClipBatches", "build_encoder", "build_policy", "pretrain_encoder", "save_encoder",
            "train_policy", "dagger", "random_walks", "encoder_checkpoint_path"]
@@ -26,7 +28,9 @@ class EpisodeLoader:
 
     Each batch: ``video`` ``[B, L, 3, clip_len, H, W]`` (ImageNet-normalised clips, one per step), ``text``
     ``[B, context_length]`` CLIP tokens of the missions, ``label`` ``[B, L]`` expert actions, ``mask`` ``[B, L]``.
-    Episodes are shuffled per epoch (``set_epoch``) with ``seed``.
+    Episodes are shuffled per epoch (``set_epoch``) with ``seed``. Each episode's frames are normalised once (the
+    first time a batch needs them) and its clips gathered from them; padded steps stay zero and are never
+    normalised (the policy does not encode them).
     """
 
     def __init__(self, episodes: Sequence[Episode], recipe: NavRecipe, *, single_frame: bool = False,
@@ -39,6 +43,13 @@ class EpisodeLoader:
         self.batch_size = batch_size or recipe.batch_episodes
         self.seed, self.shuffle, self.epoch = seed, shuffle, 0
         self.tokens = tokenize([e.mission for e in self.episodes], context_length=recipe.context_length)
+        self._frames: dict[int, torch.Tensor] = {}
+
+    def _normalised(self, i: int) -> torch.Tensor:
+        """Episode ``i``'s frames as float ``[F, 3, 1, H, W]`` (ImageNet mean/std), computed once."""
+        if i not in self._frames:
+            self._frames[i] = clips_to_input(torch.as_tensor(self.episodes[i].frames)[:, None])
+        return self._frames[i]
 
     def __len__(self) -> int:
         return -(-len(self.episodes) // self.batch_size)
@@ -57,14 +68,17 @@ class EpisodeLoader:
         eps = [self.episodes[i] for i in indices]
         length = max(len(e) for e in eps)
         h, w = eps[0].frames.shape[1:3]
-        clips = torch.zeros(len(eps), length, self.recipe.clip_len, h, w, 3, dtype=torch.uint8)
+        t = self.recipe.clip_len
+        video = torch.zeros(len(eps), length, 3, t, h, w)
         label = torch.zeros(len(eps), length, dtype=torch.long)
         mask = torch.zeros(len(eps), length, dtype=torch.bool)
-        for b, e in enumerate(eps):
-            clips[b, :len(e)] = episode_clips(e.frames, self.recipe.clip_len, len(e), self.single_frame)
+        for b, (i, e) in enumerate(zip(indices, eps)):
+            idx = clip_indices(torch.arange(len(e)), t, self.single_frame)          # [L_e, T] frame of each clip
+            frames = self._normalised(int(i))                                        # [F, 3, 1, H, W]
+            video[b, :len(e)] = frames[idx].squeeze(3).permute(0, 2, 1, 3, 4)       # [L_e, 3, T, H, W]
             label[b, :len(e)] = torch.as_tensor(e.actions)
             mask[b, :len(e)] = True
-        return {"video": clips_to_input(clips), "text": self.tokens[list(indices)], "label": label, "mask": mask}
+        return {"video": video, "text": self.tokens[list(indices)], "label": label, "mask": mask}
 
 
 class ClipBatches:
@@ -87,6 +101,11 @@ class ClipBatches:
             yield clips_to_input(self.clips[order[k * self.batch_size:(k + 1) * self.batch_size]])
 
 
+def _quiet(verbose: bool) -> contextlib.AbstractContextManager:
+    """The training loops print one line per epoch; the recipe returns those numbers in its history instead."""
+    return contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
+
+
 def build_encoder(recipe: NavRecipe, checkpoint_path: str | Path | None = None) -> nn.Module:
     """The video ViT (``videomae_vit_tiny_synth`` at the recipe's sizes, no head); ``checkpoint_path`` (e.g. the
     masked autoencoder of :func:`pretrain_encoder`) is loaded strictly through ``create_model`` (decoder keys
@@ -106,7 +125,7 @@ def build_policy(recipe: NavRecipe, checkpoint_path: str | Path | None = None) -
     return VideoNavPolicy(build_encoder(recipe, checkpoint_path), cfg)
 
 
-def random_walks(recipe: NavRecipe, seed: int = 0) -> list[Episode]:
+def random_walks(recipe: NavRecipe, seed: int) -> list[Episode]:
     """``recipe.pretrain_random_episodes`` random-action episodes on training seeds past the demonstrations'
     (more varied views for masked pretraining; their actions are never used)."""
     from .agents import RandomAgent, rollout
@@ -116,8 +135,8 @@ def random_walks(recipe: NavRecipe, seed: int = 0) -> list[Episode]:
     return rollout(RandomAgent(seed), recipe, seeds)
 
 
-def pretrain_encoder(recipe: NavRecipe, episodes: Sequence[Episode], seed: int = 0,
-                     progress: bool = False) -> tuple[nn.Module, dict[str, Any]]:
+def pretrain_encoder(recipe: NavRecipe, seed: int, episodes: Sequence[Episode],
+                     progress: bool = False, verbose: bool = False) -> tuple[nn.Module, dict[str, Any]]:
     """VideoMAE masked pretraining (tube masking at ``recipe.mask_ratio``) of the recipe's encoder on every clip
     of ``episodes`` with the kit's loop (:func:`~internvideo_core.train.pretrain.pretrain`)."""
     from internvideo_core.registry import create_model
@@ -132,16 +151,17 @@ def pretrain_encoder(recipe: NavRecipe, episodes: Sequence[Episode], seed: int =
                          warmup_epochs=min(1, recipe.pretrain_epochs - 1), scale_lr=False, weight_decay=0.05,
                          mask_type="tube", mask_ratio=recipe.mask_ratio, seed=seed, device="auto", progress=progress)
     start = time.perf_counter()
-    result = pretrain(model, loader, cfg)
+    with _quiet(verbose):
+        result = pretrain(model, loader, cfg)
     model.eval()
     return model, {"loss": list(result.losses), "clips": len(loader.clips), "seconds": time.perf_counter() - start}
 
 
-def encoder_checkpoint_path(profile: str, seed: int = 0) -> Path:
-    """``runs/checkpoints/<profile>/nav_synth_mae_seed<seed>.safetensors``."""
+def encoder_checkpoint_path(recipe: NavRecipe, seed: int) -> Path:
+    """``runs/checkpoints/<recipe.profile>/nav_synth_mae_seed<seed>.safetensors``."""
     from internvideo_core.paths import runs_dir
 
-    return runs_dir() / "checkpoints" / profile / f"nav_synth_mae_seed{seed}.safetensors"
+    return runs_dir() / "checkpoints" / recipe.profile / f"nav_synth_mae_seed{seed}.safetensors"
 
 
 def save_encoder(model: nn.Module, path: str | Path) -> Path:
@@ -151,13 +171,14 @@ def save_encoder(model: nn.Module, path: str | Path) -> Path:
     return save_safetensors(model, path, metadata={"recipe": "nav_synth"})
 
 
-def train_policy(recipe: NavRecipe, demos: Sequence[Episode], *, init: str | Path | None = None,
-                 single_frame: bool = False, seed: int = 0, progress: bool = False) -> tuple[nn.Module, dict[str, Any]]:
+def train_policy(recipe: NavRecipe, seed: int, demos: Sequence[Episode], *, init: str | Path | None = None,
+                 single_frame: bool = False, progress: bool = False, verbose: bool = False
+                 ) -> tuple[nn.Module, dict[str, Any]]:
     """Behaviour cloning of the bot's actions (:func:`~internvideo_core.train.imitation.behaviour_cloning`).
 
     ``init``: a masked-autoencoder checkpoint for the video encoder (``None`` = random init); ``single_frame``:
-    clips of the current frame repeated. Returns the policy (eval mode) and ``{"loss", "epoch_loss",
-    "seconds", "load_report"}``.
+    clips of the current frame repeated; ``verbose``: print the loop's per-epoch lines. Returns the policy (eval
+    mode) and ``{"loss", "epoch_loss", "seconds", "load_report"}``.
     """
     from internvideo_core.train.imitation import ImitationConfig, behaviour_cloning
 
@@ -169,14 +190,15 @@ def train_policy(recipe: NavRecipe, demos: Sequence[Episode], *, init: str | Pat
                           warmup_epochs=min(1, recipe.epochs - 1), weight_decay=recipe.weight_decay, seed=seed,
                           device="auto", progress=progress)
     start = time.perf_counter()
-    result = behaviour_cloning(policy, loader, cfg)
+    with _quiet(verbose):
+        result = behaviour_cloning(policy, loader, cfg)
     policy.eval()
     return policy, {"loss": list(result.losses), "epoch_loss": [e["loss"] for e in result.epochs],
                     "seconds": time.perf_counter() - start, "load_report": report}
 
 
-def dagger(policy: nn.Module, recipe: NavRecipe, demos: Sequence[Episode], *, single_frame: bool = False,
-           seed: int = 0, progress: bool = False) -> tuple[nn.Module, dict[str, Any]]:
+def dagger(recipe: NavRecipe, seed: int, policy: nn.Module, demos: Sequence[Episode], *, single_frame: bool = False,
+           progress: bool = False, verbose: bool = False) -> tuple[nn.Module, dict[str, Any]]:
     """One DAgger round (Ross et al. 2011) on a behaviour-cloned ``policy``: it acts greedily on
     ``recipe.dagger_episodes`` new training levels (at most ``recipe.dagger_max_steps`` steps), the BabyAI bot
     labels every state it reached (:func:`~.agents.rollout` with ``expert_labels``), and behaviour cloning
@@ -195,7 +217,8 @@ def dagger(policy: nn.Module, recipe: NavRecipe, demos: Sequence[Episode], *, si
     loader = EpisodeLoader(list(demos) + visited, recipe, single_frame=single_frame, seed=seed + 1)
     cfg = ImitationConfig(epochs=recipe.dagger_epochs, base_lr=recipe.lr, min_lr=recipe.lr / 50, warmup_epochs=0,
                           weight_decay=recipe.weight_decay, seed=seed + 1, device="auto", progress=progress)
-    result = behaviour_cloning(policy, loader, cfg)
+    with _quiet(verbose):
+        result = behaviour_cloning(policy, loader, cfg)
     policy.eval()
     return policy, {"loss": list(result.losses), "epoch_loss": [e["loss"] for e in result.epochs],
                     "episodes": len(visited), "steps": sum(len(e) for e in visited),
