@@ -27,12 +27,13 @@ from internvideo_core.data import ava_annotations as AVA
 from internvideo_core.data.video_qa_formats import read_msrvtt_qa_json
 from internvideo_core.data.video_text_formats import read_msrvtt_1ka
 from internvideo_core.data.io import open_video
+from internvideo_core.data.pipelines import views_from_frames
 from internvideo_core.data.sampling import (
     dense_indices, dense_views, segment_indices, segment_views, uniform_indices, union_indices,
 )
 from internvideo_core.data.transforms import (
     CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, CenterCrop, Compose, Normalize, RandomHorizontalFlip,
-    RandomResizedCrop, ResizeShortSide, frames_to_tensor, normalize, resize_short_side, spatial_crops,
+    RandomResizedCrop, ResizeShortSide, frames_to_tensor,
 )
 
 __all__ = [
@@ -163,9 +164,8 @@ class ClipDataset(_Seeded):
             frames = read_frames(rec.path, unique, self.frame_template, self.start_index + rec.offset)
         if self.mode != "test":
             return self.transform(frames_to_tensor(frames[torch.from_numpy(pos)]), generator=gen), rec.label
-        x = normalize(resize_short_side(frames_to_tensor(frames), self.short_side), self.mean, self.std)
-        views = [v for row in pos for v in spatial_crops(x[:, torch.from_numpy(row)], self.size, self.num_crops)]
-        return torch.stack(views), rec.label
+        views = views_from_frames(frames, pos, self.size, self.num_crops, self.short_side, self.mean, self.std)
+        return views, rec.label
 
 
 def kinetics_dataset(annotation: str | os.PathLike, root: str | os.PathLike | None = None,

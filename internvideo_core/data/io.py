@@ -48,6 +48,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 import torch
+from torch.utils.data import get_worker_info
 
 __all__ = [
     "VideoInfo",
@@ -84,7 +85,8 @@ class VideoReader:
     ``backend``: ``"auto"`` (decord if installed, it opens the file and the file's frames can be found exactly
     by timestamp - see the module notes -, else PyAV; also falls back to PyAV when decord fails while
     decoding), ``"decord"`` or ``"pyav"``. ``max_pixels``: scale larger frames down at decode time. ``num_threads``: decoder threads, 0 =
-    the decoder's choice (all cores); pass 1 inside DataLoader workers, as the official loaders do.
+    the decoder's choice (all cores), except inside a DataLoader worker where 0 means 1 (the workers are the
+    parallelism, as in the official loaders).
     One reader serves one thread at a time (reads are serialised by a lock).
     """
 
@@ -94,6 +96,9 @@ class VideoReader:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.path = Path(path)
         self.requested_backend = backend
+        if num_threads == 0 and get_worker_info() is not None:
+            num_threads = 1  # inside a DataLoader worker: one decoder thread per worker, as the official loaders
+        self.num_threads = num_threads
         self._lock = threading.Lock()
         self._fmt = _check_file(self.path)
         if backend == "decord" and not _have_decord():
@@ -170,8 +175,9 @@ class VideoReader:
                 self._impl = self._probe  # decord failed on a file PyAV can open: fall back
                 self.info = dataclasses.replace(self.info, backend=self._impl.name)
                 frames = self._impl.read(targets)
-        frames = np.ascontiguousarray(frames[inverse.reshape(-1)])
-        return torch.from_numpy(frames)
+        if targets.size != idx.size or not np.array_equal(targets, idx):  # else: already in order, no copy
+            frames = frames[inverse.reshape(-1)]
+        return torch.from_numpy(np.ascontiguousarray(frames))
 
     def close(self) -> None:
         self._impl = None

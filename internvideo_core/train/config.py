@@ -30,6 +30,8 @@ class TrainConfig:
         steps_per_epoch: needed only for loaders without ``len()``.
         max_steps: stop early after this many steps in total (for quick checks and tests).
         progress: show a tqdm bar on rank 0.
+        compile: run the training step through ``torch.compile`` (:mod:`.compile`; the first steps compile).
+        compile_mode: ``default``, ``reduce-overhead`` (CUDA graphs), ``max-autotune``...
     """
 
     epochs: int = 1
@@ -53,6 +55,8 @@ class TrainConfig:
     steps_per_epoch: int | None = None
     max_steps: int | None = None
     progress: bool = True
+    compile: bool = False
+    compile_mode: str = "default"
 
 
 @dataclass
