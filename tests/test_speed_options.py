@@ -41,6 +41,7 @@ def test_mae_loss_with_the_masked_count_compiles_to_one_graph_without_breaks(mae
     assert (graphs, breaks) == (1, 0), reasons
 
 
+@pytest.mark.slow  # Dynamo tracing of a whole MAE step: 15-60 s on this shared CPU
 def test_mae_loss_without_the_count_still_breaks_where_it_reads_the_mask_back(mae):
     x, mask, _ = _mae_batch(mae)
     _, breaks, _ = C.graph_breaks(mae.loss, x, mask)
@@ -60,6 +61,7 @@ def test_a_wrong_masked_count_is_refused_on_cpu(mae):
         mae.loss(x, mask, num_masked=n - 1)
 
 
+@pytest.mark.slow  # Dynamo tracing of a whole MAE step: 15-60 s on this shared CPU
 def test_compiled_mae_step_matches_eager_loss_and_gradients(mae):
     x, mask, n = _mae_batch(mae, seed=1)
     mae.zero_grad()
@@ -78,6 +80,7 @@ def test_compiled_mae_step_matches_eager_loss_and_gradients(mae):
     mae.zero_grad()
 
 
+@pytest.mark.slow  # Dynamo tracing of a whole MAE step: 15-60 s on this shared CPU
 def test_pretrain_loop_with_compile_gives_the_eager_losses(monkeypatch):
     from internvideo_core.train.pretrain import PretrainConfig, pretrain
 
