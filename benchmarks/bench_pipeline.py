@@ -183,7 +183,7 @@ def torchcodec_status() -> str:
 
     try:
         with contextlib.redirect_stderr(io.StringIO()):  # its loader prints one traceback per FFmpeg version
-            from torchcodec.decoders import VideoDecoder  # noqa: F401
+            import torchcodec.decoders  # noqa: F401
     except Exception as exc:  # noqa: BLE001 - any import failure is a status
         return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
     return "ok" if _have_torchcodec() else "imports, but finds no FFmpeg 4-8 shared libraries (conda install ffmpeg)"

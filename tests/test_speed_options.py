@@ -240,3 +240,22 @@ def test_video_readers_use_one_decoder_thread_inside_dataloader_workers(videos_d
     ds = _Threads(videos_dir / "test.mp4")
     assert ds[0] == 0  # the main process: the decoder's choice
     assert next(iter(DataLoader(ds, num_workers=1))).item() == 1
+
+
+def test_demo_compiles_its_models_only_on_cuda(monkeypatch):
+    from internvideo_core.demo import service as S
+
+    loaded = []
+
+    class Fake:
+        def __init__(self):
+            self.model = torch.nn.Linear(2, 2)
+            self.compiled = False
+            self.model.compile = lambda **kw: loaded.append(kw)
+
+    monkeypatch.setattr(S, "load_model", lambda choice, device: Fake())
+    cpu = S.DemoService(synth_examples=0, device="cpu", compile=True)
+    assert cpu.compile is False
+    gpu = S.DemoService(synth_examples=0, device="cuda", compile=True)
+    gpu.model(next(iter(gpu.choices)))
+    assert loaded == [{"dynamic": False}]
