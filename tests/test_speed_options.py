@@ -259,3 +259,16 @@ def test_demo_compiles_its_models_only_on_cuda(monkeypatch):
     gpu = S.DemoService(synth_examples=0, device="cuda", compile=True)
     gpu.model(next(iter(gpu.choices)))
     assert loaded == [{"dynamic": False}]
+
+
+def test_train_clips_cropped_before_the_float_conversion_are_the_same(videos_dir):
+    from internvideo_core.data.annotations import VideoRecord
+    from internvideo_core.data.datasets import ClipDataset
+
+    ds = ClipDataset([VideoRecord(str(videos_dir / "arm_wrestling_demo.mp4"), 0)] * 4, mode="train", flip=True,
+                     num_frames=8, rate=2)
+    assert ds._crop_uint8
+    fast = [ds[i][0] for i in range(4)]
+    ds._crop_uint8 = False  # the plain recipe: the whole clip to float, then the transform
+    for i, x in enumerate(fast):
+        assert x.dtype == torch.float32 and torch.equal(x, ds[i][0]), i

@@ -172,10 +172,16 @@ def random_resized_crop(
     x: torch.Tensor, size: int, scale: tuple[float, float] = (0.08, 1.0),
     ratio: tuple[float, float] = (3 / 4, 4 / 3), generator: torch.Generator | None = None, antialias: bool = False,
 ) -> torch.Tensor:
-    """One random box for the whole clip, resized to ``size``: ``[C, T, H, W] -> [C, T, size, size]``."""
+    """One random box for the whole clip, resized to ``size``: ``[C, T, H, W] -> [C, T, size, size]`` float.
+
+    ``x`` may also be uint8 in ``[0, 255]`` (``frames.permute(3, 0, 1, 2)``): then only the box is converted to
+    ``[0, 1]`` floats, which gives the same numbers as converting the whole clip first (cheaper on big frames)."""
     _check_clip(x)
     top, left, h, w = random_resized_crop_params(x.shape[-2], x.shape[-1], scale, ratio, generator)
-    return resize(crop(x, top, left, h, w), (size, size), antialias=antialias)
+    box = crop(x, top, left, h, w)
+    if box.dtype == torch.uint8:  # uint8 [C, T, H, W] (a permuted view of decoded frames): only the box becomes
+        box = box.to(torch.float32).div_(255.0)  # float, with frames_to_tensor's exact arithmetic
+    return resize(box, (size, size), antialias=antialias)
 
 
 def multi_scale_crop_params(

@@ -2,8 +2,8 @@
 (used when installed and exact for the file). All deliver frame ``i`` = the ``i``-th picture in presentation order.
 
 torchcodec (PyTorch's decoder, ``pip install torchcodec`` plus FFmpeg 4-8 shared libraries, e.g. conda-forge
-``ffmpeg``) is the fastest of the three on the CPU (``benchmarks/bench_pipeline.py``: about 1.1x decord on the
-test protocol's seeks, 1.8x on sequential reads, bit-identical frames), so ``auto`` prefers it where it
+``ffmpeg``) is the fastest of the three on the CPU (``benchmarks/bench_pipeline.py``: 1.15-1.2x decord on the
+test protocol's seeks, 1.75-1.95x on sequential reads, bit-identical frames), so ``auto`` prefers it where it
 imports; without FFmpeg libraries it does not import and decord / PyAV serve as before."""
 from __future__ import annotations
 
