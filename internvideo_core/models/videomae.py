@@ -234,9 +234,8 @@ class VideoMAEPretrain(nn.Module):
     def loss(self, x: torch.Tensor, mask: torch.Tensor, num_masked: int | None = None) -> torch.Tensor:
         """Mean squared error between :meth:`forward` and :meth:`targets` (a float32 scalar). Pass
         ``num_masked`` (see :meth:`split_indices`) for a step without host syncs or graph breaks."""
-        visible_idx, masked_idx = self.split_indices(mask.to(x.device), num_masked)
-        pred = self._predict(x, visible_idx, masked_idx)
-        return F.mse_loss(pred.float(), self._gather_targets(x, masked_idx))
+        pred = self(x, mask, num_masked)  # through __call__: a compiled forward (model.compile()) and hooks apply
+        return F.mse_loss(pred.float(), self.targets(x, mask, num_masked))
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor | None = None) -> torch.Tensor:
