@@ -137,7 +137,14 @@ def pretrain_calls(name: str, model: nn.Module) -> tuple[Callable, Callable]:
                 lambda x, m: model(pixel_values=x, bool_masked_pos=m).loss)
     if name == "official":
         return model, lambda x, m: official_style_pretrain_loss(model, x, m)
-    return model, model.loss
+    counts: dict[int, int] = {}  # the masked count, read once per mask (as the training loop knows it)
+
+    def count(m: torch.Tensor) -> int:
+        if id(m) not in counts:
+            counts[id(m)] = int(m[0].sum())
+        return counts[id(m)]
+
+    return (lambda x, m: model(x, m, num_masked=count(m)), lambda x, m: model.loss(x, m, num_masked=count(m)))
 
 
 def autocast_ctx(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractContextManager:

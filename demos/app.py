@@ -301,10 +301,12 @@ def main(argv: list[str] | None = None) -> int:
                              "nothing is downloaded")
     parser.add_argument("--share", choices=["yes", "no"], default="no", help="create a public Gradio link")
     parser.add_argument("--synth-examples", type=int, default=8, help="SynthMotion example clips to render")
+    parser.add_argument("--compile", action="store_true", help="on a GPU: torch.compile each model when it loads "
+                        "(the first request per input shape compiles; faster after)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     service = DemoService(profile=args.profile, full=args.full or args.profile == "full",
-                          synth_examples=args.synth_examples)
+                          synth_examples=args.synth_examples, compile=args.compile)
     demo = build_demo(service)
     demo.queue(default_concurrency_limit=1)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share == "yes",

@@ -304,8 +304,48 @@ def test_gpu_check_script_parses_and_runs_the_peer_table_configuration():
     text = script.read_text()
     for flag in ("--contenders kit,hf_sdpa,hf_eager,official,kit_compile", "--model base --frames 16 --img-size 224",
                  "--batch-inference 32 --batch-finetune 16 --batch-pretrain 32", "--order sequential",
-                 "timeout -k 15", "--deadline-s", "--cell-timeout", "gpu_train_smoke.py", "GPU_CHECK_CPU_QUICK"):
+                 "timeout -k 15", "--deadline-s", "--cell-timeout", "gpu_train_smoke.py", "GPU_CHECK_CPU_QUICK",
+                 "gpu_levers.py", "GPU_CHECK_STEPS", "LEVERS_PARTS"):
         assert flag in text, flag
+
+
+@pytest.mark.slow  # a subprocess tracing tiny models with Dynamo: ~60-200 s on this shared CPU
+@pytest.mark.timeout(600)
+def test_gpu_levers_quick_cpu_run_records_every_part(tmp_path):
+    out = tmp_path / "levers.json"
+    proc = subprocess.run([sys.executable, str(BENCH / "gpu_levers.py"), "--quick", "--device", "cpu",
+                           "--parts", "attention,mae,memory", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=580)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    parts = report["parts"]
+    assert report["meta"]["status"] == "complete" and set(parts) == {"attention", "mae", "memory"}
+    assert parts["attention"]["math"]["max_diff_vs_auto"] < 1e-4 and parts["attention"]["auto"]["clips_per_s"] > 0
+    assert parts["mae"]["graph_breaks"] == 0 and parts["mae"]["graphs"] == 1
+    assert parts["mae"]["compiled"]["clips_per_s"] > 0
+    assert all(v.get("ran") for k, v in parts["memory"].items() if k != "seconds")
+
+
+@pytest.mark.slow  # decodes the bundled clip and a short SynthMotion file through DataLoaders: ~30-60 s here
+@pytest.mark.timeout(600)
+def test_pipeline_benchmark_quick_run_reports_ratios_and_decoders(tmp_path):
+    out = tmp_path / "pipeline.json"
+    proc = subprocess.run([sys.executable, str(BENCH / "bench_pipeline.py"), "--quick", "--synth-dir",
+                           str(tmp_path / "synth"), "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=580)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    cells = {(r["set"], r["protocol"], r["workers"]) for r in report["pipeline"]}
+    assert cells == {(s, p, w) for s in ("real", "synth") for p in ("test", "train", "mm") for w in (0, 1)}
+    for r in report["pipeline"]:
+        assert r["kit"]["clips_per_s"] > 0 and r["limit"]["clips_per_s"] > 0 and r["ratio"] > 0
+    decs = {(r["decoder"], r["pattern"]) for r in report["decoders"]}
+    assert {("decord", "seek"), ("pyav", "sequential")} <= decs
+    assert all(r["exact"] for r in report["decoders"])  # every decoder delivers the kit's reference frames
+    e = report["extract"]
+    assert e["snippets"] > 0 and e["decode_s"] > 0 and e["model_s"] > 0
+    assert e["decode_s"] + e["preprocess_s"] + e["model_s"] <= e["total_s"] * 1.01
+    assert "kit / limit" in proc.stdout
 
 
 def test_training_smoke_runs_the_kit_loops_and_the_recipe(tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import functools
 import json
 import sys
 import types
@@ -27,6 +28,8 @@ _HELP = {
     "base_lr": "peak lr per 256 samples (scaled by total batch / 256 unless --no-scale-lr)",
     "checkpoint_every": "also save output_dir/checkpoint.pth every N steps (0: at the end of each epoch)",
     "precision": "auto (bf16 autocast on CUDA, fp32 on CPU), fp32, bf16 or fp16",
+    "compile": "run the training step through torch.compile (the first steps compile; faster after)",
+    "compile_mode": "torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune",
     "device": "auto, cpu, cuda (under torchrun each process takes GPU LOCAL_RANK)",
     "max_steps": "stop after this many steps (quick checks)",
     "mask_ratio": "fraction of tokens hidden from the encoder",
@@ -391,6 +394,38 @@ class WithIndex:
     def __getitem__(self, i: int):
         item = self.dataset[i]
         return (*item, i)
+
+
+# the choices of the speed options, spelt here so that --help needs no torch import (kept equal to
+# internvideo_core.train.compile.COMPILE_MODES / models.attention_backend.ATTENTION_BACKENDS by a test)
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+ATTENTION_BACKENDS = ("auto", "flash", "efficient", "cudnn", "math")
+
+
+def add_speed_args(parser: argparse.ArgumentParser, compile: bool = True) -> None:
+    """``--attention`` (every command running a model) and, with ``compile``, ``--compile`` / ``--compile-mode``
+    (the training commands take those from their config). Wrap the command's run with :func:`with_speed_options`."""
+    g = parser.add_argument_group("speed")
+    if compile:
+        g.add_argument("--compile", action="store_true", help="run the model through torch.compile (the first "
+                       "batches compile, tens of seconds for a ViT-B; faster after)")
+        g.add_argument("--compile-mode", default="default", choices=COMPILE_MODES,
+                       help="torch.compile mode; reduce-overhead = CUDA graphs (fixed shapes)")
+    g.add_argument("--attention", default="auto", choices=ATTENTION_BACKENDS,
+                   help="scaled-dot-product attention kernel: auto (PyTorch's choice), flash, efficient, cudnn "
+                        "(Hopper) or math (the reference)")
+
+
+def with_speed_options(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``run(args)`` inside ``attention_backend(args.attention)``."""
+    @functools.wraps(run)
+    def wrapped(args: argparse.Namespace) -> int:
+        from internvideo_core.models.attention_backend import attention_backend
+
+        with attention_backend(getattr(args, "attention", "auto") or "auto"):
+            return run(args)
+
+    return wrapped
 
 
 def run_main(register: Callable[[argparse._SubParsersAction], None], name: str,

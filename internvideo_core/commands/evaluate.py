@@ -149,7 +149,9 @@ def _run(args: argparse.Namespace) -> int:
                               **_dataset_protocol(args, model, spec, data.synth, saved))
         T.require_samples(ds, data.annotation)
         loader = T.make_loader(T.WithIndex(ds), args.batch_size, train=False, num_workers=args.num_workers)
-        res = evaluate(model, loader, device=info.device, precision=args.precision)
+        from internvideo_core.train.compile import maybe_compile
+
+        res = evaluate(maybe_compile(model, args), loader, device=info.device, precision=args.precision)
         if info.is_main:
             print(f"{data.annotation}: top1 {res['top1']:.2f}  top5 {res['top5']:.2f}  "
                   f"({res['num_videos']} videos x {res['num_views']} views)")
@@ -197,7 +199,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="auto: bf16 autocast on CUDA, fp32 on CPU; fp32, bf16 or fp16: that precision everywhere")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
     p.add_argument("--output", default=None, help="write the metrics as JSON here")
-    p.set_defaults(func=_run)
+    T.add_speed_args(p)
+    p.set_defaults(func=T.with_speed_options(_run))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,10 @@ def _run(args: argparse.Namespace) -> int:
                           ("cpu" if args.device == "auto" else args.device))
     model = create_model(args.model, checkpoint_path=args.checkpoint, **T.model_overrides(args.model_args))
     model = model.to(device).eval()
+    if args.compile:  # the encoder call of every snippet batch; the last smaller batch compiles once more
+        from internvideo_core.train.compile import compile_module
+
+        model = compile_module(model, args.compile_mode)
     report = extract_features_to_folder(
         model, videos, args.output, limit=args.limit, progress=not args.quiet, overwrite=args.overwrite,
         meta={"model": args.model, "checkpoint": args.checkpoint},
@@ -46,6 +50,10 @@ def _run(args: argparse.Namespace) -> int:
         pool=args.pool)
     print(f"{len(report.done)} extracted, {len(report.skipped)} already done, {len(report.failed)} failed "
           f"-> {args.output} (index: {report.index_path})")
+    t = report.timings
+    if t.get("snippets"):
+        print(f"{t['snippets']} snippets in {t['total']:.1f} s: {t['snippets'] / max(t['total'], 1e-9):.1f} snippets/s "
+              f"(decode {t['decode']:.1f} s, preprocess {t['preprocess']:.1f} s, model {t['model']:.1f} s)")
     for vid, err in report.failed.items():
         print(f"FAILED {vid}: {err}", file=sys.stderr)
     return 0 if report.ok else 1
@@ -81,7 +89,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", default="auto", help="auto (bf16 on CUDA, fp32 on CPU), fp32, bf16, fp16")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_run)
+    T.add_speed_args(p)
+    p.set_defaults(func=T.with_speed_options(_run))
 
 
 if __name__ == "__main__":

@@ -82,7 +82,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     T.add_config_args(p, PretrainConfig)
     p.set_defaults(output_dir=str(runs_dir() / "pretrain"))
     p.add_argument("--resume", default=None, help="continue from output_dir/checkpoint.pth of an interrupted run")
-    p.set_defaults(func=_run)
+    T.add_speed_args(p, compile=False)
+    p.set_defaults(func=T.with_speed_options(_run))
 
 
 if __name__ == "__main__":

@@ -27,12 +27,13 @@ from internvideo_core.data import ava_annotations as AVA
 from internvideo_core.data.video_qa_formats import read_msrvtt_qa_json
 from internvideo_core.data.video_text_formats import read_msrvtt_1ka
 from internvideo_core.data.io import open_video
+from internvideo_core.data.pipelines import views_from_frames
 from internvideo_core.data.sampling import (
     dense_indices, dense_views, segment_indices, segment_views, uniform_indices, union_indices,
 )
 from internvideo_core.data.transforms import (
     CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, CenterCrop, Compose, Normalize, RandomHorizontalFlip,
-    RandomResizedCrop, ResizeShortSide, frames_to_tensor, normalize, resize_short_side, spatial_crops,
+    RandomResizedCrop, ResizeShortSide, frames_to_tensor,
 )
 
 __all__ = [
@@ -122,6 +123,9 @@ class ClipDataset(_Seeded):
         self.num_clips, self.num_views, self.num_crops = num_clips, num_views, num_crops
         self.mean, self.std = tuple(mean), tuple(std)
         self.frame_template, self.start_index, self.backend, self.seed = frame_template, start_index, backend, seed
+        # the default train transform starts with a random crop that accepts uint8 clips: the frames are
+        # converted to float after cropping (same numbers, less work); a custom transform gets float clips
+        self._crop_uint8 = transform is None and mode == "train"
         if transform is None:
             transform = (train_transform(size, flip, crop_scale, mean, std) if mode == "train"
                          else eval_transform(size, self.short_side, mean, std))
@@ -162,10 +166,11 @@ class ClipDataset(_Seeded):
             unique, pos = union_indices(idx)
             frames = read_frames(rec.path, unique, self.frame_template, self.start_index + rec.offset)
         if self.mode != "test":
-            return self.transform(frames_to_tensor(frames[torch.from_numpy(pos)]), generator=gen), rec.label
-        x = normalize(resize_short_side(frames_to_tensor(frames), self.short_side), self.mean, self.std)
-        views = [v for row in pos for v in spatial_crops(x[:, torch.from_numpy(row)], self.size, self.num_crops)]
-        return torch.stack(views), rec.label
+            clip = frames[torch.from_numpy(pos)]  # uint8 [T, H, W, 3]
+            clip = clip.permute(3, 0, 1, 2) if self._crop_uint8 else frames_to_tensor(clip)
+            return self.transform(clip, generator=gen), rec.label
+        views = views_from_frames(frames, pos, self.size, self.num_crops, self.short_side, self.mean, self.std)
+        return views, rec.label
 
 
 def kinetics_dataset(annotation: str | os.PathLike, root: str | os.PathLike | None = None,

@@ -11,7 +11,8 @@ packets; the PyAV reader counts decoded pictures), and on the kit's sample video
 frames (``tests/test_video_io.py``). ``num_frames`` is the number of such frames the reader can deliver; it
 may differ from a container's metadata frame count.
 
-Exactness first: with ``backend="auto"`` decord (fast, what the official loaders use) serves only files whose
+Exactness first: with ``backend="auto"`` torchcodec (fastest, where it imports: it needs FFmpeg shared libraries)
+or else decord (fast, what the official loaders use) serves only files whose
 frames can be found by timestamp: every packet has a unique pts and the container is not AVI. For AVI and
 other containers with unreliable timestamps decord's seeking can return a neighbouring frame without an error
 (``test.avi`` frames ``[0, 5, 82, 163]`` came back with frame 82 in place of 163 in some processes), so
@@ -19,7 +20,7 @@ those files are decoded by PyAV, which counts decoded pictures and is always exa
 (e.g. 10-bit 4:2:0 H.264, ``yuv420p10le``) is also read with PyAV: decord's and PyAV's RGB conversions of
 such streams differ (mean 3-8, max ~50 per pixel on noisy content; neither is bit-exact against the source),
 and PyAV - libswscale applied to the decoder's own 10-bit output - is the kit's reference, so results do
-not depend on which backend is installed. ``backend="decord"`` forces decord anyway.
+not depend on which backend is installed. ``backend="decord"`` / ``"torchcodec"`` force that decoder anyway.
 
 Pixel budget: ``max_pixels`` (e.g. the demo's) scales frames larger than that down (aspect kept, area
 filter) while each decoded picture is converted to RGB, so an 8K upload never yields a full-size RGB frame;
@@ -48,6 +49,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 import torch
+from torch.utils.data import get_worker_info
 
 __all__ = [
     "VideoInfo",
@@ -67,24 +69,27 @@ __all__ = [
 ]
 
 from internvideo_core.data.video_backends import (
-    _DecordBackend, _have_decord, _have_pyav, _normalize_indices, _PyAVBackend, available_backends,
+    _DecordBackend, _have_decord, _have_pyav, _have_torchcodec, _normalize_indices, _PyAVBackend, _TorchCodecBackend,
+    available_backends,
 )
 from internvideo_core.data.video_checks import (  # re-exported: the typed errors are part of the io API
     BackendUnavailableError, CorruptVideoError, EmptyVideoFileError, FrameIndexError, NotAVideoError,
     NoVideoFramesError, VideoInfo, VideoNotFoundError, VideoReadError, _check_file,
 )
 
-BACKENDS = ("auto", "decord", "pyav")
+BACKENDS = ("auto", "torchcodec", "decord", "pyav")
 
 
 # ------------------------------------------------------------------------------------------------ reader
 class VideoReader:
     """An opened video: ``info`` (:class:`VideoInfo`) and ``read(indices) -> uint8 [T, H, W, 3]``.
 
-    ``backend``: ``"auto"`` (decord if installed, it opens the file and the file's frames can be found exactly
-    by timestamp - see the module notes -, else PyAV; also falls back to PyAV when decord fails while
-    decoding), ``"decord"`` or ``"pyav"``. ``max_pixels``: scale larger frames down at decode time. ``num_threads``: decoder threads, 0 =
-    the decoder's choice (all cores); pass 1 inside DataLoader workers, as the official loaders do.
+    ``backend``: ``"auto"`` (torchcodec, else decord, if installed, it opens the file and the file's frames can
+    be found exactly by timestamp - see the module notes -, else PyAV; also falls back to PyAV when the decoder
+    fails while decoding), ``"torchcodec"``, ``"decord"`` or ``"pyav"``. ``max_pixels``: scale larger frames
+    down at decode time. ``num_threads``: decoder threads, 0 =
+    the decoder's choice (all cores), except inside a DataLoader worker where 0 means 1 (the workers are the
+    parallelism, as in the official loaders).
     One reader serves one thread at a time (reads are serialised by a lock).
     """
 
@@ -94,11 +99,19 @@ class VideoReader:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.path = Path(path)
         self.requested_backend = backend
+        if num_threads == 0 and get_worker_info() is not None:
+            num_threads = 1  # inside a DataLoader worker: one decoder thread per worker, as the official loaders
+        self.num_threads = num_threads
         self._lock = threading.Lock()
         self._fmt = _check_file(self.path)
         if backend == "decord" and not _have_decord():
             raise BackendUnavailableError(self.path, "backend 'decord' is not installed",
                                           "pip install decord, or use backend='pyav'")
+        if backend == "torchcodec" and not _have_torchcodec():
+            raise BackendUnavailableError(self.path, "backend 'torchcodec' does not import (not installed, or no "
+                                          "FFmpeg 4-8 shared libraries found)",
+                                          "pip install torchcodec and install FFmpeg (conda install ffmpeg), or use "
+                                          "backend='pyav'")
         if backend in ("pyav", "auto") and not _have_pyav() and not (backend == "auto" and _have_decord()):
             raise BackendUnavailableError(self.path, "backend 'pyav' is not installed", "pip install av")
         # the PyAV probe is the safety net: header sanity, a video stream, >= 1 frame (no decoding)
@@ -108,18 +121,28 @@ class VideoReader:
             self._probe.scale_to(max_pixels)
         exact_by_timestamp = self._probe is None or (self._probe.reliable_timestamps and self._probe.bit_depth <= 8
                                                      and self._probe.out_size is None)
-        if backend == "decord" or (backend == "auto" and _have_decord() and exact_by_timestamp):
+        if backend in ("torchcodec", "decord"):
+            candidates = [backend]
+        elif backend == "auto" and exact_by_timestamp:
+            candidates = [n for n, ok in (("torchcodec", _have_torchcodec()), ("decord", _have_decord())) if ok]
+        else:
+            candidates = []
+        for name in candidates:
             try:
-                size = (self._probe.height, self._probe.width) if self._probe is not None else None
-                out = self._probe.out_size if self._probe is not None else None
-                impl = _DecordBackend(self.path, num_threads=num_threads, size=size,
-                                      **({"out_size": out} if out else {}))
+                if name == "torchcodec":
+                    impl = _TorchCodecBackend(self.path, num_threads=num_threads)
+                else:
+                    size = (self._probe.height, self._probe.width) if self._probe is not None else None
+                    out = self._probe.out_size if self._probe is not None else None
+                    impl = _DecordBackend(self.path, num_threads=num_threads, size=size,
+                                          **({"out_size": out} if out else {}))
                 if self._probe is not None and impl.num_frames != self._probe.num_frames and backend == "auto":
                     impl = None  # disagreeing frame counts: PyAV's decode-order count is authoritative
                 if impl is not None:
                     self._impl = impl
+                    break
             except VideoReadError:
-                if backend == "decord":
+                if backend == name:
                     raise
         if self._impl is None:  # pragma: no cover - only without PyAV and a decord failure
             raise BackendUnavailableError(self.path, "no backend could open the file", "pip install av")
@@ -170,8 +193,9 @@ class VideoReader:
                 self._impl = self._probe  # decord failed on a file PyAV can open: fall back
                 self.info = dataclasses.replace(self.info, backend=self._impl.name)
                 frames = self._impl.read(targets)
-        frames = np.ascontiguousarray(frames[inverse.reshape(-1)])
-        return torch.from_numpy(frames)
+        if targets.size != idx.size or not np.array_equal(targets, idx):  # else: already in order, no copy
+            frames = frames[inverse.reshape(-1)]
+        return torch.from_numpy(np.ascontiguousarray(frames))
 
     def close(self) -> None:
         self._impl = None

@@ -26,8 +26,9 @@ from .transforms import (
     center_crop,
     frames_to_tensor,
     normalize,
+    normalize_,
     resize_short_side,
-    spatial_crops,
+    spatial_crop_offsets,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "mm_clip_from_frames",
     "load_videomae_views",
     "load_videomae_segment_views",
+    "views_from_frames",
 ]
 
 
@@ -115,15 +117,39 @@ def _load_multi_view(
     ``index_fn(num_frames) -> int [V_t, T]`` -> float ``[V_t * num_crops, 3, T, size, size]``.
     """
     decoded, positions = decode_views(path, index_fn, frames, backend)
+    return views_from_frames(decoded, positions, size, num_crops, short_side, mean, std, antialias)
+
+
+def views_from_frames(
+    decoded: torch.Tensor,
+    positions: np.ndarray,
+    size: int,
+    num_crops: int,
+    short_side: int | None = None,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+    antialias: bool = False,
+) -> torch.Tensor:
+    """Multi-view test input from the distinct decoded frames: uint8 ``[U, H, W, 3]`` + ``positions`` int
+    ``[V_t, T]`` (rows of indices into ``decoded``) -> float ``[V_t * num_crops, 3, T, size, size]``.
+
+    The short side is resized to ``short_side`` (``None``: ``size``) and normalised once on the ``U`` distinct
+    frames (in place); each view is then gathered and cropped straight into the preallocated output
+    (no list of views and no stack) (the same numbers as resizing each view).
+    """
     short_side = size if short_side is None else short_side
     x = frames_to_tensor(decoded)  # [3, U, H, W]
     x = resize_short_side(x, short_side, antialias=antialias)
-    x = normalize(x, mean, std)
-    views = []
-    for row in positions:
-        clip = x[:, torch.from_numpy(row)]  # [3, T, H', W']
-        views.extend(spatial_crops(clip, size, num_crops))
-    return torch.stack(views)
+    x = normalize_(x, mean, std)  # x is a new tensor: frames_to_tensor always copies
+    offsets = spatial_crop_offsets(x.shape[-2], x.shape[-1], size, num_crops)
+    rows = torch.as_tensor(np.asarray(positions, dtype=np.int64)).reshape(-1, np.shape(positions)[-1])
+    out = torch.empty(rows.shape[0] * len(offsets), x.shape[0], rows.shape[1], size, size, dtype=x.dtype)
+    v = 0
+    for row in rows:
+        for top, left in offsets:
+            out[v].copy_(x[:, row, top : top + size, left : left + size])
+            v += 1
+    return out
 
 
 def load_videomae_views(

@@ -29,9 +29,10 @@ from .input_spec import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "CLIP_MEAN", "CLIP_STD", "IMAGENET", "CLIP",
-    "frames_to_tensor", "resize", "resize_short_side", "center_crop", "spatial_crops", "three_crop", "crop",
+    "frames_to_tensor", "resize", "resize_short_side", "center_crop", "spatial_crops", "spatial_crop_offsets",
+    "three_crop", "crop",
     "random_resized_crop_params", "random_resized_crop", "multi_scale_crop_params", "multi_scale_crop",
-    "horizontal_flip", "random_horizontal_flip", "normalize", "denormalize",
+    "horizontal_flip", "random_horizontal_flip", "normalize", "normalize_", "denormalize",
     "Compose", "ResizeShortSide", "CenterCrop", "ThreeCrop", "RandomResizedCrop", "MultiScaleCrop",
     "RandomHorizontalFlip", "Normalize",
 ]
@@ -58,7 +59,8 @@ def frames_to_tensor(frames: torch.Tensor) -> torch.Tensor:
     """uint8 ``[T, H, W, 3]`` (from :func:`read_video`) -> float32 ``[3, T, H, W]`` in ``[0, 1]``."""
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"expected frames [T, H, W, 3], got shape {tuple(frames.shape)}")
-    return frames.permute(3, 0, 1, 2).to(torch.float32).div_(255.0)
+    # contiguous [3, T, H, W] (not a channels-last view): later reshapes and gathers stay views / fast copies
+    return frames.permute(3, 0, 1, 2).to(torch.float32, memory_format=torch.contiguous_format).div_(255.0)
 
 
 def resize(x: torch.Tensor, size: tuple[int, int], antialias: bool = False) -> torch.Tensor:
@@ -67,9 +69,11 @@ def resize(x: torch.Tensor, size: tuple[int, int], antialias: bool = False) -> t
     if tuple(x.shape[-2:]) == tuple(size):
         return x
     c, t = x.shape[:2]
-    frames = x.reshape(c * t, 1, *x.shape[-2:]).transpose(0, 1)  # [1, C*T, H, W]
+    # [C*T, 1, H, W]: every frame plane is one image of one channel. (A [1, C*T, H, W] layout made
+    # interpolate pick a channels-last output whose reshape back cost a full copy.)
+    frames = x.reshape(c * t, 1, *x.shape[-2:])
     out = F.interpolate(frames, size=tuple(size), mode="bilinear", align_corners=False, antialias=antialias)
-    return out.transpose(0, 1).reshape(c, t, *size)
+    return out.reshape(c, t, *size)
 
 
 def resize_short_side(x: torch.Tensor, size: int, antialias: bool = False) -> torch.Tensor:
@@ -111,9 +115,14 @@ def spatial_crops(x: torch.Tensor, size: int, num_crops: int = 3) -> list[torch.
     ``size``, is centre-cropped. ``[C, T, H, W]`` -> ``num_crops`` x ``[C, T, size, size]``.
     """
     _check_clip(x)
+    return [crop(x, top, left, size, size) for top, left in spatial_crop_offsets(*x.shape[-2:], size, num_crops)]
+
+
+def spatial_crop_offsets(height: int, width: int, size: int, num_crops: int = 3) -> list[tuple[int, int]]:
+    """``(top, left)`` of the :func:`spatial_crops` views of a ``height x width`` clip."""
     if num_crops < 1:
         raise ValueError(f"num_crops must be >= 1, got {num_crops}")
-    h, w = x.shape[-2:]
+    h, w = int(height), int(width)
     if min(h, w) < size:
         raise ValueError(f"cropping {size}x{size} views needs both sides >= {size}, got {h}x{w}; resize first")
     long = max(h, w)
@@ -123,8 +132,8 @@ def spatial_crops(x: torch.Tensor, size: int, num_crops: int = 3) -> list[torch.
         step = (long - size) / (num_crops - 1)
         starts = [int(k * step) for k in range(num_crops)]
     if h >= w:
-        return [crop(x, s, (w - size) // 2, size, size) for s in starts]
-    return [crop(x, (h - size) // 2, s, size, size) for s in starts]
+        return [(s, (w - size) // 2) for s in starts]
+    return [((h - size) // 2, s) for s in starts]
 
 
 def three_crop(x: torch.Tensor, size: int) -> list[torch.Tensor]:
@@ -163,10 +172,16 @@ def random_resized_crop(
     x: torch.Tensor, size: int, scale: tuple[float, float] = (0.08, 1.0),
     ratio: tuple[float, float] = (3 / 4, 4 / 3), generator: torch.Generator | None = None, antialias: bool = False,
 ) -> torch.Tensor:
-    """One random box for the whole clip, resized to ``size``: ``[C, T, H, W] -> [C, T, size, size]``."""
+    """One random box for the whole clip, resized to ``size``: ``[C, T, H, W] -> [C, T, size, size]`` float.
+
+    ``x`` may also be uint8 in ``[0, 255]`` (``frames.permute(3, 0, 1, 2)``): then only the box is converted to
+    ``[0, 1]`` floats, which gives the same numbers as converting the whole clip first (cheaper on big frames)."""
     _check_clip(x)
     top, left, h, w = random_resized_crop_params(x.shape[-2], x.shape[-1], scale, ratio, generator)
-    return resize(crop(x, top, left, h, w), (size, size), antialias=antialias)
+    box = crop(x, top, left, h, w)
+    if box.dtype == torch.uint8:  # uint8 [C, T, H, W] (a permuted view of decoded frames): only the box becomes
+        box = box.to(torch.float32).div_(255.0)  # float, with frames_to_tensor's exact arithmetic
+    return resize(box, (size, size), antialias=antialias)
 
 
 def multi_scale_crop_params(
@@ -226,6 +241,13 @@ def normalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> t
     m = torch.as_tensor(mean, dtype=x.dtype, device=x.device).view(-1, 1, 1, 1)
     s = torch.as_tensor(std, dtype=x.dtype, device=x.device).view(-1, 1, 1, 1)
     return (x - m) / s
+
+
+def normalize_(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """In-place :func:`normalize` (the same two operations, bit-identical result, no new clip-sized tensor)."""
+    m = torch.as_tensor(mean, dtype=x.dtype, device=x.device).view(-1, 1, 1, 1)
+    s = torch.as_tensor(std, dtype=x.dtype, device=x.device).view(-1, 1, 1, 1)
+    return x.sub_(m).div_(s)
 
 
 def denormalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:

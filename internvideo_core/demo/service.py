@@ -67,6 +67,9 @@ class DemoService:
         device: where the models run (default: ``cuda`` when available, else ``cpu``).
         max_pixels: frames larger than this are scaled down while they are decoded.
         cache_bytes: bound of the decoded frames kept for reuse, all clips together.
+        compile: on CUDA, compile each model's forward (``torch.compile``, in place) when it is loaded: the
+            first request of each input shape compiles (tens of seconds), later ones run faster. Ignored on
+            the CPU, where compiling costs more than the demo's few requests gain.
 
     Which files may be opened: by default any path (library use, tests). :meth:`restrict_to` limits them to
     the examples and files under the given folders (the page passes Gradio's upload folder), checked on the
@@ -75,10 +78,11 @@ class DemoService:
 
     def __init__(self, profile: str = "tutorial", full: bool = False, synth_examples: int = 8,
                  example_dir: str | os.PathLike | None = None, seed: int = 0, device: str | None = None,
-                 max_pixels: int | None = MAX_PIXELS, cache_bytes: int = CACHE_BYTES) -> None:
+                 max_pixels: int | None = MAX_PIXELS, cache_bytes: int = CACHE_BYTES, compile: bool = False) -> None:
         self.profile, self.full = profile, full
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.max_pixels, self.cache_bytes = max_pixels, int(cache_bytes)
+        self.compile = bool(compile) and str(self.device).startswith("cuda")
         if example_dir is None:
             clean_stale_demo_folders()
             example_dir = tempfile.mkdtemp(prefix=f"internvideo_demo_{os.getpid()}_")
@@ -138,6 +142,8 @@ class DemoService:
             if task not in self._models:
                 try:
                     self._models[task] = load_model(self.choices[task], self.device)
+                    if self.compile:
+                        self._models[task].model.compile(dynamic=False)
                 except ModelUnavailable as err:
                     raise DemoError(str(err)) from None
             return self._models[task]

@@ -41,6 +41,9 @@ class ExtractionReport:
     skipped: list[str]
     failed: dict[str, str]
     index_path: Path
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Summed over the videos extracted in this run: ``snippets`` and the seconds ``decode``, ``preprocess``,
+    ``model``, ``total`` (see :class:`~internvideo_core.features.snippets.SnippetFeatures`)."""
 
     @property
     def ok(self) -> bool:
@@ -144,6 +147,7 @@ def extract_features_to_folder(model: nn.Module, videos: Sequence[str | os.PathL
     out.mkdir(parents=True, exist_ok=True)
     todo = list(videos)[: limit if limit is not None else None]
     done, skipped, failed = [], [], {}
+    timings: dict[str, float] = {}
     bar: Any = todo
     if progress:
         from tqdm.auto import tqdm
@@ -159,8 +163,11 @@ def extract_features_to_folder(model: nn.Module, videos: Sequence[str | os.PathL
         except Exception as err:  # noqa: BLE001 - one bad file must not stop a long run; reported at the end
             failed[vid] = f"{path}: {type(err).__name__}: {err}"
             continue
+        for k, v in res.timings.items():
+            timings[k] = timings.get(k, 0.0) + v
+        timings["snippets"] = timings.get("snippets", 0) + len(res.features)
         _save_npy(out / f"{vid}.npy", res.features)
         _save_json(out / f"{vid}.json", {"path": str(path), **res.index_entry()})
         done.append(vid)
     index = _write_index(out, dict(meta or {}))
-    return ExtractionReport(done, skipped, failed, index)
+    return ExtractionReport(done, skipped, failed, index, timings)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -100,6 +101,9 @@ class SnippetFeatures:
 
     features: np.ndarray
     plan: SnippetPlan
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Seconds spent: ``decode`` (reading frames), ``preprocess`` (resize, crop, normalise, gather) and
+    ``model`` (encoder forward, device synchronised), plus ``total``."""
 
     @property
     def centre_times(self) -> np.ndarray:
@@ -211,6 +215,9 @@ def extract_video_features(model: nn.Module, video: str | os.PathLike | torch.Te
         fps = fps or reader.info.fps
         if not fps:
             raise ValueError(f"{video}: the file reports no frame rate; pass fps=")
+    clock = {"decode": 0.0, "preprocess": 0.0, "model": 0.0}
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    t_start = time.perf_counter()
     try:
         plan = snippet_plan(num_frames, float(fps), clip_len, frame_interval, stride, stride_seconds)
         all_idx = plan.indices
@@ -218,18 +225,28 @@ def extract_video_features(model: nn.Module, video: str | os.PathLike | torch.Te
         for c in range(0, len(plan), chunk_snippets):
             idx = all_idx[c: c + chunk_snippets]
             unique, inverse = np.unique(idx, return_inverse=True)
+            t0 = time.perf_counter()
             frames = read(unique)                                   # uint8 [U, H, W, 3]: each frame once
+            t1 = time.perf_counter()
             x = normalize(center_crop(resize_short_side(frames_to_tensor(frames), short_side), size), mean, std)
             positions = torch.from_numpy(inverse.reshape(idx.shape))  # [n, clip_len] into the U frames
+            clock["decode"] += t1 - t0
+            clock["preprocess"] += time.perf_counter() - t1
             for b in range(0, len(positions), batch_size):
+                t2 = time.perf_counter()
                 clips = x[:, positions[b: b + batch_size]]           # [3, n, T, S, S]
                 clips = clips.permute(1, 0, 2, 3, 4).to(dev, non_blocking=True)  # [n, 3, T, S, S]
+                t3 = time.perf_counter()
                 with autocast(dev, precision):
-                    out.append(encode(clips).float().cpu())
+                    out.append(encode(clips).float().cpu())          # .cpu() waits for the device
+                sync()
+                clock["preprocess"] += t3 - t2
+                clock["model"] += time.perf_counter() - t3
     finally:
         if reader is not None:
             reader.close()
-    return SnippetFeatures(torch.cat(out).numpy().astype(np.float32), plan)
+    clock["total"] = time.perf_counter() - t_start
+    return SnippetFeatures(torch.cat(out).numpy().astype(np.float32), plan, clock)
 
 
 def extract_snippet_features(model: nn.Module, video_path: str | os.PathLike, **kwargs: Any

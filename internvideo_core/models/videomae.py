@@ -141,33 +141,44 @@ class VideoMAEPretrain(nn.Module):
         return {"pos_embed", "cls_token", "mask_token"}
 
     # --- masks ------------------------------------------------------------------------------------
-    def split_indices(self, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def split_indices(self, mask: torch.Tensor, num_masked: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``(visible_idx [B, N_vis], masked_idx [B, N_mask])``, each in ascending token order.
 
-        Raises ``ValueError`` when ``mask`` is not ``[B, N]`` or the samples mask different numbers of tokens.
+        ``num_masked``: the masked count per sample when the caller knows it (e.g.
+        :func:`internvideo_core.masking.num_masked`): nothing is read back from the device, so the step has
+        no host sync and compiles to one graph. Without it the count is read from ``mask`` and checked.
+        Raises ``ValueError`` when ``mask`` is not ``[B, N]`` or the samples mask different numbers of tokens
+        (with ``num_masked``: checked only for CPU masks outside compilation).
         """
         n = self.num_patches
         if mask.ndim != 2 or mask.shape[1] != n:
             raise ValueError(f"mask must be [B, {n}] (True = masked, tokens in (t, h, w) order for grid "
                              f"{self.config.grid}), got {list(mask.shape)}")
         mask = mask.bool()
-        counts = mask.sum(1)
-        if mask.shape[0] and bool((counts != counts[0]).any()):
-            raise ValueError(f"every sample must mask the same number of tokens, got counts "
-                             f"{counts.tolist()}; use internvideo_core.masking.tube_mask / random_mask")
-        n_mask = int(counts[0]) if mask.shape[0] else 0
+        if num_masked is None or (mask.device.type == "cpu" and not torch.compiler.is_compiling()):
+            counts = mask.sum(1)
+            given = num_masked
+            if mask.shape[0] and bool((counts != (counts[0] if given is None else given)).any()):
+                raise ValueError(f"every sample must mask the same number of tokens"
+                                 f"{'' if given is None else f' ({given} given as num_masked)'}, got counts "
+                                 f"{counts.tolist()}; use internvideo_core.masking.tube_mask / random_mask")
+            if num_masked is None:
+                num_masked = int(counts[0]) if mask.shape[0] else 0
         order = torch.argsort(mask.to(torch.int8), dim=1, stable=True)
-        return order[:, : n - n_mask], order[:, n - n_mask:]
+        return order[:, : n - num_masked], order[:, n - num_masked:]
 
     # --- forward ----------------------------------------------------------------------------------
-    def forward_encoder(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward_encoder(self, x: torch.Tensor, mask: torch.Tensor, num_masked: int | None = None) -> torch.Tensor:
         """Encoder features of the visible tokens ``[B, N_vis, D]`` (after ``encoder.norm``)."""
-        visible_idx, _ = self.split_indices(mask.to(x.device))
+        visible_idx, _ = self.split_indices(mask.to(x.device), num_masked)
         return self.encoder(x, visible_idx)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Predictions for the masked tokens ``[B, N_masked, 3 * tubelet * p * p]``."""
-        visible_idx, masked_idx = self.split_indices(mask.to(x.device))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, num_masked: int | None = None) -> torch.Tensor:
+        """Predictions for the masked tokens ``[B, N_masked, 3 * tubelet * p * p]`` (``num_masked``: see
+        :meth:`split_indices`)."""
+        return self._predict(x, *self.split_indices(mask.to(x.device), num_masked))
+
+    def _predict(self, x: torch.Tensor, visible_idx: torch.Tensor, masked_idx: torch.Tensor) -> torch.Tensor:
         vis = self.encoder_to_decoder(self.encoder(x, visible_idx))
         pos = self.pos_embed.to(dtype=vis.dtype, device=vis.device)
         full = torch.cat([vis + pos[visible_idx], self.mask_token.to(vis.dtype) + pos[masked_idx]], dim=1)
@@ -210,16 +221,21 @@ class VideoMAEPretrain(nn.Module):
         return patches
 
     @torch.no_grad()
-    def targets(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def targets(self, x: torch.Tensor, mask: torch.Tensor, num_masked: int | None = None) -> torch.Tensor:
         """Reconstruction targets of the masked tokens ``[B, N_masked, (p0 p1 p2 c)]`` in float32."""
-        _, masked_idx = self.split_indices(mask.to(x.device))
+        _, masked_idx = self.split_indices(mask.to(x.device), num_masked)
+        return self._gather_targets(x, masked_idx)
+
+    @torch.no_grad()
+    def _gather_targets(self, x: torch.Tensor, masked_idx: torch.Tensor) -> torch.Tensor:
         patches = rearrange(self.pixel_targets(x), "b n p c -> b n (p c)")
         return torch.gather(patches, 1, masked_idx[..., None].expand(-1, -1, patches.shape[-1]))
 
-    def loss(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Mean squared error between :meth:`forward` and :meth:`targets` (a float32 scalar)."""
-        pred = self(x, mask)
-        return F.mse_loss(pred.float(), self.targets(x, mask))
+    def loss(self, x: torch.Tensor, mask: torch.Tensor, num_masked: int | None = None) -> torch.Tensor:
+        """Mean squared error between :meth:`forward` and :meth:`targets` (a float32 scalar). Pass
+        ``num_masked`` (see :meth:`split_indices`) for a step without host syncs or graph breaks."""
+        pred = self(x, mask, num_masked)  # through __call__: a compiled forward (model.compile()) and hooks apply
+        return F.mse_loss(pred.float(), self.targets(x, mask, num_masked))
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor | None = None) -> torch.Tensor:

@@ -32,6 +32,8 @@ class TrainConfig:
         progress: show a tqdm bar on rank 0.
         tensorboard: also write TensorBoard event files to output_dir/tensorboard (per step: loss, lr, grad
             norm; per epoch: the epoch log); the log.txt JSON lines stay. Needs the tensorboard package.
+        compile: run the training step through ``torch.compile`` (:mod:`.compile`; the first steps compile).
+        compile_mode: ``default``, ``reduce-overhead`` (CUDA graphs), ``max-autotune``...
     """
 
     epochs: int = 1
@@ -56,6 +58,8 @@ class TrainConfig:
     max_steps: int | None = None
     progress: bool = True
     tensorboard: bool = False
+    compile: bool = False
+    compile_mode: str = "default"
 
 
 @dataclass

@@ -26,6 +26,7 @@ from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
 from torch import nn
 
 from internvideo_core.train import distributed as D
+from internvideo_core.train.compile import maybe_compile
 from internvideo_core.train.config import FinetuneConfig
 from internvideo_core.train.loop import (
     TrainResult,
@@ -117,7 +118,7 @@ def finetune(model: nn.Module, loader: Iterable, config: FinetuneConfig | None =
         from timm.utils import ModelEmaV3
 
         ema = ModelEmaV3(model, decay=cfg.model_ema_decay, device=device)
-    engine = wrap_ddp(model, device)
+    engine = maybe_compile(wrap_ddp(model, device), cfg)
 
     def compute_loss(batch: Any) -> torch.Tensor:
         if isinstance(batch, dict):

@@ -196,7 +196,8 @@ def _epoch_iterator(loader: Iterable, epoch: int, skip: int) -> Iterator:
     return it
 
 
-_RUN_ONLY_FIELDS = {"output_dir", "progress", "max_steps", "device", "checkpoint_every", "precision"}
+_RUN_ONLY_FIELDS = {"output_dir", "progress", "max_steps", "device", "checkpoint_every", "precision", "compile",
+                    "compile_mode", "tensorboard"}
 
 
 def _warn_config_change(path: Any, saved: Mapping[str, Any], config: Any) -> None:

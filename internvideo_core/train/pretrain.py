@@ -22,6 +22,7 @@ from torch import nn
 
 from internvideo_core.train import distributed as D
 from internvideo_core.train.config import PretrainConfig
+from internvideo_core.train.compile import maybe_compile
 from internvideo_core.train.loop import (
     TrainResult,
     resolve_device,
@@ -82,8 +83,10 @@ class MaskedAutoencoderTask(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, video: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.model.loss(video, mask)
+    def forward(self, video: torch.Tensor, mask: torch.Tensor, num_masked: int | None = None) -> torch.Tensor:
+        if num_masked is None:
+            return self.model.loss(video, mask)
+        return self.model.loss(video, mask, num_masked=num_masked)
 
 
 def _split_batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -116,17 +119,23 @@ def pretrain(model: nn.Module, loader: Iterable, config: PretrainConfig | None =
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed, D.get_rank())
     model.to(device)
+    known_count = mask_fn is None  # the kit's masks: the masked count is known without reading the mask back
     mask_fn = mask_fn or make_mask_fn(cfg.mask_type)
     mask_gen = torch.Generator().manual_seed(cfg.seed * 1000 + 17 + D.get_rank())
     optimizer, lr_s, wd_s, spe, _ = setup_optimization(model, cfg, loader, layer_decay=1.0)
-    engine = wrap_ddp(MaskedAutoencoderTask(model), device)
+    engine = maybe_compile(wrap_ddp(MaskedAutoencoderTask(model), device), cfg)
 
     def compute_loss(batch: Any) -> torch.Tensor:
         video, mask = _split_batch(batch)
+        count = None
         if mask is None:
             grid = token_grid(model, video.shape, cfg.patch_size, cfg.tubelet_size)
             mask = mask_fn(video.shape[0], grid, cfg.mask_ratio, mask_gen).to(video.device, non_blocking=True)
-        return engine(video, mask.bool())
+            if known_count:
+                from internvideo_core.masking import num_masked
+
+                count = num_masked(cfg.mask_type, grid, cfg.mask_ratio)
+        return engine(video, mask.bool(), count)
 
     return run_training(model=model, loader=loader, optimizer=optimizer, compute_loss=compute_loss,
                         epochs=cfg.epochs, device=device, lr_schedule=lr_s, wd_schedule=wd_s,
