@@ -410,7 +410,8 @@ def add_speed_args(parser: argparse.ArgumentParser, compile: bool = True) -> Non
         g.add_argument("--compile", action="store_true", help="run the model through torch.compile (the first "
                        "batches compile, tens of seconds for a ViT-B; faster after)")
         g.add_argument("--compile-mode", default="default", choices=COMPILE_MODES,
-                       help="torch.compile mode; reduce-overhead = CUDA graphs (fixed shapes)")
+                       help="torch.compile mode: default; reduce-overhead = CUDA graphs (fixed shapes); max-autotune = "
+                            "autotuned kernels + CUDA graphs; max-autotune-no-cudagraphs = autotuned kernels only")
     g.add_argument("--attention", default="auto", choices=ATTENTION_BACKENDS,
                    help="scaled-dot-product attention kernel: auto (PyTorch's choice), flash, efficient, cudnn "
                         "(Hopper) or math (the reference)")
