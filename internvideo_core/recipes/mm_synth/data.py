@@ -81,11 +81,13 @@ def _resize_uint8(frames: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def caption_clips(split: str, profile: str = "tutorial", seed: int = 0, recipe: MMSynthRecipe | None = None,
-                  chunk: int = 100) -> CaptionClips:
+                  chunk: int = 100, *, look: dict[str, Any] | None = None) -> CaptionClips:
     """SynthMotion caption clips of ``split`` (``train`` / ``val`` / ``test``), rendered and resized in chunks.
 
     The first clips of each split are exactly those of the profile's dataset on disk (same ids and captions);
-    ``recipe.train_videos`` / ``recipe.test_videos`` only add clips after them.
+    ``recipe.train_videos`` / ``recipe.test_videos`` only add clips after them. ``look``: other
+    :class:`~internvideo_core.data.synthmotion.SynthConfig` drawing knobs (e.g. ``textured=False``; the embedded
+    models use :data:`internvideo_core.embedded.SYNTH_LOOK`).
     """
     recipe = recipe or get_recipe(profile)
     sizes = SYNTH_PROFILES[profile]
@@ -93,7 +95,7 @@ def caption_clips(split: str, profile: str = "tutorial", seed: int = 0, recipe: 
     vl = (train_n, sizes.vl[1], sizes.vl[2]) if split == "train" else \
         (sizes.vl[0], sizes.vl[1], recipe.test_videos or sizes.vl[2])
     sizes = dataclasses.replace(sizes, vl=vl)
-    cfg = SynthConfig(size=recipe.render_size, num_frames=recipe.clip_frames)
+    cfg = SynthConfig(size=recipe.render_size, num_frames=recipe.clip_frames, **(look or {}))
     total = sizes.count("captions", split)
     videos, captions, metas, ids = [], [], [], []
     for lo in range(0, total, chunk):
