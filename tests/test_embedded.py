@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from internvideo_core.data.synthmotion import KNOWN_MOTIONS
-from internvideo_core.embedded import EMBEDDED, embedded_card, embedded_path, load_embedded, models_dir
+from internvideo_core.embedded import EMBEDDED, embedded_path, load_embedded
 
 torch.set_num_threads(1)
 
@@ -225,3 +225,87 @@ def test_the_readme_python_snippet_runs_as_written_on_a_fresh_clone(fresh):
     lines = run.stdout.strip().splitlines()
     assert len(lines) >= 5 and "move down" in lines[0], run.stdout  # the bundled clip's true motion, first
     assert time.perf_counter() - start < 60
+
+
+# ------------------------------------------------------------------------------------------- the browser
+def _first_named(text: str, names) -> str:
+    """The name that appears first in ``text`` (a gr.Label shows its top class first)."""
+    found = [(text.find(n), n) for n in names if n in text]
+    return min(found)[1] if found else ""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_fresh_clone_all_four_tabs_work_on_the_embedded_models(fresh, monkeypatch):
+    """A fresh clone's page (empty runs folder and cache): recognition says "move left" for the first example,
+    zero-shot picks the left motion, retrieval puts that clip first for its caption, reconstruction draws.
+    The screenshot goes to ``INTERNVIDEO_SCREENSHOT_DIR`` (default: the test's temporary folder)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: pip install 'playwright>=1.40' (the kit's dev extra)")
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI has no /usr/bin/chromium: .ci/run must apt-get install -y chromium")
+        pytest.skip("no /usr/bin/chromium: apt-get install -y chromium (never `playwright install`)")
+    import socket
+
+    from internvideo_core.demo.service import DemoService
+
+    monkeypatch.delenv("INTERNVIDEO_EMBEDDED_DIR", raising=False)
+    spec = importlib.util.spec_from_file_location("internvideo_demo_app", REPO / "demos" / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    service = DemoService("tutorial", example_dir=fresh / "examples", device="cpu")
+    assert {c.kind for c in service.choices.values()} == {"embedded"}
+    first = app.default_example(service)
+    assert first.caption == "a red circle moves to the left"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = app.build_demo(service)
+    demo.queue()
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    shot = Path(os.environ.get("INTERNVIDEO_SCREENSHOT_DIR", fresh)) / "demo_fresh_clone.png"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 1400})
+                page.set_default_timeout(120_000)
+                page.goto(url)
+                page.locator("#video-status").get_by_text(first.name, exact=False).wait_for()
+                sources = page.inner_text("#model-sources")
+                assert "internvideo_core/assets/models/videomae_vit_tiny_synth" in sources and "held-out" in sources
+                assert str(REPO) not in sources and str(fresh) not in sources
+
+                page.click("#recognize-btn")
+                page.locator("#recognition-message").get_by_text(first.name, exact=False).wait_for()
+                shown = page.inner_text("#recognition-labels")
+                assert _first_named(shown, KNOWN_MOTIONS) == "move left", shown
+
+                page.get_by_role("tab", name="Zero-shot labels").click()
+                page.click("#zeroshot-btn")
+                page.locator("#zeroshot-message").get_by_text("softmax over", exact=False).wait_for()
+                labels = [lbl.strip() for lbl in page.input_value("#zs-labels textarea").split(",")]
+                shown = page.inner_text("#zeroshot-labels")
+                assert _first_named(shown, labels) == "shape moves to the left", shown
+
+                page.get_by_role("tab", name="Text-to-video retrieval").click()
+                page.click("#retrieve-btn")
+                page.locator("#retrieval-table").get_by_text(first.name, exact=False).first.wait_for()
+                table = page.inner_text("#retrieval-table")
+                rows = [r for r in table.splitlines() if first.name in r]
+                assert rows and rows[0].split()[0].strip("|") == "1", table
+
+                page.get_by_role("tab", name="Masked reconstruction").click()
+                page.click("#reconstruct-btn")
+                page.locator("#reconstruction-message").get_by_text("tubelets masked", exact=False).wait_for()
+                assert page.locator("#reconstruction img").count() >= 1
+                page.screenshot(path=str(shot), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        demo.close()
+    assert shot.is_file()
