@@ -114,7 +114,7 @@ def _card(recipe_name: str, recipe: Any, seed: int, data: str, metrics: dict, se
 
     return {"recipe": recipe_name, "profile": "tutorial", "recipe_fields": json.loads(json.dumps(
         dataclasses.asdict(recipe), default=str)), "seed": seed, "data": data, "metrics": metrics,
-            "kit_version": __version__, "command": f"{BUILD_COMMAND} --seed {seed}",
+            "kit_version": __version__, "command": f"{BUILD_COMMAND} --seed {seed} --threads {torch.get_num_threads()}",
             "train_cpu_seconds": round(seconds, 1), "weights_dtype": "float16"}
 
 
@@ -196,7 +196,8 @@ def build_classifier(seed: int, out: Path, init: Path | None = None) -> dict:
     res = VS.evaluate_classifier(model, data.test_videos, data.test_labels, recipe)
     metrics = {"test_clips": len(data.test_videos), "top1": round(float(res["top1"]), 2),
                "top5": round(float(res["top5"]), 2), "chance": round(100 / len(data.classes), 2),
-               "init": "notebook 02's tutorial autoencoder (pretrain_on_synthmotion('tutorial', seed))",
+               "init": f"notebook 02's tutorial autoencoder (pretrain_on_synthmotion('tutorial', seed); recipe "
+                       f"fingerprint {_fingerprint(init)})",
                "final_train_loss": round(history["epoch_loss"][-1], 4)}
     _finish(model, "videomae_vit_tiny_synth", out, path, recipe, seed, metrics, seconds,
             f"SynthMotion classification train clips ({len(data.train_videos)}, {CLASSIFICATION_CLIPS[0]} per "
@@ -247,6 +248,13 @@ def build_dual_encoder(seed: int, out: Path) -> dict:
     return metrics
 
 
+def _fingerprint(path: Path) -> str:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        return (fh.metadata() or {}).get("fingerprint", "?")
+
+
 def _videomae_input(recipe: Any) -> dict:
     return {"num_frames": recipe.num_frames, "img_size": recipe.img_size, "render_size": recipe.render_size,
             "clip_frames": recipe.clip_frames, "frame_stride": recipe.frame_stride, "sampling": "uniform"}
@@ -294,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default=",".join(STAGES), help=f"comma-separated stages of {STAGES}")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(models_dir()), help="where the model folders go (default: the package)")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (the cards name the count used: float "
+                   "sums depend on it)")
     p.add_argument("--no-demo-check", action="store_true")
     p.add_argument("--classifier-init", default=None, help="the classifier's initial weights: notebook 02's tutorial "
                    "autoencoder file (default: train it here with notebook 02's call)")
