@@ -50,7 +50,7 @@ SSV2_CLIPS = (40, 10, 10)
 AUTOENCODER = dict(pretrain_epochs=20, pretrain_batch_size=32, pretrain_lr=1.2e-2, pretrain_warmup_epochs=1)
 CLASSIFIER = dict(finetune_epochs=12, finetune_batch_size=32, finetune_lr=1.6e-2, finetune_warmup_epochs=1,
                   labels_per_class=CLASSIFICATION_CLIPS[0])
-DUAL_ENCODER = dict(train_videos=2400, epochs=16)
+DUAL_ENCODER = dict(train_videos=1200, epochs=16)
 STAGES = ("autoencoder", "classifier", "dual_encoder")
 
 
