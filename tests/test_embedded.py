@@ -254,6 +254,8 @@ def test_browser_fresh_clone_all_four_tabs_work_on_the_embedded_models(fresh, mo
     from internvideo_core.demo.service import DemoService
 
     monkeypatch.delenv("INTERNVIDEO_EMBEDDED_DIR", raising=False)
+    for var in ("NO_PROXY", "no_proxy"):  # Gradio checks that it can reach its own server
+        monkeypatch.setenv(var, ",".join(filter(None, [os.environ.get(var), "127.0.0.1", "localhost"])))
     spec = importlib.util.spec_from_file_location("internvideo_demo_app", REPO / "demos" / "app.py")
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)

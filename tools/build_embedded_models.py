@@ -174,14 +174,14 @@ def build_autoencoder(seed: int, out: Path) -> dict:
     return metrics
 
 
-def build_classifier(seed: int, out: Path, init: Path | None = None) -> dict:
+def build_classifier(seed: int, out: Path, init: Path | None = None, changes: dict | None = None) -> dict:
     """Fine-tune the classifier from ``init`` (default: notebook 02's tutorial autoencoder, trained here with the
     same call; ``--classifier-init`` gives that file when it exists, e.g. ``runs/checkpoints/tutorial/
     videomae_synth_pretrain.safetensors`` after ``make run``)."""
     from internvideo_core.recipes import videomae_synth as VS
 
     start = time.process_time()
-    recipe = VS.get_recipe("tutorial", **CLASSIFIER)
+    recipe = VS.get_recipe("tutorial", **{**CLASSIFIER, **(changes or {})})
     data = videomae_data(recipe, seed)
     if init is None:  # notebook 02's tutorial autoencoder, made as notebook 02 makes it
         _log("classifier init: the tutorial autoencoder of notebook 02 (pretrain_on_synthmotion('tutorial', seed))")
@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads (the cards name the count used: float "
                    "sums depend on it)")
     p.add_argument("--no-demo-check", action="store_true")
+    p.add_argument("--classifier", nargs="*", default=[], metavar="FIELD=VALUE",
+                   help="change the classifier's recipe fields (e.g. finetune_epochs=16 layer_decay=0.9)")
     p.add_argument("--classifier-init", default=None, help="the classifier's initial weights: notebook 02's tutorial "
                    "autoencoder file (default: train it here with notebook 02's call)")
     args = p.parse_args(argv)
@@ -315,8 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         if s not in STAGES:
             p.error(f"unknown stage {s!r}; choose from {STAGES}")
     init = Path(args.classifier_init) if args.classifier_init else None
+    changes = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.classifier)}
     builders = {"autoencoder": build_autoencoder, "dual_encoder": build_dual_encoder,
-                "classifier": lambda seed, out: build_classifier(seed, out, init)}
+                "classifier": lambda seed, out: build_classifier(seed, out, init, changes)}
     for s in STAGES:
         if s in stages:
             torch.manual_seed(args.seed)
