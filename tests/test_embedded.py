@@ -187,8 +187,8 @@ def test_the_shipped_models_meet_their_targets():
         return json.loads((PACKAGE_MODELS / name / "config.json").read_text())["card"]["metrics"]
 
     assert card("videomae_vit_tiny_synth")["top1"] >= 90.0
-    ae = card("videomae_pretrain_tiny_synth")
-    assert ae["object_loss_model"] < 0.9 * ae["object_loss_mean_patch"]
+    ae = card("videomae_pretrain_tiny_synth")  # better than "predict each tubelet's mean", on the object too
+    assert ae["object_loss_model"] < 0.95 * ae["object_loss_mean_patch"] and ae["loss_model"] < ae["loss_mean_patch"]
 
 
 def test_the_embedded_classifier_recognises_the_demo_s_first_example(fresh, monkeypatch):

@@ -48,8 +48,13 @@ RENDER_SIZE, RENDER_FRAMES = 64, 16
 CLASSIFICATION_CLIPS = (100, 10, 20)
 SSV2_CLIPS = (40, 10, 10)
 AUTOENCODER = dict(pretrain_epochs=20, pretrain_batch_size=32, pretrain_lr=1.2e-2, pretrain_warmup_epochs=1)
-CLASSIFIER = dict(finetune_epochs=12, finetune_batch_size=32, finetune_lr=1.6e-2, finetune_warmup_epochs=1,
-                  labels_per_class=CLASSIFICATION_CLIPS[0])
+CLASSIFIER = dict(finetune_batch_size=32, labels_per_class=CLASSIFICATION_CLIPS[0])
+#: The classifier's schedule: the first phase starts from the autoencoder, each later phase restarts a cosine
+#: schedule from the previous phase's stored (float16) weights.
+CLASSIFIER_PHASES: tuple[dict, ...] = (
+    dict(finetune_epochs=12, finetune_lr=1.6e-2, finetune_warmup_epochs=1),
+    dict(finetune_epochs=8, finetune_lr=8e-3, finetune_warmup_epochs=0),
+)
 DUAL_ENCODER = dict(train_videos=1200, epochs=16)
 STAGES = ("autoencoder", "classifier", "dual_encoder")
 
@@ -174,32 +179,43 @@ def build_autoencoder(seed: int, out: Path) -> dict:
     return metrics
 
 
-def build_classifier(seed: int, out: Path, init: Path | None = None, changes: dict | None = None) -> dict:
-    """Fine-tune the classifier from ``init`` (default: notebook 02's tutorial autoencoder, trained here with the
-    same call; ``--classifier-init`` gives that file when it exists, e.g. ``runs/checkpoints/tutorial/
-    videomae_synth_pretrain.safetensors`` after ``make run``)."""
+def build_classifier(seed: int, out: Path, init: Path | None = None, changes: dict | None = None,
+                     start_phase: int = 0) -> dict:
+    """Fine-tune the classifier in :data:`CLASSIFIER_PHASES` from ``init`` (default: notebook 02's tutorial
+    autoencoder, trained here with notebook 02's call; ``--classifier-init`` gives that file when it exists, e.g.
+    ``runs/checkpoints/tutorial/videomae_synth_pretrain.safetensors`` after ``make run``). ``start_phase`` > 0:
+    ``init`` is the stored classifier of the phase before (``--classifier-from``)."""
     from internvideo_core.recipes import videomae_synth as VS
 
+    name = "videomae_vit_tiny_synth"
     start = time.process_time()
-    recipe = VS.get_recipe("tutorial", **{**CLASSIFIER, **(changes or {})})
+    recipe = VS.get_recipe("tutorial", **{**CLASSIFIER, **CLASSIFIER_PHASES[0], **(changes or {})})
     data = videomae_data(recipe, seed)
     if init is None:  # notebook 02's tutorial autoencoder, made as notebook 02 makes it
         _log("classifier init: the tutorial autoencoder of notebook 02 (pretrain_on_synthmotion('tutorial', seed))")
         ae, _ = VS.pretrain_on_synthmotion("tutorial", seed)
         init = VS.save_pretrained(ae, "tutorial", Path(tempfile.mkdtemp()) / "init.safetensors")
-    _log(f"classifier: {len(data.train_videos)} labelled clips, {recipe.finetune_epochs} epochs, init {init}")
-    model, history, _ = VS.finetune_on_synthmotion(init, "tutorial", seed, recipe=recipe, data=data)
+    first_init = f"fingerprint {_fingerprint(init)}" if start_phase == 0 else f"phase {start_phase} from {init}"
+    path = Path(init)
+    for k in range(start_phase, len(CLASSIFIER_PHASES)):
+        recipe = VS.get_recipe("tutorial", **{**CLASSIFIER, **CLASSIFIER_PHASES[k], **(changes or {})})
+        _log(f"classifier phase {k + 1}/{len(CLASSIFIER_PHASES)}: {len(data.train_videos)} labelled clips, "
+             f"{recipe.finetune_epochs} epochs, lr {recipe.finetune_lr} (per 256), init {path}")
+        torch.manual_seed(seed + k)
+        model, history, _ = VS.finetune_on_synthmotion(path, "tutorial", seed + k, recipe=recipe, data=data)
+        path = _save(model, name, out, class_names=data.classes, input=_videomae_input(recipe), card={})
+        model = _reload(model, path)
+        res = VS.evaluate_classifier(model, data.test_videos, data.test_labels, recipe)
+        _log(f"classifier phase {k + 1}: held-out top-1 {float(res['top1']):.2f}, final train loss "
+             f"{history['epoch_loss'][-1]:.4f}")
     seconds = time.process_time() - start
-    path = _save(model, "videomae_vit_tiny_synth", out, class_names=data.classes, input=_videomae_input(recipe),
-                 card={})
-    model = _reload(model, path)
-    res = VS.evaluate_classifier(model, data.test_videos, data.test_labels, recipe)
     metrics = {"test_clips": len(data.test_videos), "top1": round(float(res["top1"]), 2),
                "top5": round(float(res["top5"]), 2), "chance": round(100 / len(data.classes), 2),
-               "init": f"notebook 02's tutorial autoencoder (pretrain_on_synthmotion('tutorial', seed); recipe "
-                       f"fingerprint {_fingerprint(init)})",
+               "init": f"notebook 02's tutorial autoencoder (pretrain_on_synthmotion('tutorial', seed); {first_init})",
+               "schedule": " then ".join(f"{p['finetune_epochs']} epochs at lr {p['finetune_lr']}"
+                                         for p in CLASSIFIER_PHASES),
                "final_train_loss": round(history["epoch_loss"][-1], 4)}
-    _finish(model, "videomae_vit_tiny_synth", out, path, recipe, seed, metrics, seconds,
+    _finish(model, name, out, path, recipe, seed, metrics, seconds,
             f"SynthMotion classification train clips ({len(data.train_videos)}, {CLASSIFICATION_CLIPS[0]} per "
             f"class), drawn like the demo's examples ({RENDER_SIZE} px, plain background, large objects), squared to "
             f"{recipe.render_size} px", "videomae_synth", class_names=data.classes, input=_videomae_input(recipe))
@@ -307,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-demo-check", action="store_true")
     p.add_argument("--classifier", nargs="*", default=[], metavar="FIELD=VALUE",
                    help="change the classifier's recipe fields (e.g. finetune_epochs=16 layer_decay=0.9)")
+    p.add_argument("--classifier-from", nargs=2, default=None, metavar=("PHASE", "FILE"),
+                   help="start the classifier at phase PHASE (2, ...) from FILE, the stored classifier of the phase "
+                        "before (a rebuild interrupted between phases)")
     p.add_argument("--classifier-init", default=None, help="the classifier's initial weights: notebook 02's tutorial "
                    "autoencoder file (default: train it here with notebook 02's call)")
     args = p.parse_args(argv)
@@ -317,9 +336,12 @@ def main(argv: list[str] | None = None) -> int:
         if s not in STAGES:
             p.error(f"unknown stage {s!r}; choose from {STAGES}")
     init = Path(args.classifier_init) if args.classifier_init else None
+    start_phase = 0
+    if args.classifier_from:
+        start_phase, init = int(args.classifier_from[0]) - 1, Path(args.classifier_from[1])
     changes = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.classifier)}
     builders = {"autoencoder": build_autoencoder, "dual_encoder": build_dual_encoder,
-                "classifier": lambda seed, out: build_classifier(seed, out, init, changes)}
+                "classifier": lambda seed, out: build_classifier(seed, out, init, changes, start_phase)}
     for s in STAGES:
         if s in stages:
             torch.manual_seed(args.seed)
