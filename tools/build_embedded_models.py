@@ -54,8 +54,9 @@ CLASSIFIER = dict(finetune_batch_size=32, labels_per_class=CLASSIFICATION_CLIPS[
 CLASSIFIER_PHASES: tuple[dict, ...] = (
     dict(finetune_epochs=12, finetune_lr=1.6e-2, finetune_warmup_epochs=1),
     dict(finetune_epochs=8, finetune_lr=8e-3, finetune_warmup_epochs=0),
+    dict(finetune_epochs=8, finetune_lr=8e-3, finetune_warmup_epochs=0),
 )
-DUAL_ENCODER = dict(train_videos=1200, epochs=16)
+DUAL_ENCODER = dict(train_videos=2400, epochs=30)
 STAGES = ("autoencoder", "classifier", "dual_encoder")
 
 
