@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["EMBEDDED", "BUILD_COMMAND", "SYNTH_LOOK", "models_dir", "is_embedded", "list_embedded", "embedded_path",
-           "embedded_card", "embedded_for_task"]
+           "embedded_card", "embedded_for_task", "card_summary", "SynthPreprocess", "load_embedded", "square_uint8",
+           "synth_recipe", "tutorial_path", "prefer_tutorial"]
 
 #: Embedded model name -> the demo task it serves.
 EMBEDDED: dict[str, str] = {
@@ -85,6 +86,33 @@ def embedded_for_task(task: str) -> str:
         if t == task:
             return name
     raise KeyError(f"no embedded model for task {task!r}")
+
+
+def card_summary(task: str, card: dict[str, Any]) -> str:
+    """The held-out numbers of an embedded model's ``card`` for the demo ``task``, one Markdown phrase (the page
+    prints it beside the model)."""
+    metrics = card.get("metrics") or {}
+
+    class _Lookup(dict):  # a metric by its name or the name's first word ("t2v_R1 (first caption)")
+        def __missing__(self, key: str) -> Any:
+            for k, v in metrics.items():
+                if k.split(" ")[0] == key:
+                    return v
+            raise KeyError(key)
+
+    m = _Lookup(metrics)
+    try:
+        if task == "recognition":
+            return (f"held-out SynthMotion top-1 **{m['top1']:.1f} %** on {m['test_clips']} clips (chance "
+                    f"{m['chance']:.1f} %)")
+        if task == "video_text":
+            return (f"held-out SynthMotion zero-shot motion top-1 **{m['zero_shot_motion_top1']:.1f} %** with these "
+                    f"labels (chance {m['chance']:.1f} %), text-to-video R@1 {m['t2v_R1']:.1f} % of "
+                    f"{m['test_clips']} clips")
+        return (f"held-out error on hidden object tubelets **{m['object_loss_model']:.3f}** vs "
+                f"{m['object_loss_mean_patch']:.3f} for the mean-patch baseline ({m['mask']} masking)")
+    except (KeyError, TypeError, ValueError):
+        return ""
 
 
 # ------------------------------------------------------------------------------------ input protocol

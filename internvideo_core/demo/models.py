@@ -215,29 +215,9 @@ def _tutorial_choice(task: str, profile: str) -> ModelChoice:
 
 
 def _embedded_note(task: str, card: dict[str, Any]) -> str:
-    """The held-out numbers of an embedded model's card, one phrase for the page."""
-    metrics = card.get("metrics") or {}
+    from internvideo_core.embedded import card_summary
 
-    class _Lookup(dict):  # a metric by its name or the name's first word ("t2v_R1 (first caption)")
-        def __missing__(self, key: str) -> Any:
-            for k, v in metrics.items():
-                if k.split(" ")[0] == key:
-                    return v
-            raise KeyError(key)
-
-    m = _Lookup(metrics)
-    try:
-        if task == "recognition":
-            return (f"held-out SynthMotion top-1 **{m['top1']:.1f} %** on {m['test_clips']} clips (chance "
-                    f"{m['chance']:.1f} %)")
-        if task == "video_text":
-            return (f"held-out SynthMotion zero-shot motion top-1 **{m['zero_shot_motion_top1']:.1f} %** with these "
-                    f"labels (chance {m['chance']:.1f} %), text-to-video R@1 {m['t2v_R1']:.1f} % of "
-                    f"{m['test_clips']} clips")
-        return (f"held-out error on hidden object tubelets **{m['object_loss_model']:.3f}** vs "
-                f"{m['object_loss_mean_patch']:.3f} for the mean-patch baseline ({m['mask']} masking)")
-    except (KeyError, TypeError, ValueError):
-        return ""
+    return card_summary(task, card)
 
 
 def _embedded_choice(task: str, profile: str) -> ModelChoice | None:
@@ -361,21 +341,12 @@ def _embedded(choice: ModelChoice) -> DemoModel:
 
 
 def _videomae_recipe_input(recipe: Any) -> tuple[Callable[[int], np.ndarray], Callable[[torch.Tensor], torch.Tensor]]:
-    """Sampling and preprocessing of the videomae_synth recipe for any video: ``clip_frames`` evenly spaced frames
-    stand for the rendered clip, of which every ``frame_stride``-th is read; frames are squared to ``render_size``
-    and centre-cropped to ``img_size`` by the recipe's own ``clips_to_input`` (ImageNet mean/std)."""
-    from internvideo_core.recipes import videomae_synth as VS
+    """Sampling and preprocessing of the videomae_synth recipe for any video (the embedded models' own,
+    :class:`~internvideo_core.embedded.SynthPreprocess`)."""
+    from internvideo_core.embedded import SynthPreprocess
 
-    flat = recipe.replace(clip_frames=recipe.num_frames, frame_stride=1)
-
-    def indices(n: int) -> np.ndarray:
-        full = np.linspace(0, n - 1, recipe.clip_frames).round().astype(np.int64)
-        return full[:: recipe.frame_stride][: recipe.num_frames]
-
-    def preprocess(frames: torch.Tensor) -> torch.Tensor:
-        return VS.clips_to_input(square_uint8(frames, recipe.render_size)[None], flat)
-
-    return indices, preprocess
+    pre = SynthPreprocess("videomae_vit_tiny_synth", recipe)
+    return pre.indices, pre.from_frames
 
 
 def _tutorial_classifier(choice: ModelChoice) -> DemoModel:
@@ -401,9 +372,9 @@ def _tutorial_classifier(choice: ModelChoice) -> DemoModel:
 
 
 def _tutorial_videomae_protocol(recipe: Any) -> str:
-    nth = {1: "", 2: "2nd ", 3: "3rd "}.get(recipe.frame_stride, f"{recipe.frame_stride}th ")
-    return (f"{recipe.num_frames} frames (every {nth}one of {recipe.clip_frames} evenly spaced); "
-            f"squared to {recipe.render_size} px, centre crop {recipe.img_size} px (SynthMotion tutorial input)")
+    from internvideo_core.embedded import SynthPreprocess
+
+    return SynthPreprocess("videomae_vit_tiny_synth", recipe).describe()
 
 
 def _tutorial_mae(choice: ModelChoice) -> DemoModel:
@@ -436,21 +407,14 @@ def mm_recipe_from_metadata(meta: dict[str, str], profile: str) -> Any:
 
 def _tutorial_mm(choice: ModelChoice) -> DemoModel:
     from internvideo_core.checkpoint import load_checkpoint
-    from internvideo_core.data.sampling import uniform_indices
+    from internvideo_core.embedded import SynthPreprocess
     from internvideo_core.recipes import mm_synth as R
 
     recipe = mm_recipe_from_metadata(_metadata(choice.path) or {}, choice.profile)
     model = R.build_dual_encoder(recipe)
     load_checkpoint(model, choice.path, strict=True)
-    t, size = recipe.num_frames, recipe.img_size
-
-    def preprocess(frames: torch.Tensor) -> torch.Tensor:
-        from einops import rearrange
-
-        return R.clips_to_input(rearrange(square_uint8(frames, size), "t h w c -> 1 c t h w"))
-
+    pre = SynthPreprocess("internvideo_mm_tiny_synth", recipe)
     labels, templates, query = video_text_defaults("tutorial")
-    return DemoModel(choice, model, lambda n: uniform_indices(n, t), preprocess,
-                     f"{t} frames (linspace), squared to {size} px, CLIP mean/std (SynthMotion tutorial input)",
+    return DemoModel(choice, model, pre.indices, pre.from_frames, pre.describe(),
                      tokenize=R.text_tokenizer(recipe), templates=templates, default_labels=labels,
                      default_query=query)
