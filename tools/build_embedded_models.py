@@ -348,8 +348,39 @@ def main(argv: list[str] | None = None) -> int:
             torch.manual_seed(args.seed)
             builders[s](args.seed, out)
     if not args.no_demo_check:
-        _log(json.dumps(demo_check(out), indent=1))
+        check = demo_check(out)
+        _log(json.dumps(check, indent=1))
+        add_demo_check(out, check)
     return 0
+
+
+def add_demo_check(out: Path, check: dict) -> None:
+    """Put the demo's answers on its 12 SynthMotion examples on the cards (recognition and zero-shot top-1
+    right, retrieval rank 1 of the example's caption among all example clips)."""
+    from internvideo_core.model_config import config_path
+
+    rows = check["examples"]
+    found = {"videomae_vit_tiny_synth": ("demo_examples_recognised", sum(r.get("recognised") == r["motion"] for r in rows)),
+             "internvideo_mm_tiny_synth": ("demo_examples_zero_shot_right", sum(
+                 r.get("zero_shot", "").endswith(_PHRASE.get(r["motion"], "?")) for r in rows))}
+    for name, (key, hits) in found.items():
+        path = out / name / "model.safetensors"
+        if not path.is_file():
+            continue
+        cfg = json.loads(config_path(path).read_text())
+        cfg["card"]["metrics"][key] = f"{hits} / {len(rows)}"
+        if name == "internvideo_mm_tiny_synth":
+            cfg["card"]["metrics"]["demo_examples_retrieval_rank1"] = \
+                f"{sum(r.get('retrieval_rank') == 1 for r in rows)} / {len(rows)}"
+        config_path(path).write_text(json.dumps(cfg, indent=1))
+        write_model_card(name, path)
+
+
+#: motion -> the end of its zero-shot label ("shape moves to the left").
+_PHRASE = {"move left": "to the left", "move right": "to the right", "move up": "moves up", "move down": "moves down",
+           "rotate clockwise": "rotates clockwise", "rotate counterclockwise": "rotates counterclockwise",
+           "grow": "grows", "shrink": "shrinks", "fade in": "fades in", "fade out": "fades out", "bounce": "bounces",
+           "stay": "stays still"}
 
 
 if __name__ == "__main__":
