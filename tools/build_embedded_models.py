@@ -1,7 +1,7 @@
 """Rebuild the models embedded in the package (``internvideo_core/assets/models/``): one command, same seed,
 same card metrics.
 
-    python tools/build_embedded_models.py                       # all three, seed 0 (~1 h of one CPU core)
+    python tools/build_embedded_models.py                       # all three, seed 0 (~12 min of CPU, 1 thread)
     python tools/build_embedded_models.py --only classifier     # autoencoder | classifier | dual_encoder
     python tools/build_embedded_models.py --out /tmp/models     # somewhere else (the package is untouched)
 
