@@ -3,6 +3,10 @@ recognised by a VideoMAE classifier, zero-shot labels and text-to-video retrieva
 encoder, and masked reconstructions by a VideoMAE autoencoder.
 
     python demos/app.py [--host 127.0.0.1] [--port 7860] [--profile tutorial] [--full] [--share no]
+                        [--checkpoint PATH_OR_NAME ...]
+
+Right after ``git clone`` the page runs on the SynthMotion models embedded in the package
+(:mod:`internvideo_core.embedded`); ``--checkpoint`` puts your own model (or a named one) in their place.
 
 The page only lays out widgets; everything else (which model, where it comes from, decoding, inference) lives
 in :mod:`internvideo_core.demo` and is tested without Gradio. See ``demos/README.md``.
@@ -303,10 +307,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synth-examples", type=int, default=8, help="SynthMotion example clips to render")
     parser.add_argument("--compile", action="store_true", help="on a GPU: torch.compile each model when it loads "
                         "(the first request per input shape compiles; faster after)")
+    parser.add_argument("--checkpoint", action="append", default=[], metavar="PATH_OR_NAME",
+                        help="use this model for the task it serves (repeatable): a file saved by `internvideo "
+                             "finetune / pretrain / train-mm` (read with the config.json beside it), a notebook's "
+                             "runs/checkpoints file, an embedded name (videomae_vit_tiny_synth, "
+                             "videomae_pretrain_tiny_synth, internvideo_mm_tiny_synth) or a released name already "
+                             "in the cache (`internvideo zoo list`)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    service = DemoService(profile=args.profile, full=args.full or args.profile == "full",
-                          synth_examples=args.synth_examples, compile=args.compile)
+    try:
+        service = DemoService(profile=args.profile, full=args.full or args.profile == "full",
+                              synth_examples=args.synth_examples, compile=args.compile, checkpoints=args.checkpoint)
+    except ValueError as err:
+        parser.error(str(err))
     demo = build_demo(service)
     demo.queue(default_concurrency_limit=1)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share == "yes",

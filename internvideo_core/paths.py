@@ -44,7 +44,8 @@ def videos_dir() -> Path:
 
 def sample_video(name: str = "arm_wrestling_demo.mp4") -> Path:
     """Path of a shipped sample video: ``arm_wrestling_demo.mp4`` (default), ``test.mp4``, ``test.avi``,
-    ``demo_spatiotemporal_det.mp4``."""
+    ``demo_spatiotemporal_det.mp4``, ``synthmotion_move_down_green_triangle.mp4`` (a SynthMotion clip of the
+    kind the embedded models know, see :mod:`internvideo_core.embedded`)."""
     path = videos_dir() / name
     if not path.is_file():
         available = sorted(p.name for p in videos_dir().iterdir()) if videos_dir().is_dir() else []

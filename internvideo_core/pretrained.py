@@ -1,6 +1,6 @@
 """One call from a released checkpoint name to a ready model, its input protocol and its class names.
 
-    model, preprocess, class_names = load_pretrained("videomae_vit_base_k400")
+    model, preprocess, class_names = load_pretrained("videomae_vit_base_k400")   # or "videomae_vit_tiny_synth"
     x = preprocess("clip.mp4")                      # [1, 3, 16, 224, 224], the entry's protocol, one view
     probs = model(x).softmax(-1).mean(0)            # views="test": [15, ...] -> the official 5 x 3 average
     print(class_names[int(probs.argmax())])
@@ -49,7 +49,12 @@ def load_pretrained(name: str, *, checkpoint_path: str | os.PathLike | None = No
 
     Args:
         name: a name from :func:`internvideo_core.registry.list_pretrained` (e.g. ``"videomae_vit_base_k400"``,
-            ``"internvideo_mm_l14_pretrain"``).
+            ``"internvideo_mm_l14_pretrain"``), or an embedded SynthMotion model shipped in the package
+            (``"videomae_vit_tiny_synth"``, ``"videomae_pretrain_tiny_synth"``, ``"internvideo_mm_tiny_synth"``;
+            see :mod:`internvideo_core.embedded`: the tutorial notebooks' file under ``runs/`` is used instead
+            when it is newer, unless ``use_runs=False``; ``preprocess`` is then a
+            :class:`~internvideo_core.embedded.SynthPreprocess`,
+            ``preprocess(video) -> [1, 3, T, S, S]``).
         checkpoint_path: use this local file instead of the cache (same layout as the released file).
         cache_dir: where the released file is looked for / downloaded to (default ``INTERNVIDEO_CACHE``).
         device: where the model goes (eval mode).
@@ -75,9 +80,16 @@ def load_pretrained(name: str, *, checkpoint_path: str | os.PathLike | None = No
     """
     from internvideo_core.data.input_spec import InputSpec
     from internvideo_core.data.preprocess import VideoPreprocess
+    from internvideo_core.embedded import is_embedded, load_embedded
     from internvideo_core.paths import read_labels
     from internvideo_core.registry import build_config, create_model, download_pretrained, get_pretrained
 
+    if is_embedded(name):
+        use_runs = bool(overrides.pop("use_runs", True))
+        if overrides or head_subset is not None:
+            raise TypeError(f"{name} is an embedded SynthMotion model: it takes no overrides or head_subset "
+                            f"(got {sorted(overrides) + (['head_subset'] if head_subset else [])})")
+        return load_embedded(name, checkpoint_path=checkpoint_path, device=device, use_runs=use_runs)
     entry = get_pretrained(name)
     spec_fields = {f.name for f in dataclasses.fields(InputSpec)}
     model_kw = {k: v for k, v in overrides.items() if k not in spec_fields or k in _SHARED}

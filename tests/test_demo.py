@@ -78,6 +78,7 @@ def app_module():
 def test_choice_missing_says_what_and_how(tmp_path, monkeypatch):
     monkeypatch.setenv("INTERNVIDEO_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("INTERNVIDEO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("INTERNVIDEO_EMBEDDED_DIR", str(tmp_path / "no_embedded_models"))  # a kit without them
     for task, file, name in (("recognition", "videomae_synth_classifier.safetensors", "videomae_vit_base_k400"),
                              ("video_text", "mm_synth.safetensors", "internvideo_mm_l14_pretrain"),
                              ("reconstruction", "videomae_synth_pretrain.safetensors", "videomae_pretrain_base_hybrid")):

@@ -101,3 +101,18 @@ def test_public_api_names_resolve():
 
     for name in ic.__all__:
         assert getattr(ic, name) is not None, name
+
+
+def test_package_data_ships_the_embedded_models_and_the_sample_clip():
+    """Every file of ``internvideo_core/assets/models`` and ``assets/videos`` matches a package-data pattern, so
+    the wheel carries the embedded models (their weights, config.json and model card)."""
+    from fnmatch import fnmatch
+
+    patterns = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["internvideo_core"]
+    assets = REPO / "internvideo_core" / "assets"
+    files = [p for folder in ("models", "videos") for p in (assets / folder).rglob("*") if p.is_file()]
+    assert any(p.name == "model.safetensors" for p in files)
+    for path in files:
+        rel = path.relative_to(REPO / "internvideo_core").as_posix()
+        assert any(fnmatch(rel, pat) and rel.count("/") == pat.count("/") for pat in patterns), \
+            f"{rel} is not in pyproject.toml [tool.setuptools.package-data]"

@@ -68,6 +68,8 @@ def test_wheel_installs_and_works_outside_the_checkout(tmp_path):
 
     names = set(zipfile.ZipFile(wheel).namelist())
     for shipped in ("internvideo_core/assets/labels/kinetics400.txt", "internvideo_core/assets/videos/test.mp4",
+                    "internvideo_core/assets/models/videomae_vit_tiny_synth/model.safetensors",
+                    "internvideo_core/assets/models/videomae_vit_tiny_synth/config.json",
                     "internvideo_core/assets/bpe_simple_vocab_16e6.txt.gz", "internvideo_core/assets/ATTRIBUTION.md"):
         assert shipped in names, f"{shipped} is not in the wheel (pyproject.toml package-data)"
 

@@ -31,10 +31,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from internvideo_core.embedded import square_uint8
+
 __all__ = [
     "TASKS", "TASK_TITLES", "RELEASED", "ModelChoice", "DemoModel", "ModelUnavailable", "choose_model",
     "load_model", "tutorial_checkpoint_path", "video_text_defaults",
-    "mm_recipe_from_metadata", "shown_path",
+    "mm_recipe_from_metadata", "shown_path", "square_uint8",
 ]
 
 TASKS: tuple[str, ...] = ("recognition", "video_text", "reconstruction")
@@ -77,14 +79,15 @@ class ModelUnavailable(RuntimeError):
 
 
 def shown_path(path: str | Path | None) -> str:
-    """``path`` as the page may show it: relative to the kit's runs folder (``runs/...``) or checkpoint cache
-    (``cache/...``), else the file name only: never an absolute path of the server (user and home folders)."""
+    """``path`` as the page may show it: relative to the kit's runs folder (``runs/...``), checkpoint cache
+    (``cache/...``) or embedded models (``internvideo_core/assets/models/...``), else the file name only: never an absolute path of the server (user and home folders)."""
     if path is None:
         return ""
+    from internvideo_core.embedded import models_dir
     from internvideo_core.paths import cache_dir, runs_dir
 
     real = Path(path).expanduser().resolve()
-    for label, root in (("runs", runs_dir()), ("cache", cache_dir())):
+    for label, root in (("runs", runs_dir()), ("cache", cache_dir()), ("internvideo_core/assets/models", models_dir())):
         try:
             return f"{label}/{real.relative_to(root.expanduser().resolve()).as_posix()}"
         except ValueError:
@@ -94,8 +97,10 @@ def shown_path(path: str | Path | None) -> str:
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """Where the model of ``task`` comes from: ``kind`` ``"released"`` / ``"tutorial"`` / ``"missing"``;
-    ``name`` (checkpoint or recipe name), ``path``; ``problem`` explains a missing or unusable model."""
+    """Where the model of ``task`` comes from: ``kind`` ``"released"`` / ``"tutorial"`` / ``"embedded"`` (shipped
+    in the package, :mod:`internvideo_core.embedded`) / ``"checkpoint"`` (``--checkpoint``: a file with its
+    ``config.json``) / ``"missing"``; ``name`` (checkpoint, architecture or recipe name), ``path``; ``problem``
+    explains a missing or unusable model; ``note``: what the page adds (the embedded model's held-out numbers)."""
 
     task: str
     kind: str
@@ -103,6 +108,7 @@ class ModelChoice:
     path: Path | None
     problem: str = ""
     profile: str = ""
+    note: str = ""
 
     @property
     def available(self) -> bool:
@@ -112,8 +118,10 @@ class ModelChoice:
         """One Markdown line for the page: ``model: <name> from <path>``, or the problem."""
         if not self.available:
             return self.problem
-        what = {"released": "released checkpoint", "tutorial": f"tutorial model, {self.profile} profile"}[self.kind]
-        return f"model: **{self.name}** from `{shown_path(self.path)}` ({what})"
+        what = {"released": "released checkpoint", "tutorial": f"tutorial model, {self.profile} profile",
+                "embedded": "embedded SynthMotion model, shipped with the kit",
+                "checkpoint": "your checkpoint (--checkpoint)"}[self.kind]
+        return f"model: **{self.name}** from `{shown_path(self.path)}` ({what})" + (f"; {self.note}" if self.note else "")
 
 
 @dataclass
@@ -206,17 +214,44 @@ def _tutorial_choice(task: str, profile: str) -> ModelChoice:
     return ModelChoice(task, "tutorial", name, path, "", profile)
 
 
+def _embedded_note(task: str, card: dict[str, Any]) -> str:
+    from internvideo_core.embedded import card_summary
+
+    return card_summary(task, card)
+
+
+def _embedded_choice(task: str, profile: str) -> ModelChoice | None:
+    """The model shipped in the package for ``task`` (tutorial profile only), or None when absent."""
+    from internvideo_core.embedded import embedded_card, embedded_for_task, embedded_path
+
+    if profile != "tutorial":
+        return None
+    name = embedded_for_task(task)
+    path = embedded_path(name)
+    if not path.is_file():
+        return None
+    return ModelChoice(task, "embedded", name, path, "", profile, note=_embedded_note(task, embedded_card(name)))
+
+
 def choose_model(task: str, profile: str = "tutorial", full: bool = False) -> ModelChoice:
     """Pick the model of ``task`` from the files present (never downloads, never reads weights).
 
-    ``full``: prefer a released checkpoint in the kit cache (``INTERNVIDEO_CACHE``) over the tutorial file.
-    Without ``full`` the tutorial file comes first and a cached released checkpoint is the fallback.
+    Local models: the tutorial notebooks' file when it is newer than the embedded model shipped in the package
+    (:mod:`internvideo_core.embedded`, tutorial profile), else the embedded model, else the tutorial file.
+    ``full``: prefer a released checkpoint in the kit cache (``INTERNVIDEO_CACHE``) over the local models;
+    without ``full`` a cached released checkpoint is the fallback.
     """
+    from internvideo_core.embedded import prefer_tutorial
+
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
     released = _cached_release(task)
     tutorial = _tutorial_choice(task, profile)
-    order = [released, tutorial] if full else [tutorial, released]
+    embedded = _embedded_choice(task, profile)
+    local = [embedded, tutorial]
+    if embedded is not None and tutorial.available and prefer_tutorial(embedded.name, tutorial.path):
+        local = [tutorial, embedded]
+    order = [released, *local] if full else [*local, released]
     for choice in order:
         if choice is not None and choice.available:
             return choice
@@ -236,7 +271,16 @@ def load_model(choice: ModelChoice, device: str | torch.device = "cpu") -> DemoM
         raise ModelUnavailable(choice.problem)
     tutorial = {"recognition": _tutorial_classifier, "video_text": _tutorial_mm, "reconstruction": _tutorial_mae}
     try:
-        loaded = _released(choice) if choice.kind == "released" else tutorial[choice.task](choice)
+        if choice.kind == "released":
+            loaded = _released(choice)
+        elif choice.kind == "embedded":
+            loaded = _embedded(choice)
+        elif choice.kind == "checkpoint":
+            from internvideo_core.demo.user_checkpoint import load_user_checkpoint
+
+            loaded = load_user_checkpoint(choice)
+        else:
+            loaded = tutorial[choice.task](choice)
     except ModelUnavailable:
         raise
     except Exception as err:  # shown to the user with the file and what to do
@@ -245,16 +289,6 @@ def load_model(choice: ModelChoice, device: str | torch.device = "cpu") -> DemoM
                                "Delete the file and fetch or train it again.") from err
     loaded.model.eval().to(device)
     return loaded
-
-
-def _square_uint8(frames: torch.Tensor, size: int) -> torch.Tensor:
-    """uint8 ``[T, H, W, 3]`` -> uint8 ``[T, size, size, 3]``: short side to ``size`` (antialiased), centre crop."""
-    from einops import rearrange
-
-    from internvideo_core.data.transforms import center_crop, frames_to_tensor, resize_short_side
-
-    x = center_crop(resize_short_side(frames_to_tensor(frames), size, antialias=True), size)
-    return rearrange((x * 255).round_().clamp_(0, 255).to(torch.uint8), "c t h w -> t h w c")
 
 
 def _released(choice: ModelChoice) -> DemoModel:
@@ -289,22 +323,30 @@ def _released(choice: ModelChoice) -> DemoModel:
     return DemoModel(choice, model, indices, preprocess, protocol, **kw)
 
 
+def _embedded(choice: ModelChoice) -> DemoModel:
+    """An embedded model through :func:`~internvideo_core.embedded.load_embedded` (its stored recipe's input)."""
+    from internvideo_core.embedded import load_embedded
+
+    model, pre, classes = load_embedded(choice.name, checkpoint_path=choice.path)
+    kw: dict[str, Any] = {}
+    if choice.task == "recognition":
+        kw["classes"] = tuple(classes)
+    elif choice.task == "video_text":
+        from internvideo_core.recipes import mm_synth as R
+
+        labels, templates, query = video_text_defaults("tutorial")
+        kw.update(tokenize=R.text_tokenizer(pre.recipe), templates=templates, default_labels=labels,
+                  default_query=query)
+    return DemoModel(choice, model, pre.indices, pre.from_frames, pre.describe(), **kw)
+
+
 def _videomae_recipe_input(recipe: Any) -> tuple[Callable[[int], np.ndarray], Callable[[torch.Tensor], torch.Tensor]]:
-    """Sampling and preprocessing of the videomae_synth recipe for any video: ``clip_frames`` evenly spaced frames
-    stand for the rendered clip, of which every ``frame_stride``-th is read; frames are squared to ``render_size``
-    and centre-cropped to ``img_size`` by the recipe's own ``clips_to_input`` (ImageNet mean/std)."""
-    from internvideo_core.recipes import videomae_synth as VS
+    """Sampling and preprocessing of the videomae_synth recipe for any video (the embedded models' own,
+    :class:`~internvideo_core.embedded.SynthPreprocess`)."""
+    from internvideo_core.embedded import SynthPreprocess
 
-    flat = recipe.replace(clip_frames=recipe.num_frames, frame_stride=1)
-
-    def indices(n: int) -> np.ndarray:
-        full = np.linspace(0, n - 1, recipe.clip_frames).round().astype(np.int64)
-        return full[:: recipe.frame_stride][: recipe.num_frames]
-
-    def preprocess(frames: torch.Tensor) -> torch.Tensor:
-        return VS.clips_to_input(_square_uint8(frames, recipe.render_size)[None], flat)
-
-    return indices, preprocess
+    pre = SynthPreprocess("videomae_vit_tiny_synth", recipe)
+    return pre.indices, pre.from_frames
 
 
 def _tutorial_classifier(choice: ModelChoice) -> DemoModel:
@@ -330,9 +372,9 @@ def _tutorial_classifier(choice: ModelChoice) -> DemoModel:
 
 
 def _tutorial_videomae_protocol(recipe: Any) -> str:
-    nth = {1: "", 2: "2nd ", 3: "3rd "}.get(recipe.frame_stride, f"{recipe.frame_stride}th ")
-    return (f"{recipe.num_frames} frames (every {nth}one of {recipe.clip_frames} evenly spaced); "
-            f"squared to {recipe.render_size} px, centre crop {recipe.img_size} px (SynthMotion tutorial input)")
+    from internvideo_core.embedded import SynthPreprocess
+
+    return SynthPreprocess("videomae_vit_tiny_synth", recipe).describe()
 
 
 def _tutorial_mae(choice: ModelChoice) -> DemoModel:
@@ -366,21 +408,14 @@ def mm_recipe_from_metadata(meta: dict[str, str], profile: str) -> Any:
 
 def _tutorial_mm(choice: ModelChoice) -> DemoModel:
     from internvideo_core.checkpoint import load_checkpoint
-    from internvideo_core.data.sampling import uniform_indices
+    from internvideo_core.embedded import SynthPreprocess
     from internvideo_core.recipes import mm_synth as R
 
     recipe = mm_recipe_from_metadata(_metadata(choice.path) or {}, choice.profile)
     model = R.build_dual_encoder(recipe)
     load_checkpoint(model, choice.path, strict=True)
-    t, size = recipe.num_frames, recipe.img_size
-
-    def preprocess(frames: torch.Tensor) -> torch.Tensor:
-        from einops import rearrange
-
-        return R.clips_to_input(rearrange(_square_uint8(frames, size), "t h w c -> 1 c t h w"))
-
+    pre = SynthPreprocess("internvideo_mm_tiny_synth", recipe)
     labels, templates, query = video_text_defaults("tutorial")
-    return DemoModel(choice, model, lambda n: uniform_indices(n, t), preprocess,
-                     f"{t} frames (linspace), squared to {size} px, CLIP mean/std (SynthMotion tutorial input)",
+    return DemoModel(choice, model, pre.indices, pre.from_frames, pre.describe(),
                      tokenize=R.text_tokenizer(recipe), templates=templates, default_labels=labels,
                      default_query=query)

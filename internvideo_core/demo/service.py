@@ -16,7 +16,7 @@ import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -70,6 +70,9 @@ class DemoService:
         compile: on CUDA, compile each model's forward (``torch.compile``, in place) when it is loaded: the
             first request of each input shape compiles (tens of seconds), later ones run faster. Ignored on
             the CPU, where compiling costs more than the demo's few requests gain.
+        checkpoints: ``--checkpoint`` values (paths or model names, see
+            :func:`~internvideo_core.demo.user_checkpoint.checkpoint_choice`); each replaces the model of the
+            task it serves.
 
     Which files may be opened: by default any path (library use, tests). :meth:`restrict_to` limits them to
     the examples and files under the given folders (the page passes Gradio's upload folder), checked on the
@@ -78,7 +81,8 @@ class DemoService:
 
     def __init__(self, profile: str = "tutorial", full: bool = False, synth_examples: int = 8,
                  example_dir: str | os.PathLike | None = None, seed: int = 0, device: str | None = None,
-                 max_pixels: int | None = MAX_PIXELS, cache_bytes: int = CACHE_BYTES, compile: bool = False) -> None:
+                 max_pixels: int | None = MAX_PIXELS, cache_bytes: int = CACHE_BYTES, compile: bool = False,
+                 checkpoints: Sequence[str] = ()) -> None:
         self.profile, self.full = profile, full
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.max_pixels, self.cache_bytes = max_pixels, int(cache_bytes)
@@ -91,6 +95,12 @@ class DemoService:
         if synth_examples > 0:
             self.examples += render_synth_examples(self.example_dir, synth_examples, seed=seed)
         self.choices: dict[str, ModelChoice] = {t: choose_model(t, profile, full) for t in TASKS}
+        if checkpoints:
+            from internvideo_core.demo.user_checkpoint import checkpoint_choice
+
+            for value in checkpoints:  # ValueError with one readable line for a bad value
+                choice = checkpoint_choice(str(value), profile)
+                self.choices[choice.task] = choice
         self._models: dict[str, DemoModel] = {}
         self._clips: OrderedDict[tuple[str, int, int], VideoClip] = OrderedDict()
         self._gallery: dict[str, tuple[list[ExampleClip], torch.Tensor]] = {}

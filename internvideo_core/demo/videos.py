@@ -41,6 +41,7 @@ _BUNDLED_CAPTIONS = {
     "demo_spatiotemporal_det.mp4": "people in a room (a spatio-temporal detection demo clip)",
     "test.mp4": "a short real clip (mmaction2 test data)",
     "test.avi": "the same kind of clip in an AVI container",
+    "synthmotion_move_down_green_triangle.mp4": "a green triangle moves down (a SynthMotion clip shipped with the kit)",
 }
 
 #: (motion, shape, colour) of the SynthMotion examples, in the order they are offered.
@@ -87,20 +88,22 @@ def render_synth_examples(folder: str | os.PathLike, count: int = 8, seed: int =
                           num_frames: int = 16) -> list[ExampleClip]:
     """Render the first ``count`` of :data:`SYNTH_EXAMPLES` as mp4 files in ``folder`` (re-used when present).
 
-    Clips are ``num_frames`` frames of ``size`` x ``size`` px at 8 fps, drawn like SynthMotion's caption part
-    (textured background); the caption is the canonical sentence, e.g. "a red circle moves to the left".
+    Clips are ``num_frames`` frames of ``size`` x ``size`` px at 8 fps, drawn as the embedded models' training
+    clips (:data:`internvideo_core.embedded.SYNTH_LOOK`: plain background, no noise, large objects); the caption
+    is the canonical sentence, e.g. "a red circle moves to the left".
     """
     from internvideo_core.data.synthmotion import SynthConfig, render_clip
     from internvideo_core.data.synthmotion_annotations import MOTION_PHRASES
     from internvideo_core.data.synthmotion_writers import write_mp4
+    from internvideo_core.embedded import SYNTH_LOOK
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    cfg = SynthConfig(size=size, num_frames=num_frames)
+    cfg = SynthConfig(size=size, num_frames=num_frames, **SYNTH_LOOK)
     out = []
     for i, (motion, shape, colour) in enumerate(SYNTH_EXAMPLES[:count]):
         name = f"synthmotion_{motion.replace(' ', '_')}_{colour}_{shape}.mp4"
-        path = folder / f"s{seed}_{size}px_{num_frames}f_{name}"
+        path = folder / f"s{seed}_{size}px_{num_frames}f_plain_{name}"
         if not path.exists():
             frames, _ = render_clip(motion, np.random.default_rng([seed, 2024, i]), cfg, shape=shape, colour=colour)
             tmp = path.with_name(path.stem + ".tmp.mp4")

@@ -80,12 +80,14 @@ def _resize_uint8(frames: torch.Tensor, size: int) -> torch.Tensor:
     return rearrange(x.round_().clamp_(0, 255).to(torch.uint8), "(n t) c h w -> n c t h w", n=n)
 
 
-def caption_clips(recipe: MMSynthRecipe | str, seed: int = 0, split: str = "train", chunk: int = 100) -> CaptionClips:
+def caption_clips(recipe: MMSynthRecipe | str, seed: int = 0, split: str = "train", chunk: int = 100, *,
+                  look: dict[str, Any] | None = None) -> CaptionClips:
     """SynthMotion caption clips of ``split`` (``train`` / ``val`` / ``test``), rendered and resized in chunks.
 
     The first clips of each split are exactly those of the recipe's profile's dataset on disk (same ids and
     captions); ``recipe.train_videos`` / ``recipe.test_videos`` only add clips after them. ``recipe`` may be a
-    profile name.
+    profile name. ``look``: other :class:`~internvideo_core.data.synthmotion.SynthConfig` drawing knobs (e.g.
+    ``textured=False``; the embedded models use :data:`internvideo_core.embedded.SYNTH_LOOK`).
     """
     recipe = as_recipe(recipe)
     if split not in ("train", "val", "test"):
@@ -95,7 +97,7 @@ def caption_clips(recipe: MMSynthRecipe | str, seed: int = 0, split: str = "trai
     vl = (train_n, sizes.vl[1], sizes.vl[2]) if split == "train" else \
         (sizes.vl[0], sizes.vl[1], recipe.test_videos or sizes.vl[2])
     sizes = dataclasses.replace(sizes, vl=vl)
-    cfg = SynthConfig(size=recipe.render_size, num_frames=recipe.clip_frames)
+    cfg = SynthConfig(size=recipe.render_size, num_frames=recipe.clip_frames, **(look or {}))
     total = sizes.count("captions", split)
     videos, captions, metas, ids = [], [], [], []
     for lo in range(0, total, chunk):

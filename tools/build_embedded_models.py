@@ -1,0 +1,387 @@
+"""Rebuild the models embedded in the package (``internvideo_core/assets/models/``): one command, same seed,
+same card metrics.
+
+    python tools/build_embedded_models.py                       # all three, seed 0 (~12 min of CPU, 1 thread)
+    python tools/build_embedded_models.py --only classifier     # autoencoder | classifier | dual_encoder
+    python tools/build_embedded_models.py --out /tmp/models     # somewhere else (the package is untouched)
+
+What it trains, with the kit's own recipes (the tutorial profile's architectures and input protocol, longer
+schedules and more clips than the notebooks, because these run once and ship):
+
+- ``videomae_pretrain_tiny_synth``: masked autoencoder (tube masking, 90 %), recipe
+  :mod:`internvideo_core.recipes.videomae_synth` (:func:`pretrain_on_synthmotion`);
+- ``videomae_vit_tiny_synth``: the classifier of the 12 SynthMotion motions, fine-tuned from that autoencoder
+  (:func:`finetune_on_synthmotion`) on many labelled clips;
+- ``internvideo_mm_tiny_synth``: the dual encoder, recipe :mod:`internvideo_core.recipes.mm_synth`
+  (:func:`train_dual_encoder_on_synthmotion`) on more caption clips for more epochs.
+
+All three see clips drawn like the demo's SynthMotion examples (:data:`internvideo_core.embedded.SYNTH_LOOK`:
+64 px, plain background, no noise, large objects), brought to each model's input size by the demo's own
+preprocessing, so what the demo shows is what they learned. Held-out metrics (test splits that no
+training saw, plus the demo's own example clips through the demo code) go to each model's ``config.json``
+(``card``) and ``MODEL_CARD.md``. Weights are stored in float16 (the kit loads them into float32); the metrics
+are measured on the stored weights. Threads: ``--threads`` (default 1, deterministic and kind to shared CPUs).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from internvideo_core.embedded import BUILD_COMMAND, EMBEDDED, SYNTH_LOOK, models_dir  # noqa: E402
+
+#: Rendering of the VideoMAE models' clips: the demo's examples (SynthConfig defaults at 64 px, 16 frames).
+RENDER_SIZE, RENDER_FRAMES = 64, 16
+#: Clips per class: (train, val, test) of the SynthMotion classification part; ssv2 train clips join the
+#: autoencoder's unlabelled pool.
+CLASSIFICATION_CLIPS = (100, 10, 20)
+SSV2_CLIPS = (40, 10, 10)
+AUTOENCODER = dict(pretrain_epochs=20, pretrain_batch_size=32, pretrain_lr=1.2e-2, pretrain_warmup_epochs=1)
+CLASSIFIER = dict(finetune_batch_size=32, labels_per_class=CLASSIFICATION_CLIPS[0])
+#: The classifier's schedule: the first phase starts from the autoencoder, each later phase restarts a cosine
+#: schedule from the previous phase's stored (float16) weights.
+CLASSIFIER_PHASES: tuple[dict, ...] = (
+    dict(finetune_epochs=12, finetune_lr=1.6e-2, finetune_warmup_epochs=1),
+    dict(finetune_epochs=8, finetune_lr=8e-3, finetune_warmup_epochs=0),
+    dict(finetune_epochs=8, finetune_lr=8e-3, finetune_warmup_epochs=0),
+)
+DUAL_ENCODER = dict(train_videos=2400, epochs=30)
+STAGES = ("autoencoder", "classifier", "dual_encoder")
+
+
+def _log(msg: str) -> None:
+    print(f"[build {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ------------------------------------------------------------------------------------------------- data
+def demo_style_clips(part: str, split: str, seed: int, size: int):
+    """``(uint8 [N, 16, size, size, 3], labels [N], classes)``: SynthMotion clips drawn like the demo's examples
+    and squared to ``size`` px by the demo's preprocessing (antialiased short-side resize, centre crop)."""
+    from internvideo_core.data.synthmotion import SynthConfig, SynthSizes, synthmotion_clips
+    from internvideo_core.demo.models import square_uint8
+
+    sizes = SynthSizes(classification=CLASSIFICATION_CLIPS, ssv2=SSV2_CLIPS)
+    cfg = SynthConfig(size=RENDER_SIZE, num_frames=RENDER_FRAMES, **SYNTH_LOOK)
+    clips = synthmotion_clips(part, split, sizes, seed, cfg=cfg)
+    videos = torch.stack([square_uint8(v, size) for v in clips.videos])
+    return videos, clips.labels, tuple(clips.classes)
+
+
+def videomae_data(recipe: Any, seed: int):
+    """The recipe's :class:`SynthData` from demo-style clips (pool: classification + ssv2 train; labelled: the
+    classification train clips; test: the classification test split)."""
+    from internvideo_core.recipes import videomae_synth as VS
+
+    train, labels, classes = demo_style_clips("classification", "train", seed, recipe.render_size)
+    ssv2, _, _ = demo_style_clips("ssv2", "train", seed, recipe.render_size)
+    test, test_labels, _ = demo_style_clips("classification", "test", seed, recipe.render_size)
+    return VS.SynthData(pool=torch.cat([train, ssv2]), train_videos=train, train_labels=labels,
+                        test_videos=test, test_labels=test_labels, classes=classes)
+
+
+# ------------------------------------------------------------------------------------------------ saving
+def _save(model: torch.nn.Module, name: str, out: Path, *, class_names=None, input: dict, card: dict) -> Path:
+    """float16 weights + ``config.json`` (with ``card``) in ``out/<name>/``; returns the weights' path."""
+    from internvideo_core.model_config import config_path, save_model
+
+    half = copy.deepcopy(model).half()
+    path = save_model(half, out / name / "model.safetensors", arch=name, overrides={}, class_names=class_names,
+                      input=input, command=BUILD_COMMAND)
+    cfg = json.loads(config_path(path).read_text())
+    cfg["card"] = card
+    config_path(path).write_text(json.dumps(cfg, indent=1))
+    return path
+
+
+def _reload(model: torch.nn.Module, path: Path) -> torch.nn.Module:
+    """``model`` with the stored (float16) weights, float32, eval mode: what users get."""
+    from internvideo_core.checkpoint import load_checkpoint
+
+    fresh = copy.deepcopy(model).float()
+    load_checkpoint(fresh, path, strict=True)
+    return fresh.eval()
+
+
+def _card(recipe_name: str, recipe: Any, seed: int, data: str, metrics: dict, seconds: float) -> dict:
+    import dataclasses
+
+    from internvideo_core import __version__
+
+    return {"recipe": recipe_name, "profile": "tutorial", "recipe_fields": json.loads(json.dumps(
+        dataclasses.asdict(recipe), default=str)), "seed": seed, "data": data, "metrics": metrics,
+            "kit_version": __version__, "command": f"{BUILD_COMMAND} --seed {seed} --threads {torch.get_num_threads()}",
+            "train_cpu_seconds": round(seconds, 1), "weights_dtype": "float16"}
+
+
+def write_model_card(name: str, path: Path) -> None:
+    """``MODEL_CARD.md`` beside the weights, from the ``card`` of ``config.json``."""
+    from internvideo_core.model_config import config_path
+
+    cfg = json.loads(config_path(path).read_text())
+    card = cfg["card"]
+    metric_lines = "\n".join(f"| {k} | {v} |" for k, v in card["metrics"].items())
+    text = f"""# {name} (embedded SynthMotion model)
+
+Task in the demo: **{EMBEDDED[name]}**. Architecture `{cfg['architecture']}` (registered in
+`internvideo_core/zoo`), weights `model.safetensors` ({path.stat().st_size / 2**20:.2f} MiB, {card['weights_dtype']}).
+
+- Recipe: `internvideo_core.recipes.{card['recipe']}`, profile `{card['profile']}` with the changes listed in
+  `config.json` (`card.recipe_fields`); seed {card['seed']}.
+- Data: {card['data']}
+- Kit version: {card['kit_version']}; training CPU time: {card['train_cpu_seconds']} s.
+- Rebuild (same seed, same metrics): `{card['command']}`
+
+## Held-out metrics (SynthMotion clips no training step saw)
+
+| metric | value |
+|---|---|
+{metric_lines}
+
+Trained on synthetic clips only: on real videos it guesses. Use a released checkpoint
+(`internvideo zoo list`) for real footage.
+"""
+    path.with_name("MODEL_CARD.md").write_text(text)
+
+
+# ------------------------------------------------------------------------------------------------ stages
+def build_autoencoder(seed: int, out: Path) -> dict:
+    from internvideo_core.recipes import videomae_synth as VS
+
+    start = time.process_time()
+    recipe = VS.get_recipe("tutorial", **AUTOENCODER)
+    data = videomae_data(recipe, seed)
+    _log(f"autoencoder: {len(data.pool)} unlabelled clips, {recipe.pretrain_epochs} epochs")
+    model, history = VS.pretrain_on_synthmotion("tutorial", seed, recipe=recipe, data=data)
+    seconds = time.process_time() - start
+    path = _save(model, "videomae_pretrain_tiny_synth", out, input=_videomae_input(recipe), card={})
+    model = _reload(model, path)
+    rep = VS.reconstruction_report(model, data.test_videos, recipe, "tube", recipe.mask_ratio, seed=seed)
+    metrics = {"test_clips": len(data.test_videos), "mask": f"tube {recipe.mask_ratio:.0%}",
+               "loss_model": round(rep["model"], 4), "loss_mean_patch": round(rep["mean_patch"], 4),
+               "object_loss_model": round(rep["object_model"], 4),
+               "object_loss_mean_patch": round(rep["object_mean_patch"], 4),
+               "object_ratio_to_mean_patch": round(rep["object_model"] / rep["object_mean_patch"], 3),
+               "final_train_loss": round(history["epoch_loss"][-1], 4)}
+    _finish(model, "videomae_pretrain_tiny_synth", out, path, recipe, seed, metrics, seconds,
+            f"SynthMotion classification + ssv2 train clips ({len(data.pool)}, no labels), drawn like the demo's "
+            f"examples ({RENDER_SIZE} px, plain background, large objects), squared to {recipe.render_size} px", "videomae_synth",
+            input=_videomae_input(recipe))
+    return metrics
+
+
+def build_classifier(seed: int, out: Path, init: Path | None = None, changes: dict | None = None,
+                     start_phase: int = 0) -> dict:
+    """Fine-tune the classifier in :data:`CLASSIFIER_PHASES` from ``init`` (default: notebook 02's tutorial
+    autoencoder, trained here with notebook 02's call; ``--classifier-init`` gives that file when it exists, e.g.
+    ``runs/checkpoints/tutorial/videomae_synth_pretrain.safetensors`` after ``make run``). ``start_phase`` > 0:
+    ``init`` is the stored classifier of the phase before (``--classifier-from``)."""
+    from internvideo_core.recipes import videomae_synth as VS
+
+    name = "videomae_vit_tiny_synth"
+    start = time.process_time()
+    recipe = VS.get_recipe("tutorial", **{**CLASSIFIER, **CLASSIFIER_PHASES[0], **(changes or {})})
+    data = videomae_data(recipe, seed)
+    if init is None:  # notebook 02's tutorial autoencoder, made as notebook 02 makes it
+        _log("classifier init: the tutorial autoencoder of notebook 02 (pretrain_on_synthmotion('tutorial', seed))")
+        ae, _ = VS.pretrain_on_synthmotion("tutorial", seed)
+        init = VS.save_pretrained(ae, "tutorial", Path(tempfile.mkdtemp()) / "init.safetensors")
+    first_init = f"fingerprint {_fingerprint(init)}" if start_phase == 0 else f"phase {start_phase} from {init}"
+    path = Path(init)
+    for k in range(start_phase, len(CLASSIFIER_PHASES)):
+        recipe = VS.get_recipe("tutorial", **{**CLASSIFIER, **CLASSIFIER_PHASES[k], **(changes or {})})
+        _log(f"classifier phase {k + 1}/{len(CLASSIFIER_PHASES)}: {len(data.train_videos)} labelled clips, "
+             f"{recipe.finetune_epochs} epochs, lr {recipe.finetune_lr} (per 256), init {path}")
+        torch.manual_seed(seed + k)
+        model, history, _ = VS.finetune_on_synthmotion(path, "tutorial", seed + k, recipe=recipe, data=data)
+        path = _save(model, name, out, class_names=data.classes, input=_videomae_input(recipe), card={})
+        model = _reload(model, path)
+        res = VS.evaluate_classifier(model, data.test_videos, data.test_labels, recipe)
+        _log(f"classifier phase {k + 1}: held-out top-1 {float(res['top1']):.2f}, final train loss "
+             f"{history['epoch_loss'][-1]:.4f}")
+    seconds = time.process_time() - start
+    metrics = {"test_clips": len(data.test_videos), "top1": round(float(res["top1"]), 2),
+               "top5": round(float(res["top5"]), 2), "chance": round(100 / len(data.classes), 2),
+               "init": f"notebook 02's tutorial autoencoder (pretrain_on_synthmotion('tutorial', seed); {first_init})",
+               "schedule": " then ".join(f"{p['finetune_epochs']} epochs at lr {p['finetune_lr']}"
+                                         for p in CLASSIFIER_PHASES),
+               "final_train_loss": round(history["epoch_loss"][-1], 4)}
+    _finish(model, name, out, path, recipe, seed, metrics, seconds,
+            f"SynthMotion classification train clips ({len(data.train_videos)}, {CLASSIFICATION_CLIPS[0]} per "
+            f"class), drawn like the demo's examples ({RENDER_SIZE} px, plain background, large objects), squared to "
+            f"{recipe.render_size} px", "videomae_synth", class_names=data.classes, input=_videomae_input(recipe))
+    return metrics
+
+
+def build_dual_encoder(seed: int, out: Path) -> dict:
+    import torch.nn.functional as F
+
+    from internvideo_core.demo.models import video_text_defaults
+    from internvideo_core.eval.zeroshot import zero_shot_classify
+    from internvideo_core.recipes import mm_synth as R
+
+    start = time.process_time()
+    recipe = R.get_recipe("tutorial", **DUAL_ENCODER)
+    _log(f"dual encoder: {recipe.train_videos} caption clips, {recipe.epochs} epochs")
+    train = R.caption_clips(recipe, seed, "train", look=SYNTH_LOOK)
+    model, history = R.train_dual_encoder_on_synthmotion(recipe, seed, train=train, save=False)
+    seconds = time.process_time() - start
+    inp = {"num_frames": recipe.num_frames, "img_size": recipe.img_size, "sampling": "uniform"}
+    path = _save(model, "internvideo_mm_tiny_synth", out, input=inp, card={})
+    model = _reload(model, path)
+    test = R.caption_clips(recipe, seed, "test", look=SYNTH_LOOK)
+    video = F.normalize(R.encode_videos(model, test, recipe), dim=-1)
+    labels, templates, _ = video_text_defaults("tutorial")
+    from internvideo_core.data.synthmotion import KNOWN_MOTIONS
+
+    known = [i for i, m in enumerate(test.motions) if m in KNOWN_MOTIONS]
+    text = torch.stack([F.normalize(R.encode_texts(model, [t.format(lbl) for t in templates], recipe), dim=-1)
+                        .mean(0) for lbl in labels])
+    probs = zero_shot_classify(video[known], F.normalize(text, dim=-1),
+                               logit_scale=float(model.logit_scale.detach().exp()))
+    truth = torch.tensor([KNOWN_MOTIONS.index(test.motions[i]) for i in known])
+    caps = F.normalize(R.encode_texts(model, [c[0] for c in test.captions], recipe), dim=-1)
+    sims = caps @ video.T
+    ranks = (sims > sims.diag()[:, None]).sum(1) + 1
+    metrics = {"test_clips": len(test), "zero_shot_motion_top1 (demo labels, 12 motions)":
+               round(100.0 * float((probs.argmax(1) == truth).float().mean()), 2),
+               "zero_shot_clips": len(known), "chance": round(100 / len(labels), 2),
+               "t2v_R1 (first caption)": round(100.0 * float((ranks == 1).float().mean()), 2),
+               "t2v_R5 (first caption)": round(100.0 * float((ranks <= 5).float().mean()), 2),
+               "final_train_loss": round(float(history["loss"][-1]), 4)}
+    _finish(model, "internvideo_mm_tiny_synth", out, path, recipe, seed, metrics, seconds,
+            f"SynthMotion caption train clips ({recipe.train_videos}, {RENDER_SIZE} px, plain background, large objects), resized to "
+            f"{recipe.img_size} px", "mm_synth", input=inp)
+    return metrics
+
+
+def _fingerprint(path: Path) -> str:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        return (fh.metadata() or {}).get("fingerprint", "?")
+
+
+def _videomae_input(recipe: Any) -> dict:
+    return {"num_frames": recipe.num_frames, "img_size": recipe.img_size, "render_size": recipe.render_size,
+            "clip_frames": recipe.clip_frames, "frame_stride": recipe.frame_stride, "sampling": "uniform"}
+
+
+def _finish(model, name, out, path, recipe, seed, metrics, seconds, data, recipe_name, class_names=None,
+            input=None) -> None:
+    card = _card(recipe_name, recipe, seed, data, metrics, seconds)
+    _save(model, name, out, class_names=class_names, input=input or {}, card=card)
+    write_model_card(name, path)
+    _log(f"{name}: {json.dumps(metrics)} ({seconds:.0f} s CPU) -> {path}")
+
+
+# -------------------------------------------------------------------------------------------- demo check
+def demo_check(out: Path) -> dict:
+    """The demo's own answers on its SynthMotion examples with the models in ``out`` (an empty runs folder):
+    recognition top-1, zero-shot top-1 and the retrieval rank of each example's caption."""
+    from internvideo_core.demo.service import EXAMPLE_PREFIX, DemoService
+    from internvideo_core.demo.videos import SYNTH_EXAMPLES
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["INTERNVIDEO_RUNS"] = str(Path(tmp) / "runs")
+        os.environ["INTERNVIDEO_EMBEDDED_DIR"] = str(out)
+        service = DemoService("tutorial", synth_examples=len(SYNTH_EXAMPLES), example_dir=Path(tmp) / "ex",
+                              device="cpu")
+        defaults = service.defaults()
+        rows = []
+        for ex, (motion, _, _) in zip([e for e in service.examples if e.origin != "bundled"], SYNTH_EXAMPLES):
+            ref = EXAMPLE_PREFIX + ex.name
+            row: dict[str, Any] = {"example": ex.name, "motion": motion}
+            if service.choices["recognition"].available:
+                row["recognised"] = next(iter(service.recognize(ref, 1)))
+            if service.choices["video_text"].available:
+                zs = service.zero_shot(ref, defaults["labels"], defaults["templates"])
+                row["zero_shot"] = next(iter(zs))
+                names = [n for n, _ in service.retrieve(ex.caption, len(service.examples))[2]]
+                row["retrieval_rank"] = names.index(ex.name) + 1
+            rows.append(row)
+    return {"examples": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", default=",".join(STAGES), help=f"comma-separated stages of {STAGES}")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=str(models_dir()), help="where the model folders go (default: the package)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (the cards name the count used: float "
+                   "sums depend on it)")
+    p.add_argument("--no-demo-check", action="store_true")
+    p.add_argument("--classifier", nargs="*", default=[], metavar="FIELD=VALUE",
+                   help="change the classifier's recipe fields (e.g. finetune_epochs=16 layer_decay=0.9)")
+    p.add_argument("--classifier-from", nargs=2, default=None, metavar=("PHASE", "FILE"),
+                   help="start the classifier at phase PHASE (2, ...) from FILE, the stored classifier of the phase "
+                        "before (a rebuild interrupted between phases)")
+    p.add_argument("--classifier-init", default=None, help="the classifier's initial weights: notebook 02's tutorial "
+                   "autoencoder file (default: train it here with notebook 02's call)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    stages = [s.strip() for s in args.only.split(",") if s.strip()]
+    for s in stages:
+        if s not in STAGES:
+            p.error(f"unknown stage {s!r}; choose from {STAGES}")
+    init = Path(args.classifier_init) if args.classifier_init else None
+    start_phase = 0
+    if args.classifier_from:
+        start_phase, init = int(args.classifier_from[0]) - 1, Path(args.classifier_from[1])
+    changes = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.classifier)}
+    builders = {"autoencoder": build_autoencoder, "dual_encoder": build_dual_encoder,
+                "classifier": lambda seed, out: build_classifier(seed, out, init, changes, start_phase)}
+    for s in STAGES:
+        if s in stages:
+            torch.manual_seed(args.seed)
+            builders[s](args.seed, out)
+    if not args.no_demo_check:
+        check = demo_check(out)
+        _log(json.dumps(check, indent=1))
+        add_demo_check(out, check)
+    return 0
+
+
+def add_demo_check(out: Path, check: dict) -> None:
+    """Put the demo's answers on its 12 SynthMotion examples on the cards (recognition and zero-shot top-1
+    right, retrieval rank 1 of the example's caption among all example clips)."""
+    from internvideo_core.model_config import config_path
+
+    rows = check["examples"]
+    found = {"videomae_vit_tiny_synth": ("demo_examples_recognised", sum(r.get("recognised") == r["motion"] for r in rows)),
+             "internvideo_mm_tiny_synth": ("demo_examples_zero_shot_right", sum(
+                 r.get("zero_shot", "").endswith(_PHRASE.get(r["motion"], "?")) for r in rows))}
+    for name, (key, hits) in found.items():
+        path = out / name / "model.safetensors"
+        if not path.is_file():
+            continue
+        cfg = json.loads(config_path(path).read_text())
+        cfg["card"]["metrics"][key] = f"{hits} / {len(rows)}"
+        if name == "internvideo_mm_tiny_synth":
+            cfg["card"]["metrics"]["demo_examples_retrieval_rank1"] = \
+                f"{sum(r.get('retrieval_rank') == 1 for r in rows)} / {len(rows)}"
+        config_path(path).write_text(json.dumps(cfg, indent=1))
+        write_model_card(name, path)
+
+
+#: motion -> the end of its zero-shot label ("shape moves to the left").
+_PHRASE = {"move left": "to the left", "move right": "to the right", "move up": "moves up", "move down": "moves down",
+           "rotate clockwise": "rotates clockwise", "rotate counterclockwise": "rotates counterclockwise",
+           "grow": "grows", "shrink": "shrinks", "fade in": "fades in", "fade out": "fades out", "bounce": "bounces",
+           "stay": "stays still"}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
