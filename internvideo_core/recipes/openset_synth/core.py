@@ -84,8 +84,8 @@ def ensure_pretrained_encoder(profile: str = "tutorial", seed: int = 0, *, verbo
         return path
     if verbose:
         print(f"{path} missing or from another recipe: pretraining here (as notebook 02 does)")
-    model, _ = V.pretrain_on_synthmotion(profile, seed)
-    return V.save_pretrained(model, profile, recipe=vr)
+    model, _ = V.pretrain_on_synthmotion(vr, seed)
+    return V.save_pretrained(model, vr)
 
 
 def build_openset_model(init: str | Path | None, profile: str, num_classes: int,
