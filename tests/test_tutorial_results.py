@@ -24,6 +24,8 @@ def test_02_masked_pretraining_reconstructs_hidden_object_tubelets_well_beyond_t
     by_ratio = r["object_ratio_by_mask_ratio"]
     assert set(by_ratio) == {"0.75", "0.90", "0.95"}
     assert by_ratio["0.95"] > by_ratio["0.90"] + 0.03 and by_ratio["0.75"] <= by_ratio["0.90"] + 0.02, by_ratio
+    # on the plain clips (notebook 03's encoder) the hidden edges stay close to the baseline, as the text says
+    assert r["test_object_ratio"] + 0.1 < r["encoder_object_ratio"] < 1.0, r
     # tube masking leaves no visible twin in time; random masking at 90 % does for a good share of tokens
     assert r["leak_copyable_tube"] == 0.0 and r["leak_copyable_random"] > 0.2, r
     assert r["seconds"] < 6 * 60, "notebook 02 must run in under 6 minutes in the tutorial profile"

@@ -7,7 +7,7 @@ Used as ``from internvideo_core.recipes import videomae_synth``; every name belo
 recipe functions take ``(recipe, seed, ...)``, the recipe carrying its profile (``recipe.profile``).
 
     config        VideoMAESynthRecipe, RECIPES, get_recipe, as_recipe (and why the defaults are what they are),
-                  SEED_TABLE (notebook 03's three seeds)
+                  SEED_TABLE (notebook 03's three seeds), RECONSTRUCTION_OVERRIDES (notebook 02's striped clips)
     data          SynthData, load_synth_data, clips_to_input, ClipLoader, shuffle_frames, make_mask
     models        build_pretrain_model, build_classifier
     checkpoints   pretrain_checkpoint_path, save_pretrained, classifier_checkpoint_path, save_classifier,
@@ -27,7 +27,8 @@ from __future__ import annotations
 
 from .checkpoints import (checkpoint_matches, classifier_checkpoint_path, pretrain_checkpoint_path,
                           save_classifier, save_pretrained)
-from .config import RECIPES, SEED_TABLE, SEED_TABLE_COMMAND, VideoMAESynthRecipe, as_recipe, get_recipe
+from .config import (RECIPES, RECONSTRUCTION_OVERRIDES, SEED_TABLE, SEED_TABLE_COMMAND, VideoMAESynthRecipe,
+                     as_recipe, get_recipe)
 from .data import ClipLoader, SynthData, clips_to_input, load_synth_data, make_mask, shuffle_frames
 from .evaluation import (copy_neighbour_error, direction_accuracy, encoder_features, evaluate_classifier,
                          linear_probe, predict_logits, reconstruction_error, reconstruction_report)
@@ -36,7 +37,7 @@ from .models import build_classifier, build_pretrain_model
 from .training import finetune_on_synthmotion, pretrain_on_synthmotion, train_from_scratch
 
 __all__ = [
-    "VideoMAESynthRecipe", "RECIPES", "get_recipe", "as_recipe", "SEED_TABLE", "SEED_TABLE_COMMAND", "train_from_scratch", "SynthData", "load_synth_data", "ClipLoader",
+    "VideoMAESynthRecipe", "RECIPES", "get_recipe", "as_recipe", "SEED_TABLE", "SEED_TABLE_COMMAND", "RECONSTRUCTION_OVERRIDES", "train_from_scratch", "SynthData", "load_synth_data", "ClipLoader",
     "clips_to_input", "build_pretrain_model", "build_classifier", "pretrain_on_synthmotion",
     "finetune_on_synthmotion", "predict_logits", "evaluate_classifier", "pretrain_checkpoint_path",
     "save_pretrained", "encoder_features", "linear_probe", "reconstruction_error", "reconstruction_report",
