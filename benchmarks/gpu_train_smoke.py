@@ -127,16 +127,15 @@ def part_recipe(args: argparse.Namespace, device: torch.device) -> dict[str, Any
         raise RuntimeError(f"the recipe picks its own device (CUDA when available); asked for {device}")
     recipe = R.get_recipe(args.profile)
     t0 = time.perf_counter()
-    data = R.load_synth_data(recipe, args.profile, seed=0)
+    data = R.load_synth_data(recipe, 0)
     render_s = time.perf_counter() - t0
     with OptimizerProbe() as probe:
-        model, history = R.pretrain_on_synthmotion(args.profile, seed=0, recipe=recipe, data=data)
+        model, history = R.pretrain_on_synthmotion(recipe, 0, data=data)
     pre_opt = probe.info
     with tempfile.TemporaryDirectory() as tmp:
-        path = R.save_pretrained(model, args.profile, Path(tmp) / "pretrain.safetensors", recipe=recipe)
+        path = R.save_pretrained(model, recipe, Path(tmp) / "pretrain.safetensors")
         with OptimizerProbe() as probe:
-            clf, ft_history, metrics = R.finetune_on_synthmotion(init=path, profile=args.profile, seed=0,
-                                                                 recipe=recipe, data=data)
+            clf, ft_history, metrics = R.finetune_on_synthmotion(recipe, 0, init=path, data=data)
     losses = history["loss"]
     out = {
         "profile": args.profile,

@@ -29,7 +29,7 @@ def _save_models(profile: str = "smoke") -> None:
 
     torch.manual_seed(0)
     r = R.get_recipe(profile)
-    R.save_classifier(R.build_classifier(r, len(KNOWN_MOTIONS)), profile, KNOWN_MOTIONS, recipe=r)
+    R.save_classifier(R.build_classifier(r, len(KNOWN_MOTIONS)), r, KNOWN_MOTIONS)
     encoder = R.build_classifier(r, len(KNOWN_MOTIONS), R.classifier_checkpoint_path(profile)).eval()
     with torch.no_grad():
         dim = encoder_fn(encoder, "time")(torch.zeros(1, 3, r.num_frames, r.img_size, r.img_size)).shape[1]

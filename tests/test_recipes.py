@@ -15,7 +15,7 @@ def recipe() -> R.VideoMAESynthRecipe:
 
 @pytest.fixture(scope="module")
 def data(recipe) -> R.SynthData:
-    return R.load_synth_data(recipe, "smoke", seed=0)
+    return R.load_synth_data(recipe, seed=0)
 
 
 def test_profiles_and_overrides():
@@ -131,18 +131,18 @@ def test_linear_probe_separates_separable_features():
 def test_smoke_pretrain_save_finetune_roundtrip(recipe, data, tmp_path, monkeypatch):
     monkeypatch.setenv("INTERNVIDEO_RUNS", str(tmp_path / "runs"))
     torch.set_num_threads(1)
-    model, history = R.pretrain_on_synthmotion("smoke", seed=0, data=data)
+    model, history = R.pretrain_on_synthmotion(recipe, 0, data=data)
     assert history["mask"] == "tube" and history["ratio"] == 0.9
     assert len(history["loss"]) == recipe.pretrain_epochs * (len(data.pool) // recipe.pretrain_batch_size)
     assert all(torch.isfinite(torch.tensor(history["loss"])))
-    path = R.save_pretrained(model, "smoke", recipe=recipe)
+    path = R.save_pretrained(model, recipe)
     assert path == R.pretrain_checkpoint_path("smoke") and path.exists()
     assert R.checkpoint_matches(path, recipe) and not R.checkpoint_matches(path, recipe.replace(embed_dim=64))
     # the classifier takes the encoder weights: compare one block's qkv weight
     clf = R.build_classifier(recipe, len(data.classes), path)
     torch.testing.assert_close(clf.blocks[0].attn.qkv.weight, model.encoder.blocks[0].attn.qkv.weight)
     assert any(k.startswith("decoder.") for k in clf.load_report.ignored)
-    clf, hist, metrics = R.finetune_on_synthmotion(path, "smoke", seed=0, data=data)
+    clf, hist, metrics = R.finetune_on_synthmotion(recipe, 0, init=path, data=data)
     assert 0.0 <= metrics["top1"] <= 100.0 and metrics["probs"].shape == (len(data.test_labels), 12)
     assert hist["load_report"] is not None and len(hist["loss"]) > 0
     multi = R.evaluate_classifier(clf, data.test_videos, data.test_labels, recipe, temporal_views=2, spatial_views=3)
@@ -157,19 +157,19 @@ def test_reconstruction_report_baselines(recipe, data):
     """The mean-patch baseline is the mean square of the targets; a model that outputs zeros equals it."""
     torch.manual_seed(0)
     model = R.build_pretrain_model(recipe)
-    rep = R.reconstruction_report(model, data.test_videos[:8], recipe, "tube", 0.9, seed=0)
+    rep = R.reconstruction_report(model, data.val_videos[:8], recipe, "tube", 0.9, seed=0)
     assert set(rep) == {"model", "mean_patch", "object_model", "object_mean_patch", "object_fraction"}
     from internvideo_core.masking import make_mask
 
-    x = R.clips_to_input(data.test_videos[:8], recipe)  # one batch: the same mask draw as the report's
+    x = R.clips_to_input(data.val_videos[:8], recipe)  # one batch: the same mask draw as the report's
     mask = make_mask("tube", 8, recipe.grid, 0.9, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert abs(rep["model"] - float(model.loss(x, mask))) < 1e-5  # the training loss on those masks
-    assert R.reconstruction_error(model, data.test_videos[:8], recipe, "tube", 0.9, seed=0) == rep["model"]
+    assert R.reconstruction_error(model, data.val_videos[:8], recipe, "tube", 0.9, seed=0) == rep["model"]
     with torch.no_grad():  # decoder head -> zeros: the model IS the mean-patch baseline
         model.decoder.head.weight.zero_()
         model.decoder.head.bias.zero_()
-    zero = R.reconstruction_report(model, data.test_videos[:8], recipe, "tube", 0.9, seed=0)
+    zero = R.reconstruction_report(model, data.val_videos[:8], recipe, "tube", 0.9, seed=0)
     assert abs(zero["model"] - zero["mean_patch"]) < 1e-6
     assert abs(zero["object_model"] - zero["object_mean_patch"]) < 1e-6
     assert 0.0 < zero["object_fraction"] < 1.0 and zero["object_mean_patch"] > zero["mean_patch"]
@@ -181,10 +181,74 @@ def test_save_classifier_records_classes_and_fingerprint(recipe, data, tmp_path,
 
     monkeypatch.setenv("INTERNVIDEO_RUNS", str(tmp_path / "runs"))
     clf = R.build_classifier(recipe, len(data.classes))
-    path = R.save_classifier(clf, "smoke", data.classes, recipe=recipe)
+    path = R.save_classifier(clf, recipe, data.classes)
     assert path == R.classifier_checkpoint_path("smoke") and path.exists()
     with safe_open(str(path), framework="pt") as fh:
         meta = fh.metadata()
     assert json.loads(meta["classes"]) == list(data.classes) and meta["fingerprint"] == recipe.fingerprint()
     with pytest.raises(ValueError, match="outputs"):
-        R.save_classifier(clf, "smoke", data.classes[:3], recipe=recipe)
+        R.save_classifier(clf, recipe, data.classes[:3])
+
+
+def test_recipe_carries_its_profile_and_a_profile_name_stands_for_its_recipe():
+    assert {name: r.profile for name, r in R.RECIPES.items()} == {"smoke": "smoke", "tutorial": "tutorial",
+                                                                  "full": "full"}
+    assert R.get_recipe("smoke", mask_ratio=0.75).profile == "smoke"
+    assert R.as_recipe("smoke") == R.get_recipe("smoke")
+    with pytest.raises(TypeError, match="profile name"):
+        R.as_recipe(3)
+
+
+def test_data_has_separate_validation_and_test_clips(data):
+    assert data.val_videos is not None and len(data.val_videos) == len(data.val_labels) > 0
+    val = {bytes(v.flatten()[:4096].numpy()) for v in data.val_videos}
+    assert not any(bytes(v.flatten()[:4096].numpy()) in val for v in data.test_videos)
+
+
+def test_shuffle_frames_returns_the_order_it_used():
+    v = torch.arange(2 * 6, dtype=torch.uint8).view(2, 6, 1, 1, 1).expand(2, 6, 2, 2, 3).contiguous()
+    out, order = R.shuffle_frames(v, torch.Generator().manual_seed(0), return_order=True)
+    assert torch.equal(out[:, :, 0, 0, 0], torch.gather(v[:, :, 0, 0, 0], 1, order))
+    again = R.shuffle_frames(v, torch.Generator().manual_seed(0))
+    assert torch.equal(again, out) and sorted(order[0].tolist()) == list(range(6))
+
+
+def test_scratch_baseline_picks_the_learning_rate_on_validation_clips(recipe, data, monkeypatch):
+    from internvideo_core.recipes.videomae_synth import training
+
+    calls = []
+    real = training.finetune_on_synthmotion
+
+    def fake(r, seed, init=None, **kw):  # the real loop, but report a val score that prefers the larger lr
+        model, hist, metrics = real(r, seed, init, **kw)
+        calls.append((init, kw["lr"], kw["layer_decay"], kw["evaluate_on"]))
+        return model, hist, {**metrics, "top1": 1000 * kw["lr"]}
+
+    monkeypatch.setattr(training, "finetune_on_synthmotion", fake)
+    torch.set_num_threads(1)
+    model, hist, metrics = R.train_from_scratch(recipe, 0, data=data, lrs=(0.01, 0.05))
+    assert calls == [(None, 0.01, 1.0, "val"), (None, 0.05, 1.0, "val")]  # from scratch, no layer decay, on val
+    assert hist["lr"] == 0.05 and hist["sweep"] == {0.01: 10.0, 0.05: 50.0}
+    assert metrics["probs"].shape == (len(data.test_labels), 12)          # scored on the test clips
+
+
+def test_mask_explorer_draws_a_static_figure_when_not_interactive(recipe, data):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    torch.manual_seed(0)
+    model = R.build_pretrain_model(recipe).eval()
+    fig = R.mask_explorer(model, data.test_videos[0], recipe, interactive=False, ratios=(0.5, 0.75))
+    assert len(fig.axes) == 4 * 3 * 3  # (2 kinds x 2 ratios) rows, 3 pictures x 3 frames
+    panel = R.explorer_panel(model, data.test_videos[0], recipe, "tube", 0.75)
+    assert panel["visible_stats"].shape == panel["true_stats"].shape == (3, recipe.num_frames, recipe.img_size,
+                                                                         recipe.img_size)
+    assert not R.widgets_available()  # no IPython kernel under pytest: the static path is what CI checks
+
+
+def test_visible_statistics_use_only_visible_tokens():
+    grid = (1, 2, 2)
+    mean = torch.tensor([[[1.0], [2.0], [3.0], [100.0]]])  # token 3 is hidden: its value must not leak
+    mask = torch.tensor([[False, False, False, True]])
+    est, _ = R.visible_statistics(mean, mean, mask, grid)
+    assert torch.all(est <= 3.0)  # the hidden 100 never enters an estimate

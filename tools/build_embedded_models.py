@@ -162,7 +162,7 @@ def build_autoencoder(seed: int, out: Path) -> dict:
     recipe = VS.get_recipe("tutorial", **AUTOENCODER)
     data = videomae_data(recipe, seed)
     _log(f"autoencoder: {len(data.pool)} unlabelled clips, {recipe.pretrain_epochs} epochs")
-    model, history = VS.pretrain_on_synthmotion("tutorial", seed, recipe=recipe, data=data)
+    model, history = VS.pretrain_on_synthmotion(recipe, seed, data=data)
     seconds = time.process_time() - start
     path = _save(model, "videomae_pretrain_tiny_synth", out, input=_videomae_input(recipe), card={})
     model = _reload(model, path)
@@ -194,8 +194,9 @@ def build_classifier(seed: int, out: Path, init: Path | None = None, changes: di
     data = videomae_data(recipe, seed)
     if init is None:  # notebook 02's tutorial autoencoder, made as notebook 02 makes it
         _log("classifier init: the tutorial autoencoder of notebook 02 (pretrain_on_synthmotion('tutorial', seed))")
-        ae, _ = VS.pretrain_on_synthmotion("tutorial", seed)
-        init = VS.save_pretrained(ae, "tutorial", Path(tempfile.mkdtemp()) / "init.safetensors")
+        tutorial = VS.get_recipe("tutorial")
+        ae, _ = VS.pretrain_on_synthmotion(tutorial, seed)
+        init = VS.save_pretrained(ae, tutorial, Path(tempfile.mkdtemp()) / "init.safetensors")
     first_init = f"fingerprint {_fingerprint(init)}" if start_phase == 0 else f"phase {start_phase} from {init}"
     path = Path(init)
     for k in range(start_phase, len(CLASSIFIER_PHASES)):
@@ -203,7 +204,7 @@ def build_classifier(seed: int, out: Path, init: Path | None = None, changes: di
         _log(f"classifier phase {k + 1}/{len(CLASSIFIER_PHASES)}: {len(data.train_videos)} labelled clips, "
              f"{recipe.finetune_epochs} epochs, lr {recipe.finetune_lr} (per 256), init {path}")
         torch.manual_seed(seed + k)
-        model, history, _ = VS.finetune_on_synthmotion(path, "tutorial", seed + k, recipe=recipe, data=data)
+        model, history, _ = VS.finetune_on_synthmotion(recipe, seed + k, init=path, data=data)
         path = _save(model, name, out, class_names=data.classes, input=_videomae_input(recipe), card={})
         model = _reload(model, path)
         res = VS.evaluate_classifier(model, data.test_videos, data.test_labels, recipe)

@@ -40,6 +40,7 @@ COLOURS: dict[str, tuple[float, float, float]] = {
 }
 SIZE_WORDS: tuple[str, ...] = ("small", "medium", "large")
 BACKGROUNDS: tuple[str, ...] = ("plain", "gradient", "grating", "checker", "blobs")
+FILLS: tuple[str, ...] = ("flat", "shaded", "stripes", "grating")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,12 @@ class SynthConfig:
     noise: std of per-pixel Gaussian noise (0..1 intensity units). speed: multiplies every motion's rate.
     clutter: number of distractor shapes. clutter_moving: fraction of distractors that drift slowly.
     textured: textured backgrounds (False = plain grey). radius: main-object radius range (fraction of size).
+    fill: how objects are painted: ``"flat"`` (one colour, the default), ``"shaded"`` (a linear brightness ramp
+    across the object along its own axis, turning with it), ``"stripes"`` (sinusoidal stripes of period
+    ``fill_period`` x size fixed to the object: they move, turn and scale with it) or ``"grating"`` (vertical
+    stripes of period ``fill_period`` x size fixed to the frame: the object is a moving window onto them).
+    Opt-in structure that a masked autoencoder can predict from the visible parts of the object (notebook 02
+    uses ``grating`` with a period of one patch). soft: > 0 fades the outline over ``soft`` x radius pixels.
     """
 
     size: int = 64
@@ -62,6 +69,9 @@ class SynthConfig:
     textured: bool = True
     radius: tuple[float, float] = (0.11, 0.19)
     marker: bool = True
+    fill: str = "flat"
+    fill_period: float = 0.15
+    soft: float = 0.0
 
     def __post_init__(self) -> None:
         if self.size < 16 or self.size % 2:
@@ -70,6 +80,8 @@ class SynthConfig:
             raise ValueError(f"SynthConfig.num_frames must be >= 2, got {self.num_frames}")
         if not 0 < self.radius[0] <= self.radius[1] < 0.4:
             raise ValueError(f"SynthConfig.radius must satisfy 0 < lo <= hi < 0.4, got {self.radius}")
+        if self.fill not in FILLS:
+            raise ValueError(f"SynthConfig.fill must be one of {FILLS}, got {self.fill!r}")
 
     def replace(self, **changes: Any) -> "SynthConfig":
         return dataclasses.replace(self, **changes)
@@ -150,8 +162,26 @@ def _bbox_window(track: Track, size: int, pad: float = 2.0) -> tuple[int, int, i
     return max(x0, 0), min(x1, size), max(y0, 0), min(y1, size)
 
 
-def draw_object(frames: np.ndarray, obj: SceneObject, marker: bool = True) -> np.ndarray:
-    """Alpha-composite ``obj`` onto ``frames`` (float32 ``[T, H, W, 3]``, in place).
+def _fill_gain(fill: str, u: np.ndarray, v: np.ndarray, r: np.ndarray, period_px: float) -> np.ndarray | float:
+    """Brightness factor of the object's colour at local coordinates ``u, v`` (radius units, ``[T, h, w]``):
+    1 for ``flat``; a ramp 0.35..1 along ``u`` for ``shaded``; stripes 0.3..1 along ``u`` for ``stripes``."""
+    if fill == "shaded":
+        return np.clip(0.675 + 0.325 * u, 0.35, 1.0)
+    if fill == "stripes":
+        return 0.65 + 0.35 * np.sin(2 * np.pi * u * r / period_px)
+    return 1.0
+
+
+def _grating_gain(xs: np.ndarray, period_px: float) -> np.ndarray:
+    """Vertical stripes fixed to the frame, 0.3..1 along the pixel centres ``xs`` (``[1, 1, w]``), period
+    ``period_px`` pixels."""
+    return 0.65 + 0.35 * np.sin(2 * np.pi * (xs[None, None, :] - 0.5) / period_px)
+
+
+def draw_object(frames: np.ndarray, obj: SceneObject, marker: bool = True, fill: str = "flat",
+                period_px: float = 4.0, soft: float = 0.0) -> np.ndarray:
+    """Alpha-composite ``obj`` onto ``frames`` (float32 ``[T, H, W, 3]``, in place); ``fill`` / ``period_px``:
+    see :class:`SynthConfig` (``flat`` paints one colour).
 
     Returns the object's own coverage ``[T, H, W]`` float32 (before occlusion by later objects), used for
     boxes."""
@@ -171,10 +201,20 @@ def draw_object(frames: np.ndarray, obj: SceneObject, marker: bool = True) -> np
     u = (c * dx + s * dy) / r
     v = (c * dy - s * dx) / r
     g = shape_gauge(obj.shape, u, v)
-    a = np.clip((1.0 - g) * r + 0.5, 0.0, 1.0) * col(tr.alpha)
+    if soft > 0:  # a soft edge: opacity ramps over soft x radius pixels inside the outline
+        a = np.clip((1.0 - g) / soft, 0.0, 1.0) * col(tr.alpha)
+    else:
+        a = np.clip((1.0 - g) * r + 0.5, 0.0, 1.0) * col(tr.alpha)
     rgb = np.asarray(obj.rgb, dtype=np.float32)
     win = frames[:, y0:y1, x0:x1]
-    win += a[..., None] * (rgb - win)
+    if fill == "flat":
+        win += a[..., None] * (rgb - win)
+    else:
+        if fill == "grating":
+            gain = np.broadcast_to(_grating_gain(xs, period_px), a.shape).astype(np.float32)
+        else:
+            gain = np.asarray(_fill_gain(fill, u, v, r, period_px), dtype=np.float32)
+        win += a[..., None] * (gain[..., None] * rgb - win)
     cover[:, y0:y1, x0:x1] = a
     if marker:
         lum = float(rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32))
@@ -340,7 +380,9 @@ def render_scene(objects: list[SceneObject], rng: np.random.Generator, cfg: Synt
     bg, kind = render_background(rng, cfg)
     frames = np.empty((t, cfg.size, cfg.size, 3), dtype=np.float32)
     frames[:] = bg
-    boxes = [boxes_from_cover(draw_object(frames, o, cfg.marker)) for o in objects]
+    boxes = [boxes_from_cover(draw_object(frames, o, cfg.marker, cfg.fill, cfg.fill_period * cfg.size,
+                                                cfg.soft))
+             for o in objects]
     if cfg.noise > 0:  # Gaussian noise via a 256-level quantile table: ~5x faster than standard_normal
         codes = rng.integers(0, 256, size=frames.shape, dtype=np.uint8)
         frames += np.take(_GAUSS_TABLE * np.float32(cfg.noise), codes)

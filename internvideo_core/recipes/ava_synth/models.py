@@ -37,14 +37,13 @@ def encoder_checkpoint(recipe: AVASynthRecipe, seed: int = 0, kind: str = "class
     if kind == "classifier" and V.checkpoint_matches(clf, vm):
         return clf, {"made_now": made, "seconds": 0.0}
     if not V.checkpoint_matches(pre, vm):
-        model, _ = V.pretrain_on_synthmotion(prof, seed=seed, recipe=vm, progress=progress)
-        V.save_pretrained(model, prof, recipe=vm)
+        model, _ = V.pretrain_on_synthmotion(vm, seed, progress=progress)
+        V.save_pretrained(model, vm)
         made.append(str(pre))
     if kind == "classifier":
-        data = V.load_synth_data(vm, prof, seed)
-        model, _, _ = V.finetune_on_synthmotion(init=pre, profile=prof, seed=seed, recipe=vm, data=data,
-                                                progress=progress)
-        V.save_classifier(model, prof, data.classes, recipe=vm)
+        data = V.load_synth_data(vm, seed)
+        model, _, _ = V.finetune_on_synthmotion(vm, seed, init=pre, data=data, progress=progress)
+        V.save_classifier(model, vm, data.classes)
         made.append(str(clf))
     return (clf if kind == "classifier" else pre), {"made_now": made, "seconds": time.perf_counter() - start}
 

@@ -88,8 +88,8 @@ def ensure_pretrained_encoder(recipe: OpenSetSynthRecipe | str, seed: int = 0, *
         return path
     if verbose:
         print(f"{path.name} missing or from another recipe: pretraining here (as notebook 02 does)")
-    model, _ = V.pretrain_on_synthmotion(profile, seed)
-    return V.save_pretrained(model, profile, recipe=vr)
+    model, _ = V.pretrain_on_synthmotion(vr, seed)
+    return V.save_pretrained(model, vr)
 
 
 def build_openset_model(recipe: OpenSetSynthRecipe, init: str | Path | None, num_classes: int) -> nn.Module:

@@ -74,8 +74,8 @@ def pretrained_encoder(recipe: TALSynthRecipe, seed: int = 0) -> tuple[nn.Module
     path = R.pretrain_checkpoint_path(profile)
     if not R.checkpoint_matches(path, r):
         print(f"{path.name} missing or from another recipe: pretraining here (as notebook 02 does)")
-        mae, _ = R.pretrain_on_synthmotion(profile, seed)
-        R.save_pretrained(mae, profile, recipe=r)
+        mae, _ = R.pretrain_on_synthmotion(r, seed)
+        R.save_pretrained(mae, r)
     model = R.build_pretrain_model(r)
     model.load_report = load_checkpoint(model, str(path), strict=True)
     return model.eval(), path
@@ -95,8 +95,8 @@ def finetuned_encoder(recipe: TALSynthRecipe, seed: int = 0) -> tuple[nn.Module,
     if not R.checkpoint_matches(path, r):
         init = pretrained_encoder(recipe, seed)[1]
         print(f"{path.name} missing or from another recipe: fine-tuning here (as notebook 03 does)")
-        clf, _, _ = R.finetune_on_synthmotion(init=init, profile=profile, seed=seed)
-        R.save_classifier(clf, profile, KNOWN_MOTIONS, recipe=r)
+        clf, _, _ = R.finetune_on_synthmotion(r, seed, init=init)
+        R.save_classifier(clf, r, KNOWN_MOTIONS)
     return R.build_classifier(r, len(KNOWN_MOTIONS), path).eval(), path
 
 

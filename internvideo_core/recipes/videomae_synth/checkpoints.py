@@ -7,7 +7,7 @@ from typing import Sequence
 
 from torch import nn
 
-from .config import VideoMAESynthRecipe, get_recipe
+from .config import VideoMAESynthRecipe, as_recipe
 
 __all__ = ["pretrain_checkpoint_path", "save_pretrained", "classifier_checkpoint_path", "save_classifier",
            "checkpoint_matches"]
@@ -20,13 +20,14 @@ def pretrain_checkpoint_path(profile: str) -> Path:
     return runs_dir() / "checkpoints" / profile / "videomae_synth_pretrain.safetensors"
 
 
-def save_pretrained(model: nn.Module, profile: str, path: str | Path | None = None, *,
-                    recipe: VideoMAESynthRecipe | None = None) -> Path:
-    """Save the autoencoder (kit safetensors) to :func:`pretrain_checkpoint_path` (or ``path``), with the
-    recipe's :meth:`~VideoMAESynthRecipe.fingerprint` in the metadata."""
+def save_pretrained(model: nn.Module, recipe: VideoMAESynthRecipe | str, path: str | Path | None = None) -> Path:
+    """Save the autoencoder (kit safetensors) to :func:`pretrain_checkpoint_path` of ``recipe.profile`` (or
+    ``path``), with the recipe's :meth:`~VideoMAESynthRecipe.fingerprint` in the metadata. ``recipe`` may be a
+    profile name (its recipe)."""
     from internvideo_core.checkpoint import save_safetensors
 
-    r = recipe or get_recipe(profile)
+    r = as_recipe(recipe)
+    profile = r.profile
     return save_safetensors(model, path or pretrain_checkpoint_path(profile),
                             metadata={"recipe": "videomae_synth", "profile": profile, "fingerprint": r.fingerprint()})
 
@@ -39,15 +40,17 @@ def classifier_checkpoint_path(profile: str) -> Path:
     return runs_dir() / "checkpoints" / profile / "videomae_synth_classifier.safetensors"
 
 
-def save_classifier(model: nn.Module, profile: str, classes: Sequence[str], path: str | Path | None = None, *,
-                    recipe: VideoMAESynthRecipe | None = None) -> Path:
-    """Save a fine-tuned classifier (kit safetensors) to :func:`classifier_checkpoint_path` (or ``path``) with its
-    class names (JSON list, index = output unit) and the recipe fingerprint in the metadata."""
+def save_classifier(model: nn.Module, recipe: VideoMAESynthRecipe | str, classes: Sequence[str],
+                    path: str | Path | None = None) -> Path:
+    """Save a fine-tuned classifier (kit safetensors) to :func:`classifier_checkpoint_path` of ``recipe.profile``
+    (or ``path``) with its class names (JSON list, index = output unit) and the recipe fingerprint in the
+    metadata. ``recipe`` may be a profile name (its recipe)."""
     import json
 
     from internvideo_core.checkpoint import save_safetensors
 
-    r = recipe or get_recipe(profile)
+    r = as_recipe(recipe)
+    profile = r.profile
     head = getattr(model, "head", None)
     if isinstance(head, nn.Linear) and head.out_features != len(classes):
         raise ValueError(f"the classifier has {head.out_features} outputs but {len(classes)} class names were given")

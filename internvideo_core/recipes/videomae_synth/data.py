@@ -17,7 +17,7 @@ from einops import rearrange
 
 from internvideo_core.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 
-from .config import VideoMAESynthRecipe
+from .config import VideoMAESynthRecipe, as_recipe
 
 __all__ = ["SynthData", "load_synth_data", "clips_to_input", "ClipLoader", "shuffle_frames", "make_mask"]
 
@@ -27,7 +27,9 @@ class SynthData:
     """In-memory SynthMotion clips, all uint8 ``[N, clip_frames, render_size, render_size, 3]``.
 
     ``pool``: unlabelled pretraining clips; ``train_videos`` / ``train_labels``: the labelled fine-tuning subset;
-    ``test_videos`` / ``test_labels``: held-out evaluation clips; ``classes``: class names of the labels.
+    ``val_videos`` / ``val_labels``: held-out clips to choose hyper-parameters on (the ``val`` split);
+    ``test_videos`` / ``test_labels``: held-out evaluation clips (the ``test`` split; for ``ssv2``, which has no
+    test split, the ``val`` clips); ``classes``: class names of the labels.
     """
 
     pool: torch.Tensor
@@ -37,12 +39,17 @@ class SynthData:
     test_labels: torch.Tensor
     classes: tuple[str, ...]
     seconds: float = 0.0
+    val_videos: torch.Tensor | None = None
+    val_labels: torch.Tensor | None = None
 
 
-def load_synth_data(recipe: VideoMAESynthRecipe, profile: str, seed: int = 0) -> SynthData:
-    """Render the clips of ``recipe`` (SynthMotion sizes of ``profile``, the same clips for the same seed)."""
+def load_synth_data(recipe: VideoMAESynthRecipe | str, seed: int = 0) -> SynthData:
+    """Render the clips of ``recipe`` (SynthMotion sizes of ``recipe.profile``, the same clips for the same seed;
+    a profile name stands for its recipe)."""
     from internvideo_core.data.synthmotion import SynthConfig, synthmotion_clips
 
+    recipe = as_recipe(recipe)
+    profile = recipe.profile
     start = time.perf_counter()
     cfg = SynthConfig(size=recipe.render_size, num_frames=recipe.clip_frames, **dict(recipe.synth))
     parts = {p: synthmotion_clips(p, "train", profile, seed, cfg=cfg) for p in recipe.pretrain_parts}
@@ -56,11 +63,12 @@ def load_synth_data(recipe: VideoMAESynthRecipe, profile: str, seed: int = 0) ->
         if counts.get(y, 0) < recipe.labels_per_class:
             counts[y] = counts.get(y, 0) + 1
             keep.append(i)
-    test_splits = ("val", "test") if recipe.finetune_part != "ssv2" else ("val",)
-    tests = [synthmotion_clips(recipe.finetune_part, s, profile, seed, cfg=cfg) for s in test_splits]
+    val = synthmotion_clips(recipe.finetune_part, "val", profile, seed, cfg=cfg)
+    test = synthmotion_clips(recipe.finetune_part, "test", profile, seed, cfg=cfg) if recipe.finetune_part != "ssv2" \
+        else val
     idx = torch.as_tensor(keep)
     return SynthData(pool=pool, train_videos=labelled.videos[idx], train_labels=labelled.labels[idx],
-                     test_videos=torch.cat([t.videos for t in tests]), test_labels=torch.cat([t.labels for t in tests]),
+                     test_videos=test.videos, test_labels=test.labels, val_videos=val.videos, val_labels=val.labels,
                      classes=tuple(labelled.classes), seconds=time.perf_counter() - start)
 
 
@@ -126,10 +134,14 @@ class ClipLoader:
             yield x if self.labels is None else (x, self.labels[idx])
 
 
-def shuffle_frames(videos: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """The same clips with their frames in a random order (one permutation per clip): uint8 ``[N, T, ...]``."""
+def shuffle_frames(videos: torch.Tensor, generator: torch.Generator, *, return_order: bool = False
+                   ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """The same clips with their frames in a random order (one permutation per clip): uint8 ``[N, T, ...]``;
+    with ``return_order`` also the permutations ``[N, T]`` (frame ``j`` of clip ``i`` is original frame
+    ``order[i, j]``)."""
     perm = torch.stack([torch.randperm(videos.shape[1], generator=generator) for _ in range(len(videos))])
-    return torch.gather(videos, 1, perm.view(*perm.shape, 1, 1, 1).expand_as(videos))
+    out = torch.gather(videos, 1, perm.view(*perm.shape, 1, 1, 1).expand_as(videos))
+    return (out, perm) if return_order else out
 
 
 def make_mask(kind: str, batch: int, grid: tuple[int, int, int], ratio: float, seed: int = 0) -> torch.Tensor:
