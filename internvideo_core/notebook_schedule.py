@@ -40,6 +40,21 @@ DEPENDENCIES: dict[str, tuple[str, ...]] = {
     "13": (),                 # nav_synth pretrains its own encoder (nav_synth_mae_seed<seed>.safetensors)
 }
 
+#: torch threads of each notebook's kernel, fixed (not derived from the machine) because a training run's numbers
+#: depend on the thread count (it changes the order of float sums): with a fixed count the tutorial numbers are the
+#: same on every machine. The tutorial numbers were tuned with two threads; measured 2026-12-05 with one thread
+#: instead, 04's dual encoder reached t2v R@1 20 instead of 26, so notebook 05's zero-shot transfer fell to 11 % from
+#: 36 % and 11's interaction to 59 % from 76 %. Two notebooks of two threads side by side on 2 cores ran as fast as
+#: two of one thread (08: 203 s against 187 s), so the fixed count costs no time there.
+THREADS: dict[str, int] = {}
+DEFAULT_THREADS = 2
+
+
+def threads_of(name: str) -> int:
+    """The fixed torch thread count of notebook ``name`` (``"04"`` or ``"04_video_language_pretraining"``)."""
+    return THREADS.get(number(name), DEFAULT_THREADS)
+
+
 #: Seconds per notebook of the last full tutorial run (serial, 2-core CPU, 2026-12-05): the estimate used for
 #: ordering and progress when ``runs/<profile>/times.json`` does not exist yet.
 TUTORIAL_SECONDS: dict[str, float] = {

@@ -117,7 +117,9 @@ def execute_notebook(path: Path, profile: str = "tutorial", seed: int = 0, *, ke
 
 def default_jobs() -> int:
     """Notebooks side by side by default: one per CPU core, at most 4. On the 2-core build machine a tiny-ViT
-    training step ran 1.43x more steps/s as two 1-thread processes than as one 2-thread process."""
+    training step ran 1.43x more steps/s as two 1-thread processes than as one 2-thread process, and two 2-thread
+    notebooks side by side ran about as fast as two 1-thread ones. Each notebook runs with its fixed thread count (:data:`internvideo_core.notebook_schedule.THREADS`), so its numbers do not
+    depend on the machine."""
     return max(1, min(4, os.cpu_count() or 1))
 
 
@@ -164,7 +166,7 @@ def run_all(profile: str = "tutorial", seed: int = 0, only: list[str] | None = N
             keep_going: bool = False, jobs: int | None = None, *, tick_s: float = 30.0,
             timeout_s: int = 1800) -> list[NotebookRun]:
     """Execute every numbered notebook (or those whose name starts with one of ``only``), ``jobs`` side by side
-    (default :func:`default_jobs`) with :func:`threads_per_job` threads each, in the order of
+    (default :func:`default_jobs`) each with its fixed thread count (:data:`~internvideo_core.notebook_schedule.THREADS`), in the order of
     :mod:`internvideo_core.notebook_schedule` (dependencies first, then longest-first); print progress.
 
     Without ``keep_going`` a failure stops new notebooks from starting (running ones finish). Each notebook's
@@ -175,6 +177,8 @@ def run_all(profile: str = "tutorial", seed: int = 0, only: list[str] | None = N
 
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    from internvideo_core.notebook_schedule import threads_of
+
     jobs = jobs or default_jobs()
     threads = threads_per_job(jobs)
     paths = {p.stem: p for p in select(only)}
@@ -184,7 +188,9 @@ def run_all(profile: str = "tutorial", seed: int = 0, only: list[str] | None = N
     estimates = {**(TUTORIAL_SECONDS if profile == "tutorial" else {}), **known}
     order = {**TUTORIAL_SECONDS, **known}
     total, _ = simulate(paths, estimates, jobs)
-    print(f"[{profile}] {len(paths)} notebooks, {jobs} side by side ({threads} thread(s) each)"
+    counts = sorted({threads_of(s) for s in paths})
+    print(f"[{profile}] {len(paths)} notebooks, {jobs} side by side (fixed torch threads per notebook: "
+          f"{', '.join(map(str, counts))})"
           + (f"; about {_clock(total)} by the previous run's times" if estimates else ""), flush=True)
     logs = runs_dir() / profile / "logs"
 
@@ -192,7 +198,7 @@ def run_all(profile: str = "tutorial", seed: int = 0, only: list[str] | None = N
 
     def run_one(stem: str) -> NotebookRun:
         start = time.perf_counter() - t0
-        run = run_in_subprocess(paths[stem], profile, seed, threads, logs / f"{stem}.log", timeout_s)
+        run = run_in_subprocess(paths[stem], profile, seed, threads_of(stem), logs / f"{stem}.log", timeout_s)
         run.start = start
         return run
 

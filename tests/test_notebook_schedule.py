@@ -153,7 +153,9 @@ def test_run_all_executes_real_notebooks_side_by_side_one_thread_each_and_report
     import json
 
     import internvideo_core.notebooks as nbmod
+    from internvideo_core import notebook_schedule as S
 
+    monkeypatch.setitem(S.THREADS, "00", 3)   # a notebook with a fixed count of 3 gets 3, whatever the machine
     monkeypatch.setenv("INTERNVIDEO_RUNS", str(tmp_path / "runs"))
     ok, bad = tmp_path / "00_ok.ipynb", tmp_path / "01_bad.ipynb"
     _fake_notebook(ok, "import os\nfrom internvideo_core.results import save_results\n"
@@ -164,9 +166,24 @@ def test_run_all_executes_real_notebooks_side_by_side_one_thread_each_and_report
     assert [r.notebook.name for r in runs] == ["00_ok.ipynb", "01_bad.ipynb"]
     assert runs[0].error is None and "ZeroDivisionError" in runs[1].error
     values = json.loads((tmp_path / "runs" / "results" / "smoke" / "00_ok.json").read_text())["values"]
-    assert values["threads"] == str(nbmod.threads_per_job(2))
+    assert values["threads"] == "3"
     times = json.loads((tmp_path / "runs" / "smoke" / "times.json").read_text())
     assert times["jobs"] == 2 and set(times["notebooks"]) == {"00_ok", "01_bad"}
     assert times["notebooks"]["01_bad"]["ok"] is False
     out = capsys.readouterr().out
     assert "start 00_ok" in out and "01_bad FAILED" in out and "2 side by side" in out
+
+
+def test_each_notebook_has_a_fixed_thread_count_independent_of_the_machine(monkeypatch):
+    """Training numbers move with torch's thread count, so the runner gives every notebook a fixed count (not a
+    share of the machine's cores): the tutorial numbers are then the same on a 2-core and a 16-core machine."""
+    import os
+
+    from internvideo_core import notebook_schedule as S
+
+    assert S.threads_of("04_video_language_pretraining") == S.DEFAULT_THREADS == 2
+    assert set(S.THREADS) <= set(S.DEPENDENCIES)
+    monkeypatch.setitem(S.THREADS, "13", 1)
+    for cores in (2, 16):   # no share of the machine's cores enters the count
+        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
+        assert S.threads_of("08") == 2 and S.threads_of("13_vision_language_navigation") == 1

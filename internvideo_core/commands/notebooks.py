@@ -53,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace) -> int:
     """Print the order and estimated times of a run without running anything."""
     from internvideo_core.notebook_schedule import TUTORIAL_SECONDS, simulate
-    from internvideo_core.notebooks import default_jobs, select, threads_per_job
+    from internvideo_core.notebooks import default_jobs, select
     from internvideo_core.reproduction.report import previous_seconds
 
     jobs = args.jobs or default_jobs()
@@ -61,7 +61,7 @@ def _plan(args: argparse.Namespace) -> int:
     estimates = {**TUTORIAL_SECONDS, **known}
     total, plan = simulate([p.stem for p in select(args.only or None)], estimates, jobs)
     source = ("the previous run, " if known else "") + "the published tutorial times (serial, 2 threads) otherwise"
-    print(f"[{args.profile}] plan with {jobs} job(s), {threads_per_job(jobs)} thread(s) each; times from {source}:")
+    print(f"[{args.profile}] plan with {jobs} job(s), each notebook with its fixed torch thread count; times from {source}:")
     for name, start, end in sorted(plan, key=lambda x: (x[1], x[0])):
         print(f"  {start:6.0f} s - {end:6.0f} s  {name}")
     print(f"about {total:.0f} s if each notebook takes as long as there (one thread per notebook is slower)")
