@@ -108,3 +108,9 @@ def test_official_fixture_mask_is_a_tube_mask(official_dir):
 def test_device_argument():
     mask = tube_mask(1, (2, 2, 2), 0.5, generator=torch.Generator().manual_seed(0), device="meta")
     assert mask.device.type == "meta"
+
+
+@pytest.mark.parametrize("kind", ["tube", "random"])
+def test_make_mask_passes_the_device_on(kind):
+    mask = make_mask(kind, 2, (2, 2, 2), 0.5, generator=torch.Generator().manual_seed(0), device="meta")
+    assert mask.device.type == "meta" and mask.shape == (2, 8)
