@@ -1,6 +1,8 @@
 """Open-set metrics (AUROC, macro-F1, threshold, EDL) and open-ended QA accuracy."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -135,3 +137,30 @@ def test_qa_accuracy_by_type():
     r = qa_accuracy_by_type(["run", "girl", "car", "chef"], ["run", "boy", "dog", "chef"], types,
                             vocab=["run", "chef", "boy"])
     assert r == {"what": 100.0, "who": 50.0}
+
+
+def test_qa_accuracy_normalises_predictions_truths_and_vocab():
+    r = qa_accuracy([" DOG", "Cat "], ["dog ", " CAT"], [" Dog", "CAT"])
+    assert r == {"all": 100.0, "in_vocab": 100.0, "num_oov": 0, "num_questions": 2}
+    # an OOV ground truth hit by an OOV prediction counts in "all" but is dropped from "in_vocab"
+    r = qa_accuracy(["car", "dog"], ["car", "man"], ["dog", "man"])
+    assert r == {"all": 50.0, "in_vocab": 0.0, "num_oov": 1, "num_questions": 2}
+
+
+def test_qa_accuracy_with_nothing_to_average_is_nan():
+    r = qa_accuracy([], [], ["dog"])
+    assert math.isnan(r["all"]) and math.isnan(r["in_vocab"]) and r["num_oov"] == 0 and r["num_questions"] == 0
+    r = qa_accuracy(["dog"], ["car"], ["dog"])
+    assert r["all"] == 0.0 and math.isnan(r["in_vocab"]) and r["num_oov"] == 1
+
+
+def test_question_type_edge_cases_and_by_type_normalisation():
+    assert question_type("   ") == ""
+    assert question_type("  HOW many?") == "how"
+    r = qa_accuracy_by_type([" RUN", "Chef"], ["run ", "CHEF"], ["what", "who"], vocab=[" Run", "chef"])
+    assert r == {"what": 100.0, "who": 100.0}
+    assert qa_accuracy_by_type(["a"], ["b"], ["what"], vocab=["a"]) == {}
+    with pytest.raises(ValueError, match="same length"):
+        qa_accuracy_by_type(["a", "b"], ["a"], ["what", "who"])
+    with pytest.raises(ValueError, match="same length"):
+        qa_accuracy_by_type(["a"], ["a"], ["what", "who"])
