@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from internvideo_core import create_model
 from internvideo_core.train.config import FinetuneConfig, PretrainConfig
 from internvideo_core.train.loop import setup_optimization
-from internvideo_core.train.optim import create_optimizer, official_layer_id, param_groups, scale_lr
+from internvideo_core.train.optim import create_optimizer, official_layer_id, param_groups, scale_lr, unwrap_model
 from internvideo_core.train.schedule import WarmupCosine, apply_schedule, cosine_scheduler
 
 TINY = dict(img_size=32, num_frames=4, embed_dim=32, depth=3, num_heads=2)
@@ -155,3 +155,71 @@ def test_warmup_cosine_values_at_chosen_steps():
     assert s(500) == s(99)  # past the end: stays at the last value
     with pytest.raises(ValueError):
         WarmupCosine(1.0, 0.0, total_steps=5, warmup_steps=6)
+
+
+class _Toy(torch.nn.Module):
+    """Two 'blocks' and a head, all 2-D weights plus biases; no get_num_layers / no_weight_decay."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks = torch.nn.ModuleList([torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)])
+        self.head = torch.nn.Linear(2, 1)
+
+
+def test_unwrap_model_removes_ddp_and_compile_wrappers_at_any_depth():
+    inner = _Toy()
+    ddp = torch.nn.Module()
+    ddp.module = inner
+    compiled = torch.nn.Module()
+    compiled._orig_mod = ddp
+    assert unwrap_model(compiled) is inner
+    assert unwrap_model(ddp) is inner
+    assert unwrap_model(inner) is inner
+    odd = torch.nn.Module()
+    odd.module = "not a module"
+    assert unwrap_model(odd) is odd
+
+
+def test_param_groups_layer_decay_needs_the_depth_and_honours_overrides():
+    toy = _Toy()
+    with pytest.raises(ValueError, match="get_num_layers"):
+        param_groups(toy, weight_decay=0.1, layer_decay=0.5)
+    groups = {g["group_name"]: g for g in param_groups(toy, weight_decay=0.1, layer_decay=0.5, num_layers=2)}
+    assert groups["layer_1_decay"]["param_names"] == ["blocks.0.weight"]
+    assert groups["layer_1_decay"]["lr_scale"] == 0.25 and groups["layer_1_decay"]["weight_decay"] == 0.1
+    assert groups["layer_2_no_decay"]["param_names"] == ["blocks.1.bias"]
+    assert groups["layer_2_no_decay"]["lr_scale"] == 0.5 and groups["layer_2_no_decay"]["weight_decay"] == 0.0
+    assert groups["layer_3_decay"]["param_names"] == ["head.weight"] and groups["layer_3_decay"]["lr_scale"] == 1.0
+    # a custom layer-id function and an explicit skip list
+    groups = {g["group_name"]: g for g in param_groups(toy, weight_decay=0.1, layer_decay=0.5, num_layers=2,
+                                                        layer_id_fn=lambda n: 0, skip_list=["head.weight"])}
+    assert set(groups) == {"layer_0_decay", "layer_0_no_decay"}
+    assert groups["layer_0_decay"]["lr_scale"] == 0.125
+    assert groups["layer_0_no_decay"]["param_names"] == ["blocks.0.bias", "blocks.1.bias", "head.weight",
+                                                         "head.bias"]
+    # a model's own get_layer_id wins over the official mapping
+    toy.get_num_layers = lambda: 2
+    toy.get_layer_id = lambda n: 3
+    groups = param_groups(toy, weight_decay=0.1, layer_decay=0.5)
+    assert {g["group_name"] for g in groups} == {"layer_3_decay", "layer_3_no_decay"}
+    assert all(g["lr_scale"] == 1.0 for g in groups)
+
+
+def test_param_groups_skip_frozen_params_and_layer_decay_one_is_off():
+    toy = _Toy()
+    toy.blocks[0].weight.requires_grad_(False)
+    groups = {g["group_name"]: g for g in param_groups(toy, weight_decay=0.1, layer_decay=1.0)}
+    assert set(groups) == {"decay", "no_decay"}  # 1.0 means no layer decay (no depth needed)
+    assert groups["decay"]["param_names"] == ["blocks.1.weight", "head.weight"]
+
+
+def test_create_optimizer_defaults_on_cpu():
+    toy = _Toy()
+    opt = create_optimizer(toy, lr=0.1)
+    assert opt.defaults["betas"] == (0.9, 0.999) and opt.defaults["eps"] == 1e-8
+    assert opt.defaults["weight_decay"] == 0.0 and not opt.defaults.get("fused")
+    assert {g["group_name"]: g["weight_decay"] for g in opt.param_groups} == {"decay": 0.05, "no_decay": 0.0}
+    assert all(g["lr"] == 0.1 for g in opt.param_groups)
+    opt = create_optimizer(toy, lr=0.1, eps=1e-6, skip_list=["head.weight"], fused=False)
+    assert opt.defaults["eps"] == 1e-6
+    assert "head.weight" in {n for g in opt.param_groups if g["weight_decay"] == 0.0 for n in g["param_names"]}
