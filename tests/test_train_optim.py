@@ -228,7 +228,8 @@ def test_create_optimizer_defaults_on_cpu():
 def test_warmup_cosine_single_warmup_step_and_no_cosine_phase():
     s = WarmupCosine(base=1.0, final=0.0, total_steps=3, warmup_steps=1, start_warmup_value=0.25)
     assert s(0) == 0.25  # one warmup step: the official linspace(start, base, 1) == [start]
-    assert s(1) == 1.0 and s(2) == 0.5 and s(7) == 0.5  # cosine over the 2 remaining steps, then held
+    assert s(1) == 1.0 and s(2) == 0.5  # cosine over the 2 remaining steps
+    assert s(3) == 0.5 and s(4) == 0.5  # past the end: held at the last value, not at final
     only_warmup = WarmupCosine(base=1.0, final=0.5, total_steps=3, warmup_steps=3, start_warmup_value=0.0)
     assert only_warmup.as_array().tolist() == [0.0, 0.5, 1.0]
     assert only_warmup(3) == 1.0 and only_warmup(10) == 1.0  # no cosine steps: stays at the peak
@@ -254,6 +255,8 @@ def test_from_epochs_warmup_steps_win_and_are_capped_at_the_total():
     assert WarmupCosine.from_epochs(1.0, 0.0, 2, 3, warmup_epochs=1.5).warmup_steps == 4
     assert WarmupCosine.from_epochs(1.0, 0.0, 2, 3, warmup_steps=9).warmup_steps == 6
     assert WarmupCosine.from_epochs(1.0, 0.0, 2, 3).warmup_steps == 0
+    assert WarmupCosine.from_epochs(1.0, 0.0, 2, 3, warmup_epochs=1, warmup_steps=1).warmup_steps == 1
+    assert cosine_scheduler(1.0, 0.0, 2, 3, 1)[0] == 0.0  # start_warmup_value defaults to 0
     np.testing.assert_array_equal(cosine_scheduler(1.0, 0.0, 2, 3, 1, 0.5, 2), s.as_array())
     np.testing.assert_array_equal(cosine_scheduler(1.0, 0.0, 2, 3),
                                   WarmupCosine(1.0, 0.0, total_steps=6).as_array())
@@ -262,10 +265,10 @@ def test_from_epochs_warmup_steps_win_and_are_capped_at_the_total():
 def test_apply_schedule_without_schedules_and_with_undecayed_groups():
     p1, p2, p3 = (torch.nn.Parameter(torch.ones(2, 2)) for _ in range(3))
     opt = torch.optim.AdamW([{"params": [p1], "lr": 0.3, "weight_decay": 0.1, "lr_scale": 0.5},
-                             {"params": [p2], "lr": 0.3, "weight_decay": 0.0},
-                             {"params": [p3], "lr": 0.3, "weight_decay": 0.2}], lr=0.3)
-    assert apply_schedule(opt, 0, None) == 0.3
-    assert [g["lr"] for g in opt.param_groups] == [0.3, 0.3, 0.3]
+                             {"params": [p2], "lr": 0.6, "weight_decay": 0.0},
+                             {"params": [p3], "lr": 0.6, "weight_decay": 0.2}], lr=0.3)
+    assert apply_schedule(opt, 0, None) == 0.3  # the first group's lr
+    assert [g["lr"] for g in opt.param_groups] == [0.3, 0.6, 0.6]
     assert [g["weight_decay"] for g in opt.param_groups] == [0.1, 0.0, 0.2]
     lr = WarmupCosine(base=0.4, final=0.4, total_steps=2)
     wd = WarmupCosine(base=0.7, final=0.7, total_steps=2)
