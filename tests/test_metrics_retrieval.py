@@ -178,3 +178,50 @@ def test_blocked_tie_counts_match_unblocked():
     row = sim[0]
     assert greater[0] == np.sum(row > row[tgt[0]]) and equal[0] == np.sum(row == row[tgt[0]])
     assert left[0] == np.sum(row[: tgt[0]] == row[tgt[0]])
+
+
+def test_recall_cut_offs_sit_exactly_on_ranks_1_5_10():
+    from internvideo_core.eval.retrieval import metrics_from_ranks
+
+    m = metrics_from_ranks([0, 1, 4, 5, 9, 10, 10, 3])
+    assert m == {"R1": 12.5, "R5": 50.0, "R10": 75.0, "MdR": 5.5, "MnR": 6.25}
+    assert metrics_from_ranks([0, 1, 4, 5], median="lower")["MdR"] == 2.0
+    assert metrics_from_ranks([0, 1, 4], median="lower")["MdR"] == 2.0
+    with pytest.raises(ValueError, match="no ranks"):
+        metrics_from_ranks([])
+    with pytest.raises(ValueError, match="median must be"):
+        metrics_from_ranks([1], median="upper")
+
+
+def test_query_ranks_checks_its_arguments_and_tie_rules():
+    with pytest.raises(ValueError, match="2-D"):
+        query_ranks(np.zeros(3))
+    with pytest.raises(ValueError, match="more rows than columns"):
+        query_ranks(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="ties must be one of"):
+        query_ranks(np.zeros((2, 2)), ties="random")
+    with pytest.raises(ValueError, match="official_style"):
+        query_ranks(np.zeros((2, 2)), official_style="sorted")
+    with pytest.raises(ValueError, match="num_texts, num_videos"):
+        retrieval_metrics(np.zeros(3))
+    with pytest.raises(ValueError, match=r"lie in \[0, 3\)"):
+        retrieval_metrics(np.zeros((3, 3)), text_to_video=[0, 1, 3])
+    with pytest.raises(ValueError, match=r"lie in \[0, 3\)"):
+        retrieval_metrics(np.zeros((3, 3)), text_to_video=[0, -1, 2])
+    # a row whose target ties with two others at the top, the target in the middle
+    sim = np.array([[1.0, 1.0, 1.0, 0.0]])
+    assert query_ranks(sim, [1], ties="optimistic").tolist() == [0]
+    assert query_ranks(sim, [1], ties="pessimistic").tolist() == [2]
+    assert query_ranks(sim, [1], ties="mean").tolist() == [1.0]
+    assert query_ranks(sim, [1], official_style="index").tolist() == [1]
+    assert query_ranks(sim, [1]).tolist() == [0, 1, 2]
+    assert query_ranks(np.array([[0.0, 2.0, 2.0], [3.0, 3.0, 0.0]]), [2, 0]).tolist() == [0, 1, 0, 1]
+
+
+def test_dual_softmax_is_a_column_softmax_times_the_similarity():
+    from internvideo_core.eval.retrieval import dual_softmax
+
+    sim = np.array([[1000.0, 0.0], [1000.0, 0.0]])  # large logits: the softmax must be shifted to stay finite
+    np.testing.assert_allclose(dual_softmax(sim), [[500.0, 0.0], [500.0, 0.0]])
+    sim = np.log(np.array([[1.0, 3.0], [3.0, 1.0]]))
+    np.testing.assert_allclose(dual_softmax(sim), sim * np.array([[0.25, 0.75], [0.75, 0.25]]))
