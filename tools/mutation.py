@@ -49,7 +49,7 @@ TARGETS: dict[str, list[str]] = {
     "train/checkpointing.py": ["tests/test_train_resume.py"],
     "train/contrastive.py": ["tests/test_contrastive.py", "tests/test_boundaries.py"],
     "text.py": ["tests/test_tokenizer.py", "tests/test_boundaries.py"],
-    "hub.py": ["tests/test_hub.py", "tests/test_hub_hardening.py", "tests/test_boundaries.py"],
+    "hub.py": ["tests/test_hub_units.py", "tests/test_hub.py", "tests/test_hub_hardening.py", "tests/test_boundaries.py"],
 }
 KNOWN = REPO / "tests" / "mutation_survivors.md"
 
