@@ -50,7 +50,7 @@ TARGETS: dict[str, list[str]] = {
     "data/transforms.py": ["tests/test_transforms.py"],
     "train/schedule.py": ["tests/test_train_optim.py"],
     "train/optim.py": ["tests/test_train_optim.py"],
-    "train/checkpointing.py": ["tests/test_train_resume.py"],
+    "train/checkpointing.py": ["tests/test_checkpointing_units.py", "tests/test_train_resume.py"],
     "train/contrastive.py": ["tests/test_contrastive.py", "tests/test_boundaries.py"],
     "text.py": ["tests/test_tokenizer.py", "tests/test_boundaries.py"],
     "hub.py": ["tests/test_hub_units.py", "tests/test_hub.py", "tests/test_hub_hardening.py", "tests/test_boundaries.py"],
