@@ -182,7 +182,7 @@ def test_unwrap_model_removes_ddp_and_compile_wrappers_at_any_depth():
 
 def test_param_groups_layer_decay_needs_the_depth_and_honours_overrides():
     toy = _Toy()
-    with pytest.raises(ValueError, match="get_num_layers"):
+    with pytest.raises(ValueError, match=r"layer_decay=0.5 needs the depth: _Toy has no get_num_layers\(\)"):
         param_groups(toy, weight_decay=0.1, layer_decay=0.5)
     groups = {g["group_name"]: g for g in param_groups(toy, weight_decay=0.1, layer_decay=0.5, num_layers=2)}
     assert groups["layer_1_decay"]["param_names"] == ["blocks.0.weight"]
@@ -205,6 +205,15 @@ def test_param_groups_layer_decay_needs_the_depth_and_honours_overrides():
     assert all(g["lr_scale"] == 1.0 for g in groups)
 
 
+def test_a_multi_dimensional_bias_gets_no_weight_decay():
+    m = torch.nn.Module()
+    m.sub = torch.nn.Module()
+    m.sub.bias = torch.nn.Parameter(torch.ones(2, 2))  # 2-D, so only the ".bias" name rule applies
+    m.bias_like = torch.nn.Parameter(torch.ones(2, 2))  # name does not end with ".bias"
+    groups = {g["group_name"]: g["param_names"] for g in param_groups(m, weight_decay=0.1)}
+    assert groups == {"no_decay": ["sub.bias"], "decay": ["bias_like"]}
+
+
 def test_param_groups_skip_frozen_params_and_layer_decay_one_is_off():
     toy = _Toy()
     toy.blocks[0].weight.requires_grad_(False)
@@ -219,7 +228,8 @@ def test_create_optimizer_defaults_on_cpu():
     assert opt.defaults["betas"] == (0.9, 0.999) and opt.defaults["eps"] == 1e-8
     assert opt.defaults["weight_decay"] == 0.0 and not opt.defaults.get("fused")
     assert {g["group_name"]: g["weight_decay"] for g in opt.param_groups} == {"decay": 0.05, "no_decay": 0.0}
-    assert all(g["lr"] == 0.1 for g in opt.param_groups)
+    assert all(g["lr"] == 0.1 for g in opt.param_groups) and opt.defaults["lr"] == 0.1
+    assert create_optimizer(toy, lr=0.1, fused=True).defaults["fused"] is True  # an explicit choice is passed on
     opt = create_optimizer(toy, lr=0.1, eps=1e-6, skip_list=["head.weight"], fused=False)
     assert opt.defaults["eps"] == 1e-6
     assert "head.weight" in {n for g in opt.param_groups if g["weight_decay"] == 0.0 for n in g["param_names"]}
