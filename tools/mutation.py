@@ -39,7 +39,7 @@ TARGETS: dict[str, list[str]] = {
                             "tests/test_videomae_parity.py::test_sinusoid_table_equals_numpy_reference",
                             "tests/test_videomae_parity.py::test_pos_table_resizing_rules",
                             "tests/test_videomae_parity.py::test_pos_table_values_errors_and_each_resize_step"],
-    "models/layers.py": ["tests/test_videomae_parity.py", "tests/test_mm_parity.py", "tests/test_boundaries.py"],
+    "models/layers.py": ["tests/test_layers_units.py", "tests/test_videomae_parity.py", "tests/test_boundaries.py"],
     "eval/localization.py": ["tests/test_metrics_localization.py", "tests/test_boundaries.py"],
     "eval/detection.py": ["tests/test_metrics_detection.py", "tests/test_boundaries.py"],
     "eval/retrieval.py": ["tests/test_metrics_retrieval.py"],
