@@ -100,8 +100,8 @@ def test_official_init_of_linear_and_layernorm():
     torch.manual_seed(0)
     lin = nn.Linear(200, 200)
     init_vit_weights(lin)
-    assert torch.equal(lin.bias, torch.zeros(200)) and 0.018 < float(lin.weight.std()) < 0.022
-    assert float(lin.weight.abs().max()) <= 2.0  # truncated at +-2 (timm's absolute bounds)
+    assert torch.equal(lin.bias, torch.zeros(200)) and 0.018 < float(lin.weight.detach().std()) < 0.022
+    assert float(lin.weight.detach().abs().max()) <= 2.0  # truncated at +-2 (timm's absolute bounds)
     no_bias = nn.Linear(3, 3, bias=False)
     init_vit_weights(no_bias)
     ln = nn.LayerNorm(4)

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 TARGETS: dict[str, list[str]] = {
     "masking.py": ["tests/test_masking.py"],
     "models/vit.py": ["tests/test_vit_units.py", "tests/test_videomae_parity.py", "tests/test_boundaries.py"],
-    "models/videomae.py": ["tests/test_videomae_parity.py", "tests/test_boundaries.py", "tests/test_masking.py"],
+    "models/videomae.py": ["tests/test_videomae_units.py", "tests/test_videomae_parity.py", "tests/test_boundaries.py"],
     "models/pos_embed.py": ["tests/test_videomae_parity.py::test_resized_pos_table_matches_official",
                             "tests/test_videomae_parity.py::test_sinusoid_table_equals_numpy_reference",
                             "tests/test_videomae_parity.py::test_pos_table_resizing_rules",
