@@ -68,6 +68,43 @@ def known_survivors() -> set[str]:
     return set(re.findall(r"^- `([^`]+)`", KNOWN.read_text(), flags=re.M))
 
 
+def _function_lines(lines: list[str], name: str) -> list[str] | None:
+    """The source lines of ``def name(`` (header to the last line of its body) in ``lines``, or None."""
+    for i, line in enumerate(lines):
+        stripped = line.lstrip()
+        if stripped.startswith(f"def {name}("):
+            indent = len(line) - len(stripped)
+            j = i + 1
+            while j < len(lines) and (not lines[j].strip() or len(lines[j]) - len(lines[j].lstrip()) > indent
+                                      or lines[j].lstrip().startswith(")")):
+                j += 1
+            while j > i + 1 and not lines[j - 1].strip():
+                j -= 1
+            return lines[i:j]
+    return None
+
+
+def _diff(work: Path, module: str, name: str) -> str | None:
+    """The unified diff of one mutant against the original function, read from mutmut's ``mutants/`` copy
+    (what ``mutmut show`` prints, without starting mutmut once per survivor); None if it cannot be found."""
+    import difflib
+
+    path = work / "mutants" / "internvideo_core" / module
+    func = name.rsplit(".", 1)[-1]
+    orig = func.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return None
+    mutant, original = _function_lines(lines, func), _function_lines(lines, orig)
+    if mutant is None or original is None:
+        return None
+    mutant = [mutant[0].replace(func, orig, 1), *mutant[1:]]  # same name, so only the mutation differs
+    body = difflib.unified_diff(original, mutant, f"internvideo_core/{module}",
+                                f"internvideo_core/{module}", lineterm="", n=2)
+    return f"# {name}: survived\n" + "\n".join(body) + "\n"
+
+
 def _stage(work: Path, module: str, tests: list[str], max_children: int) -> None:
     """Copy the tracked files into ``work`` and point mutmut's configuration at one module."""
     files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, check=True, capture_output=True).stdout
@@ -108,8 +145,8 @@ def run_module(module: str, max_children: int, keep: bool) -> dict:
         listing = subprocess.run(mutmut + ["results"], cwd=work, env=env, check=True, capture_output=True,
                                  text=True).stdout
         survivors = re.findall(r"^\s*(\S+): survived", listing, flags=re.M)
-        diffs = {name: subprocess.run(mutmut + ["show", name], cwd=work, env=env, capture_output=True,
-                                      text=True).stdout for name in survivors}
+        diffs = {name: _diff(work, module, name) or subprocess.run(
+            mutmut + ["show", name], cwd=work, env=env, capture_output=True, text=True).stdout for name in survivors}
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
