@@ -186,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1, help="parallel mutants")
     parser.add_argument("--keep", action="store_true", help="keep each module's work folder (for mutmut show)")
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "mutation")
+    parser.add_argument("--fail-under", type=float, default=None, metavar="SCORE",
+                        help="exit with status 1 when a module scores below SCORE percent (for a CI smoke run)")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in TARGETS]
     if unknown:
@@ -200,6 +202,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(r['unexplained'])} unexplained survivors, {r['seconds']} s", flush=True)
         results.append(r)
     print(f"[mutation] report: {write_report(results, args.out)}")
+    low = [r["module"] for r in results if args.fail_under is not None and r["score"] < args.fail_under]
+    if low:
+        print(f"[mutation] below {args.fail_under} %: {', '.join(low)}", file=sys.stderr)
+        return 1
     return 0
 
 
