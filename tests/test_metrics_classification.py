@@ -138,6 +138,8 @@ def test_confusion_matrix_checks_lengths_and_handles_empty_and_explicit_sizes():
     assert cm.shape == (3, 3) and cm[2, 0] == 1 and cm.sum() == 1
     cm = confusion_matrix([3], [0])
     assert cm.shape == (4, 4) and cm[0, 3] == 1
+    cm = confusion_matrix(torch.tensor([[0.1, 0.7, 0.2], [0.6, 0.3, 0.1]]), [0, 1])
+    assert cm.shape == (3, 3)  # the width of the scores, not the largest id seen (1)
     cm = confusion_matrix(torch.tensor([[0.2, 0.8]]), [1], num_classes=3)
     assert cm.shape == (3, 3) and cm[1, 1] == 1 and cm.dtype == torch.int64
 
