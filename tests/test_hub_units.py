@@ -179,3 +179,57 @@ def test_stale_leftovers_only_old_and_orphaned(tmp_path):
     assert hub._STALE_AGE_S == 3600.0
     young_lock_age = hub._remove_stale_leftovers(tmp_path, max_age_s=0.0)
     assert young_lock in young_lock_age and not young_lock.exists()
+
+
+def test_check_digest_messages_name_the_origin_and_the_fix(tmp_path):
+    dest = tmp_path / "m.pth"
+    part = tmp_path / "m.pth.part"
+    part.write_bytes(b"abc")
+    got = hashlib.sha256(b"abc").hexdigest()
+    assert hub._check_digest(part, dest, None, None, "u") == got and part.exists()
+    assert hub._check_digest(part, dest, got, "f" * 64, "u") == got  # the published digest wins
+    with pytest.raises(hub.ChecksumError) as err:
+        hub._check_digest(part, dest, "0" * 64, None, "https://x.org/m.pth")
+    msg = str(err.value)
+    assert msg.startswith("sha256 mismatch for https://x.org/m.pth\n  expected: " + "0" * 64 + " (the published digest)")
+    assert f"\n  got:      {got}\n" in msg and f"nothing was written to {dest}." in msg
+    assert "The download was corrupted or the file on the server changed." in msg
+    assert "If the upstream file was replaced" not in msg and not part.exists()
+    assert msg.endswith("fetch the file by hand and compare its sha256 with the expected value.")
+    part.write_bytes(b"abc")
+    with pytest.raises(hub.ChecksumError) as err:
+        hub._check_digest(part, dest, None, "1" * 64, "u")
+    msg = str(err.value)
+    assert f"(the digest recorded in {tmp_path / 'm.pth.sha256'} when the file was first downloaded)" in msg
+    assert f"If the upstream file was replaced on purpose, delete {tmp_path / 'm.pth.sha256'} and run again" in msg
+
+
+def test_verify_existing_paths(tmp_path):
+    dest = tmp_path / "m.bin"
+    dest.write_bytes(b"PK\x03\x04 some bytes")
+    digest = hashlib.sha256(dest.read_bytes()).hexdigest()
+    # no digest anywhere: recorded on first use
+    assert hub._verify_existing(dest, None, "https://x.org/m.bin") is True
+    assert hub._read_sidecar(dest)[0] == digest
+    assert "(digest recorded on first use)" in (tmp_path / "m.bin.sha256").read_text()
+    # a published digest in upper case that matches: verified, sidecar names the source
+    assert hub._verify_existing(dest, digest.upper(), "src2") is True  # trusted by its stamp
+    assert hub._verify_existing(dest, digest.upper(), "src2", recheck=True) is True
+    assert "source: src2\n" in (tmp_path / "m.bin.sha256").read_text()
+    # a different published digest: the file is removed
+    assert hub._verify_existing(dest, "0" * 64, "src") is False and not dest.exists()
+    # an HTML page cached without a digest is refused and its sidecar dropped; the page itself stays
+    page = tmp_path / "p.bin"
+    page.write_bytes(b"<!DOCTYPE html><html>login</html>")
+    (tmp_path / "p.bin.sha256").write_text("a" * 64 + "  p.bin\n")
+    assert hub._verify_existing(page, None, "src") is False
+    assert not (tmp_path / "p.bin.sha256").exists() and page.exists()
+    # a fresh stamp is trusted without hashing unless recheck
+    good = tmp_path / "g.bin"
+    good.write_bytes(b"PK\x03\x04 good")
+    hub._verify_existing(good, None, "src")
+    st = good.stat()
+    good.write_bytes(b"PK\x03\x04 bad!")  # same size
+    os.utime(good, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert hub._verify_existing(good, None, "src") is True and good.exists()
+    assert hub._verify_existing(good, None, "src", recheck=True) is False and not good.exists()
