@@ -134,6 +134,11 @@ def run_module(module: str, max_children: int, keep: bool) -> dict:
     work = Path(tempfile.mkdtemp(prefix="mutation-"))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTHONPATH"] = str(work)
+    # one thread: mutmut forks a child per mutant from a process that already ran the tests, and an OpenMP /
+    # intra-op thread pool does not survive a fork (the child would hang on a lock until the timeout, which
+    # would count as killed); one thread per mutant is also what the machine can spare
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "INTERNVIDEO_NUM_THREADS"):
+        env[var] = "1"
     mutmut = [sys.executable, "-m", "mutmut"]
     start = time.perf_counter()
     try:
