@@ -132,3 +132,12 @@ def test_higher_score_detection_claims_the_box_first():
     r = ava_frame_map([("v", 902, 0.0, 0.0, 1.0, 1.0, 1), ("w", 1, 0.0, 0.0, 1.0, 1.0, 2)],
                       [("w", 1, 0.0, 0.0, 1.0, 1.0, 1, 0.9), ("v", 902, 0.0, 0.0, 1.0, 1.0, 1, 0.5)])
     assert r["per_class"][1] == 0.5
+
+
+def test_rows_after_an_ignored_or_excluded_row_still_count():
+    gt = [("v", 1, 0.0, 0.0, 1.0, 1.0, 9), ("v", 2, 0.0, 0.0, 1.0, 1.0, 5), ("v", 3, 0.0, 0.0, 1.0, 1.0, 1)]
+    det = [("v", 1, 0.0, 0.0, 1.0, 1.0, 9, 0.9), ("v", 2, 0.0, 0.0, 1.0, 1.0, 5, 0.9),
+           ("v", 3, 0.0, 0.0, 1.0, 1.0, 1, 0.8)]
+    # action 9 is not evaluated and frame 2 is excluded: the later rows of action 1 are still read
+    r = ava_frame_map(gt, det, excluded=[("v", 2)], classes=[1, 5])
+    assert r["per_class"][1] == 1.0 and math.isnan(r["per_class"][5]) and r["mAP"] == 1.0
