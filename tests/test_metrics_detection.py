@@ -141,3 +141,11 @@ def test_rows_after_an_ignored_or_excluded_row_still_count():
     # action 9 is not evaluated and frame 2 is excluded: the later rows of action 1 are still read
     r = ava_frame_map(gt, det, excluded=[("v", 2)], classes=[1, 5])
     assert r["per_class"][1] == 1.0 and math.isnan(r["per_class"][5]) and r["mAP"] == 1.0
+
+
+def test_boxes_are_compared_in_float64():
+    """IoU exactly 0.5 in float64 (the official numpy evaluator) but just under it when either box is rounded to
+    float32: both detections are true positives."""
+    gt = [("v", 1, 0.0, 0.0, 0.14, 1.0, 1), ("v", 2, 0.0, 0.0, 0.06, 1.0, 1)]
+    det = [("v", 1, 0.0, 0.0, 0.07, 1.0, 1, 0.9), ("v", 2, 0.0, 0.0, 0.03, 1.0, 1, 0.8)]
+    assert ava_frame_map(gt, det)["per_class"][1] == 1.0
