@@ -139,7 +139,7 @@ def test_rows_after_an_ignored_or_excluded_row_still_count():
     det = [("v", 1, 0.0, 0.0, 1.0, 1.0, 9, 0.9), ("v", 2, 0.0, 0.0, 1.0, 1.0, 5, 0.9),
            ("v", 3, 0.0, 0.0, 1.0, 1.0, 1, 0.8)]
     # action 9 is not evaluated and frame 2 is excluded: the later rows of action 1 are still read
-    r = ava_frame_map(gt, det, excluded=[("v", 2)], classes=[1, 5])
+    r = ava_frame_map(gt, det, excluded=[("v", 2)], classes=[5, 1])  # the NaN class first: 1 is still scored
     assert r["per_class"][1] == 1.0 and math.isnan(r["per_class"][5]) and r["mAP"] == 1.0
 
 
