@@ -149,3 +149,17 @@ def test_mean_class_accuracy_without_any_sample_is_nan_and_skips_empty_classes()
     assert mean_class_accuracy([0, 0, 1], [0, 1, 1], num_classes=5) == pytest.approx(75.0)
     per = per_class_accuracy([0, 0, 1], [0, 1, 1], num_classes=3)
     assert per.dtype == torch.float32 and per[:2].tolist() == [100.0, 50.0] and math.isnan(per[2].item())
+
+
+def test_tensors_with_gradients_and_empty_flat_input():
+    logits = torch.tensor([[0.1, 0.9], [0.8, 0.2]], requires_grad=True)
+    assert topk_accuracy(logits, torch.tensor([1, 1]), ks=(1,)) == {"top1": 50.0}
+    assert confusion_matrix(logits, [1, 0]).tolist() == [[1, 0], [0, 1]]
+    probs, ids = aggregate_views(torch.zeros(0, 3), video_ids=[], return_ids=True)
+    assert probs.shape == (0, 3) and ids == []
+
+
+def test_a_duplicate_view_in_the_middle_does_not_drop_the_rows_after_it():
+    logits = torch.log(torch.tensor([[0.5, 0.5], [0.5, 0.5], [0.9, 0.1], [0.1, 0.9]]))
+    probs = aggregate_views(logits, video_ids=["a", "a", "b", "c"], view_ids=[0, 0, 0, 0])
+    torch.testing.assert_close(probs, torch.tensor([[0.5, 0.5], [0.9, 0.1], [0.1, 0.9]]))
