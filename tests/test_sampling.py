@@ -225,3 +225,12 @@ def test_defaults_and_edges_of_every_sampler():
     idx = segment_indices(40, 4, "train")
     assert ((idx // 10) == np.arange(4)).all() and idx.dtype == np.int64
     assert dense_indices(300, 16, 4, "train").shape == (16,)
+
+
+def test_train_is_the_default_mode_and_union_returns_int64():
+    rng_a, rng_b = np.random.default_rng(4), np.random.default_rng(4)
+    assert dense_indices(300, rng=rng_a).tolist() == dense_indices(300, 16, 4, "train", rng=rng_b).tolist()
+    rng_a, rng_b = np.random.default_rng(4), np.random.default_rng(4)
+    assert segment_indices(160, rng=rng_a).tolist() == segment_indices(160, 16, "train", rng=rng_b).tolist()
+    unique, pos = union_indices(np.array([[4.0, 2.0], [2.0, 9.0]]))
+    assert unique.dtype == np.int64 and unique.tolist() == [2, 4, 9] and pos.tolist() == [[1, 0], [0, 2]]
