@@ -234,3 +234,14 @@ def test_train_is_the_default_mode_and_union_returns_int64():
     assert segment_indices(160, rng=rng_a).tolist() == segment_indices(160, 16, "train", rng=rng_b).tolist()
     unique, pos = union_indices(np.array([[4.0, 2.0], [2.0, 9.0]]))
     assert unique.dtype == np.int64 and unique.tolist() == [2, 4, 9] and pos.tolist() == [[1, 0], [0, 2]]
+
+
+def test_segment_train_draws_one_offset_per_segment_and_val_ignores_views():
+    rng, ref = np.random.default_rng(1), np.random.default_rng(1)
+    assert segment_indices(160, 16, "train", rng=rng).tolist() == \
+        (np.arange(16) * 10 + ref.integers(0, 10, size=16)).tolist()
+    # one frame per segment on average (16 <= n < 32): frames 0..S-1, not the repeat rule
+    assert segment_indices(7, 4, "train").tolist() == [0, 1, 2, 3]
+    # "val" always takes the centres, whatever view is asked for
+    assert segment_indices(8, 4, "val", view=0, num_views=2).tolist() == [1, 3, 5, 7]
+    assert segment_indices(8, 4, "test", view=0, num_views=2).tolist() == [0, 2, 4, 6]
