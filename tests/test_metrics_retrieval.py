@@ -226,3 +226,26 @@ def test_dual_softmax_is_a_column_softmax_times_the_similarity():
     np.testing.assert_allclose(dual_softmax(sim), [[500.0, 0.0], [500.0, 0.0]])
     sim = np.log(np.array([[1.0, 3.0], [3.0, 1.0]]))
     np.testing.assert_allclose(dual_softmax(sim), sim * np.array([[0.25, 0.75], [0.75, 0.25]]))
+
+
+def test_multi_caption_checks_name_the_problem_exactly():
+    with pytest.raises(ValueError, match=r"^sim is 4 texts x 3 videos but no text_to_video was given"):
+        retrieval_metrics(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"videos without any caption \(first few: \[2\]\)"):
+        retrieval_metrics(np.zeros((3, 3)), text_to_video=[0, 0, 1])
+    with pytest.raises(ValueError, match=r"videos without any caption \(first few: \[0, 1\]\)"):
+        retrieval_metrics(np.zeros((0, 2)), text_to_video=[])
+    # one video with all the captions: ids 0 are valid for n_videos == 1
+    r = retrieval_metrics(np.array([[0.5], [0.2]]), text_to_video=[0, 0])
+    assert r["t2v"]["R1"] == 100.0 and r["v2t"]["R1"] == 100.0
+    # float video ids (e.g. read from a float array) are cast
+    r = retrieval_metrics(np.eye(2), text_to_video=np.array([0.0, 1.0]))
+    assert r["t2v"]["R1"] == 100.0
+
+
+def test_tie_rule_applies_to_both_directions():
+    sim = np.array([[1.0, 1.0], [0.0, 1.0]])
+    # v2t: video 1's caption ties with caption 0 at the top
+    assert retrieval_metrics(sim, ties="optimistic")["v2t"]["R1"] == 100.0
+    assert retrieval_metrics(sim, ties="pessimistic")["v2t"]["R1"] == 50.0
+    assert retrieval_metrics(sim)["v2t"]["R1"] == pytest.approx(200 / 3)  # official: one entry per tied position
