@@ -249,3 +249,11 @@ def test_tie_rule_applies_to_both_directions():
     assert retrieval_metrics(sim, ties="optimistic")["v2t"]["R1"] == 100.0
     assert retrieval_metrics(sim, ties="pessimistic")["v2t"]["R1"] == 50.0
     assert retrieval_metrics(sim)["v2t"]["R1"] == pytest.approx(200 / 3)  # official: one entry per tied position
+
+
+def test_multi_caption_path_lists_five_missing_videos_and_uses_the_tie_rule():
+    with pytest.raises(ValueError, match=r"first few: \[1, 2, 3, 4, 5\]\)"):
+        retrieval_metrics(np.zeros((1, 7)), text_to_video=[0])
+    sim = np.array([[1.0, 1.0], [0.0, 1.0]])
+    assert retrieval_metrics(sim, text_to_video=[0, 1])["t2v"]["R1"] == 100.0  # official: index order
+    assert retrieval_metrics(sim, text_to_video=[0, 1], ties="pessimistic")["t2v"]["R1"] == 50.0
