@@ -257,3 +257,13 @@ def test_multi_caption_path_lists_five_missing_videos_and_uses_the_tie_rule():
     sim = np.array([[1.0, 1.0], [0.0, 1.0]])
     assert retrieval_metrics(sim, text_to_video=[0, 1])["t2v"]["R1"] == 100.0  # official: index order
     assert retrieval_metrics(sim, text_to_video=[0, 1], ties="pessimistic")["t2v"]["R1"] == 50.0
+    assert retrieval_metrics(sim, text_to_video=[0, 1], ties="optimistic")["v2t"]["R1"] == 100.0
+    assert retrieval_metrics(sim, text_to_video=[0, 1])["v2t"]["R1"] == pytest.approx(200 / 3)
+
+
+def test_ranks_are_integers_except_the_mean_rule():
+    sim = np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 2.0]])
+    for ties, style in (("optimistic", "expand"), ("pessimistic", "expand"), ("official", "index"),
+                        ("official", "expand")):
+        assert query_ranks(sim, [1, 2], ties=ties, official_style=style).dtype == np.int64, (ties, style)
+    assert query_ranks(sim, [1, 2], ties="mean").tolist() == [0.5, 0.5]
