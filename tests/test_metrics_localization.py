@@ -163,3 +163,12 @@ def test_soft_nms_thresholds_limits_and_errors():
     _, sc = segment_soft_nms(np.array([[0.0, 10.0], [0.0, 10.0], [5.0, 15.0]]), [0.9, 0.85, 0.4],
                              method="linear", iou_threshold=0.2)
     np.testing.assert_allclose(sc, [0.9, 0.4 * (2 / 3)])  # the duplicate decays to 0 and is never taken
+
+
+def test_soft_nms_default_sigma_and_linear_threshold():
+    segs = np.array([[0.0, 10.0], [5.0, 15.0], [40.0, 50.0]])
+    iou = 5 / 15
+    _, sc = segment_soft_nms(segs, [0.9, 0.8, 0.3])
+    np.testing.assert_allclose(sc, [0.9, 0.8 * math.exp(-iou ** 2 / 0.5), 0.3])  # sigma defaults to 0.5
+    _, sc = segment_soft_nms(segs, [0.9, 0.8, 0.3], method="linear")
+    np.testing.assert_allclose(sc, [0.9, 0.8 * (1 - iou), 0.3])  # iou_threshold defaults to 0.3 < 1/3
