@@ -172,3 +172,13 @@ def test_soft_nms_default_sigma_and_linear_threshold():
     np.testing.assert_allclose(sc, [0.9, 0.8 * math.exp(-iou ** 2 / 0.5), 0.3])  # sigma defaults to 0.5
     _, sc = segment_soft_nms(segs, [0.9, 0.8, 0.3], method="linear")
     np.testing.assert_allclose(sc, [0.9, 0.8 * (1 - iou), 0.3])  # iou_threshold defaults to 0.3 < 1/3
+
+
+def test_segment_nms_single_segment_float32_scores_and_int64_output():
+    import torch
+
+    assert segment_nms([[0.0, 1.0]], [0.5], 0.5).tolist() == [0]
+    empty = segment_nms(np.zeros((0, 2)), np.zeros(0), 0.5)
+    assert empty.dtype == np.int64 and empty.shape == (0,)
+    keep = segment_nms(torch.tensor([[0.0, 10.0], [1.0, 10.0]]), torch.tensor([0.2, 0.9]), 0.5)
+    assert keep.dtype == np.int64 and keep.tolist() == [1]  # float32 tensors in, float64 boxes and scores inside
