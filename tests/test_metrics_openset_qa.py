@@ -281,3 +281,20 @@ def test_openset_report_needs_a_threshold_and_passes_its_settings_on():
         roc_curve([0.1], [])
     fpr, tpr = roc_curve([0.1, 0.5], [0.5, 0.9])
     assert fpr.tolist() == [0.0, 0.0, 0.5, 1.0] and tpr.tolist() == [0.0, 0.5, 1.0, 1.0]
+
+
+def test_openset_report_defaults_and_evidence_reach_every_score():
+    from internvideo_core.eval.openset import openset_report, scores_from_logits
+
+    known = torch.tensor([[3.0, 0.0], [0.0, 3.0], [0.0, 0.5]])
+    unknown = torch.tensor([[0.0, 0.0], [0.2, 0.0], [3.0, 0.0], [0.0, 3.0], [0.1, 0.1]])
+    args = ([0, 1, 0], known, [4, 6, 8, 9, 10], unknown)
+    default = openset_report(*args, threshold=0.5)["open_maF1"]
+    assert default == openset_report(*args, threshold=0.5, num_rand=10, seed=123)["open_maF1"]
+    assert default != openset_report(*args, threshold=0.5, num_rand=11)["open_maF1"]
+    assert default != openset_report(*args, threshold=0.5, seed=124)["open_maF1"]
+    rep = openset_report(*args, train_logits=known, evidence="relu", keep_ratio=0.5)
+    relu = {name: scores_from_logits(x, "edl", "relu")["uncertainty"] for name, x in (("k", known), ("u", unknown))}
+    assert rep["unknown_uncertainty"] == pytest.approx(relu["u"].tolist())
+    assert rep["known_uncertainty"] == pytest.approx(relu["k"].tolist())
+    assert rep["threshold"] == pytest.approx(uncertainty_threshold(relu["k"], 0.5))
