@@ -298,3 +298,9 @@ def test_openset_report_defaults_and_evidence_reach_every_score():
     assert rep["unknown_uncertainty"] == pytest.approx(relu["u"].tolist())
     assert rep["known_uncertainty"] == pytest.approx(relu["k"].tolist())
     assert rep["threshold"] == pytest.approx(uncertainty_threshold(relu["k"], 0.5))
+    assert set(rep) == {"kind", "closed_set_accuracy", "auroc", "threshold", "open_set_macro_f1", "open_maF1",
+                        "open_maF1_std", "openness", "known_uncertainty", "unknown_uncertainty", "num_known",
+                        "num_unknown", "num_unknown_classes"}
+    assert rep["open_maF1_std"] == pytest.approx(
+        openset_report(*args, train_logits=known, evidence="relu", keep_ratio=0.5)["open_maF1_std"]) and \
+        rep["open_maF1_std"] > 0
