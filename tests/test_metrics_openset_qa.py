@@ -304,3 +304,13 @@ def test_openset_report_defaults_and_evidence_reach_every_score():
     assert rep["open_maF1_std"] == pytest.approx(
         openset_report(*args, train_logits=known, evidence="relu", keep_ratio=0.5)["open_maF1_std"]) and \
         rep["open_maF1_std"] > 0
+
+
+def test_openness_curve_defaults_are_the_official_ten_draws_with_seed_123():
+    kl = np.array([0, 1])
+    args = (kl, kl, np.array([0.1, 0.1]), np.array([0, 1, 2, 3]), np.array([0, 0, 1, 0]), np.array([0.9, 0.1, 0.9, 0.1]))
+    kw = dict(threshold=0.5, num_known_classes=2, num_unknown_classes=4)
+    default = open_macro_f1_openness(*args, **kw)["open_maF1"]
+    assert default == open_macro_f1_openness(*args, **kw, num_rand=10, seed=123)["open_maF1"]
+    assert default != open_macro_f1_openness(*args, **kw, num_rand=11)["open_maF1"]
+    assert default != open_macro_f1_openness(*args, **kw, seed=124)["open_maF1"]
