@@ -225,7 +225,9 @@ def test_openness_curve_draws_subsets_with_the_seed_and_reports_their_spread():
     draws = np.random.RandomState(0)
     picks = [int(draws.choice(2, 1, replace=False)[0]) for _ in range(4)]
     vals = np.array([good if p == 0 else bad for p in picks], dtype=np.float32)
-    assert r["macro_f1"][1] == pytest.approx(float(vals.mean())) and r["std"][1] == pytest.approx(float(vals.std()))
+    # float32 accumulation as the official script (np.zeros(..., dtype=np.float32)): exact, not approximately
+    assert r["macro_f1"][1] == float(vals.mean()) and r["std"][1] == float(vals.std())
+    assert float(vals.mean()) != float(np.mean([good if p == 0 else bad for p in picks]))  # float64 would differ
     assert r["macro_f1"][2] == pytest.approx(both) and r["std"][2] == pytest.approx(0.0, abs=1e-7)
     w = np.array([0.0, openness(2, 1), openness(2, 2)]) / 100
     assert r["open_maF1"] == pytest.approx(float((w * np.array(r["macro_f1"])).sum() / w.sum()))
