@@ -316,3 +316,8 @@ def test_openness_curve_defaults_are_the_official_ten_draws_with_seed_123():
     assert default == open_macro_f1_openness(*args, **kw, num_rand=10, seed=123)["open_maF1"]
     assert default != open_macro_f1_openness(*args, **kw, num_rand=11)["open_maF1"]
     assert default != open_macro_f1_openness(*args, **kw, seed=124)["open_maF1"]
+
+
+def test_accuracy_by_type_is_hits_over_total():
+    r = qa_accuracy_by_type(["a", "a", "x", "x", "b"], ["a", "a", "c", "c", "b"], ["what"] * 4 + ["who"])
+    assert r == {"what": 50.0, "who": 100.0}  # 2 of 4, 1 of 1
