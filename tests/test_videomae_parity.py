@@ -241,3 +241,6 @@ def test_pos_table_values_errors_and_each_resize_step():
     assert torch.equal(video_pos_table((2, 2, 2), 4, [2, 2, 2]), sinusoid_table(8, 4))
     torch.testing.assert_close(video_pos_table([1, 2, 2], 4, [2, 2, 2]),
                                resize_pos_table(sinusoid_table(8, 4), (2, 2, 2), (1, 2, 2)))
+    # non-square grids (every factor counts)
+    assert video_pos_table((1, 2, 3), 4).shape == (6, 4)
+    assert video_pos_table((1, 3, 2), 4, (1, 2, 3)).shape == (6, 4)
