@@ -361,3 +361,24 @@ def test_compose_hands_the_generator_to_kwargs_callables_only():
     assert seen == [{"generator": g}]
     assert _accepts_generator(lambda x, generator=None: x) and not _accepts_generator(lambda x: x)
     assert _accepts_generator(lambda x, **kw: x)
+
+
+def test_normalize_works_in_the_clip_dtype_and_device():
+    x = torch.ones(3, 1, 1, 1, dtype=torch.float64)
+    want = torch.tensor([(1 - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)], dtype=torch.float64)
+    assert torch.equal(normalize(x, IMAGENET_MEAN, IMAGENET_STD).flatten(), want)  # float64 constants, exactly
+    back = torch.tensor([0.5 * s + m for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)], dtype=torch.float64)
+    assert torch.equal(denormalize(torch.full((3, 1, 1, 1), 0.5, dtype=torch.float64), IMAGENET_MEAN,
+                                   IMAGENET_STD).flatten(), back)
+    half = torch.ones(3, 1, 1, 1, dtype=torch.float16)
+    assert normalize(half, IMAGENET_MEAN, IMAGENET_STD).dtype == torch.float16
+    assert denormalize(half, IMAGENET_MEAN, IMAGENET_STD).dtype == torch.float16
+    meta = torch.zeros(3, 1, 2, 2, device="meta")
+    assert normalize(meta, IMAGENET_MEAN, IMAGENET_STD).device.type == "meta"
+    assert denormalize(meta, IMAGENET_MEAN, IMAGENET_STD).device.type == "meta"
+
+
+def test_spatial_crops_default_to_three():
+    from internvideo_core.data.transforms import spatial_crops
+
+    assert len(spatial_crops(_coord_clip(t=1, h=6, w=16), 6)) == 3
