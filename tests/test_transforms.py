@@ -382,3 +382,36 @@ def test_spatial_crops_default_to_three():
     from internvideo_core.data.transforms import spatial_crops
 
     assert len(spatial_crops(_coord_clip(t=1, h=6, w=16), 6)) == 3
+
+
+def test_antialias_off_by_default_and_passed_on_when_asked():
+    from internvideo_core.data.transforms import resize
+
+    checker = (torch.arange(9)[:, None] + torch.arange(9)[None, :]).remainder(2).float().expand(1, 1, 9, 9)
+    sharp = resize(checker, (3, 3))
+    full = dict(scale=(1.0, 1.0), ratio=(1.0, 1.0))
+    assert torch.equal(resize_short_side(checker, 3), sharp)
+    assert torch.equal(random_resized_crop(checker, 3, **full, generator=torch.Generator().manual_seed(0)), sharp)
+    assert not torch.equal(random_resized_crop(checker, 3, **full, antialias=True), sharp)
+    assert torch.equal(multi_scale_crop(checker, 3, scales=(1.0,), generator=torch.Generator().manual_seed(0)), sharp)
+    assert not torch.equal(multi_scale_crop(checker, 3, scales=(1.0,), antialias=True), sharp)
+
+
+def test_multi_scale_crop_default_distortion_is_one_step():
+    x = _coord_clip(t=1, h=48, w=64)
+    for seed in range(8):
+        assert torch.equal(multi_scale_crop(x, 8, generator=torch.Generator().manual_seed(seed)),
+                           multi_scale_crop(x, 8, max_distort=1, generator=torch.Generator().manual_seed(seed)))
+
+
+def test_a_crop_exactly_as_large_as_the_clip_is_accepted_on_the_first_draw():
+    from internvideo_core.data.transforms import random_resized_crop_params
+
+    g = torch.Generator().manual_seed(0)
+    assert random_resized_crop_params(10, 12, scale=(1.0, 1.0), ratio=(1.2, 1.2), generator=g) == (0, 0, 10, 12)
+    ref = torch.Generator().manual_seed(0)
+    for _ in range(2):
+        torch.rand((), generator=ref)
+    for _ in range(2):
+        torch.randint(0, 1, (), generator=ref)
+    assert torch.equal(g.get_state(), ref.get_state())  # two uniforms and two offsets, no fallback draws
