@@ -415,3 +415,15 @@ def test_a_crop_exactly_as_large_as_the_clip_is_accepted_on_the_first_draw():
     for _ in range(2):
         torch.randint(0, 1, (), generator=ref)
     assert torch.equal(g.get_state(), ref.get_state())  # two uniforms and two offsets, no fallback draws
+
+
+def test_crop_sides_must_be_at_least_one_pixel():
+    from internvideo_core.data.transforms import random_resized_crop_params
+
+    def box(scale, ratio):
+        return random_resized_crop_params(10, 10, scale=(scale, scale), ratio=(ratio, ratio),
+                                          generator=torch.Generator().manual_seed(0))
+
+    assert box(0.01, 1.0)[2:] == (1, 1)  # a 1 x 1 crop is a valid draw
+    assert box(0.005, 0.01) == (0, 5, 10, 0)  # every draw has width 0: the central fallback
+    assert box(0.005, 100.0) == (5, 0, 0, 10)  # every draw has height 0: the central fallback
