@@ -278,7 +278,7 @@ def test_random_resized_crop_passes_its_settings_on():
 
 def test_multi_scale_crop_params_follow_the_draws_exactly():
     for more, n_off in ((True, 13), (False, 5)):
-        for seed in range(6):
+        for seed in range(60):  # enough draws to visit every one of the 13 offsets
             g = torch.Generator().manual_seed(seed)
             ref = torch.Generator().manual_seed(seed)
             top, left, h, w = multi_scale_crop_params(100, 200, 90, scales=(1.0, 0.5), max_distort=1,
@@ -391,6 +391,7 @@ def test_antialias_off_by_default_and_passed_on_when_asked():
     sharp = resize(checker, (3, 3))
     full = dict(scale=(1.0, 1.0), ratio=(1.0, 1.0))
     assert torch.equal(resize_short_side(checker, 3), sharp)
+    assert not torch.equal(resize_short_side(checker, 3, antialias=True), sharp)
     assert torch.equal(random_resized_crop(checker, 3, **full, generator=torch.Generator().manual_seed(0)), sharp)
     assert not torch.equal(random_resized_crop(checker, 3, **full, antialias=True), sharp)
     assert torch.equal(multi_scale_crop(checker, 3, scales=(1.0,), generator=torch.Generator().manual_seed(0)), sharp)
@@ -427,3 +428,19 @@ def test_crop_sides_must_be_at_least_one_pixel():
     assert box(0.01, 1.0)[2:] == (1, 1)  # a 1 x 1 crop is a valid draw
     assert box(0.005, 0.01) == (0, 5, 10, 0)  # every draw has width 0: the central fallback
     assert box(0.005, 100.0) == (5, 0, 0, 10)  # every draw has height 0: the central fallback
+
+
+def test_transform_objects_hand_over_their_settings_and_the_generator():
+    x = _coord_clip(t=1, h=40, w=60)
+    for seed in range(4):
+        rrc = RandomResizedCrop(8, scale=(0.2, 0.9))(x, generator=torch.Generator().manual_seed(seed))
+        assert torch.equal(rrc, random_resized_crop(x, 8, (0.2, 0.9), generator=torch.Generator().manual_seed(seed)))
+        msc = MultiScaleCrop(8)(x, generator=torch.Generator().manual_seed(seed))
+        assert torch.equal(msc, multi_scale_crop(x, 8, generator=torch.Generator().manual_seed(seed)))
+    right = _moving_dot(+1)
+    u = float(torch.rand((), generator=torch.Generator().manual_seed(0)))
+    flip = RandomHorizontalFlip(p=u + 1e-6)
+    assert _direction(flip(right, generator=torch.Generator().manual_seed(0))) == -1
+    keep = RandomHorizontalFlip(p=u - 1e-6)
+    assert _direction(keep(right, generator=torch.Generator().manual_seed(0))) == 1
+    assert _direction(RandomHorizontalFlip(p=1.0, enabled=False)(right)) == 1
