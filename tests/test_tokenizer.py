@@ -158,3 +158,16 @@ def test_tokenizer_reads_a_given_merges_file_and_refuses_a_bad_one(tmp_path):
     not_gz.write_text("not gzip")
     with pytest.raises(RuntimeError, match="cannot read the CLIP BPE merges"):
         ClipTokenizer(str(not_gz))
+
+
+def test_byte_symbol_table_is_the_gpt2_clip_scheme():
+    from internvideo_core.text import _byte_symbols
+
+    table = _byte_symbols()
+    printable = [*range(33, 127), *range(161, 173), *range(174, 256)]
+    assert len(table) == 256 and list(table)[:len(printable)] == printable
+    assert all(table[b] == chr(b) for b in printable)
+    others = [b for b in range(256) if b not in printable]
+    assert [table[b] for b in others] == [chr(256 + k) for k in range(len(others))]
+    assert table[0] == chr(256) and table[32] == "Ġ" and table[173] == chr(256 + 67) and table[255] == "ÿ"
+    assert len(set(table.values())) == 256
