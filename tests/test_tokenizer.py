@@ -171,3 +171,23 @@ def test_byte_symbol_table_is_the_gpt2_clip_scheme():
     assert [table[b] for b in others] == [chr(256 + k) for k in range(len(others))]
     assert table[0] == chr(256) and table[32] == "Ġ" and table[173] == chr(256 + 67) and table[255] == "ÿ"
     assert len(set(table.values())) == 256
+
+
+def test_a_fresh_default_tokenizer_reads_the_packaged_merges(tmp_path):
+    from internvideo_core.text import ClipTokenizer
+
+    tok = ClipTokenizer()  # not the cached one: builds the tables again from the packaged asset
+    ids = tok.encode("a dog is running}~ ®")
+    assert ids == encode("a dog is running}~ ®") and tok.decode(ids) == "a dog is running}~ ® "
+    missing = tmp_path / "missing.gz"
+    with pytest.raises(RuntimeError) as err:
+        ClipTokenizer(str(missing))
+    assert str(err.value).startswith(f"cannot read the CLIP BPE merges from {missing} (")
+
+
+def test_a_sixty_character_text_is_quoted_whole():
+    text = "ab " * 19 + "abc"  # exactly 60 characters
+    assert len(text) == 60
+    with pytest.raises(TextTooLongError) as err:
+        tokenize(text, context_length=4, truncate=False)
+    assert repr(text) in str(err.value)
