@@ -178,7 +178,7 @@ def test_a_fresh_default_tokenizer_reads_the_packaged_merges(tmp_path):
 
     tok = ClipTokenizer()  # not the cached one: builds the tables again from the packaged asset
     ids = tok.encode("a dog is running}~ ®")
-    assert ids == encode("a dog is running}~ ®") and tok.decode(ids) == "a dog is running}~ ® "
+    assert ids == encode("a dog is running}~ ®") and tok.decode(ids) == "a dog is running }~ ® "
     missing = tmp_path / "missing.gz"
     with pytest.raises(RuntimeError) as err:
         ClipTokenizer(str(missing))
