@@ -191,3 +191,7 @@ def test_a_sixty_character_text_is_quoted_whole():
     with pytest.raises(TextTooLongError) as err:
         tokenize(text, context_length=4, truncate=False)
     assert repr(text) in str(err.value)
+    longer = text + "d"  # 61 characters: cut to 57 and "..."
+    with pytest.raises(TextTooLongError) as err:
+        tokenize(longer, context_length=4, truncate=False)
+    assert repr(longer[:57] + "...") in str(err.value)
