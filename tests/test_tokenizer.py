@@ -195,3 +195,7 @@ def test_a_sixty_character_text_is_quoted_whole():
     with pytest.raises(TextTooLongError) as err:
         tokenize(longer, context_length=4, truncate=False)
     assert repr(longer[:57] + "...") in str(err.value)
+
+
+def test_lone_surrogates_are_replaced_before_encoding():
+    assert encode("dog \ud800") == encode("dog \ufffd")  # ftfy turns a lone surrogate into U+FFFD
