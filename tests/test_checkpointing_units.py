@@ -18,6 +18,10 @@ from internvideo_core.train.checkpointing import (
 from internvideo_core.train.schedule import WarmupCosine
 
 
+class NotAllowed:
+    """A custom object: ``torch.load(weights_only=True)`` refuses to unpickle it."""
+
+
 def _dead_pid() -> int:
     import subprocess
     import sys
@@ -180,3 +184,22 @@ def test_load_restores_each_part_and_refuses_what_does_not_fit(tmp_path):
     with pytest.raises(ResumeFileNotFound, match="no training checkpoint at"):
         load_training_checkpoint(tmp_path)  # a folder is not a file
     assert issubclass(ResumeError, ValueError) and issubclass(ResumeFileNotFound, FileNotFoundError)
+
+
+def test_load_is_strict_weights_only_and_says_what_failed(tmp_path):
+    path = save_training_checkpoint(tmp_path / "c.pth", model=torch.nn.Linear(2, 2))
+    renamed = torch.nn.Sequential(torch.nn.Linear(2, 2))  # same shapes, other names ("0.weight")
+    with pytest.raises(ResumeError, match=r"Resume with the same --model and --model-args as the run that wrote it\.$"):
+        load_training_checkpoint(path, model=renamed)
+    pickled = tmp_path / "pickled.pth"
+    torch.save({"format": FORMAT, "model": {}, "x": NotAllowed()}, pickled)
+    with pytest.raises(ResumeError, match="cannot be read as a training checkpoint"):
+        load_training_checkpoint(pickled)  # never unpickles arbitrary objects
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(ResumeError, match=r"\(UnpicklingError: "):
+        load_training_checkpoint(junk)
+    state = capture_rng_state()
+    del state["generators"]
+    with pytest.raises(KeyError, match=r"no state for generator 'g' \(it has \[\]\)"):
+        restore_rng_state(state, {"g": torch.Generator()})
