@@ -203,3 +203,24 @@ def test_load_is_strict_weights_only_and_says_what_failed(tmp_path):
     del state["generators"]
     with pytest.raises(KeyError, match=r"no state for generator 'g' \(it has \[\]\)"):
         restore_rng_state(state, {"g": torch.Generator()})
+
+
+def test_scheduler_states_and_default_positions(tmp_path):
+    @dataclasses.dataclass
+    class StatefulSchedule:
+        base: float = 1.0
+
+        def state_dict(self):
+            return {"own": 7}
+
+    model = torch.nn.Linear(2, 2)
+    ckpt = torch.load(save_training_checkpoint(tmp_path / "a.pth", model=model, scheduler=StatefulSchedule()),
+                      weights_only=True)
+    assert ckpt["scheduler"] == {"own": 7}  # its own state_dict wins over the dataclass fields
+    assert (ckpt["epoch"], ckpt["batch_in_epoch"], ckpt["step"]) == (0, 0, 0)
+    ckpt = torch.load(save_training_checkpoint(tmp_path / "b.pth", model=model, scheduler=object()), weights_only=True)
+    assert ckpt["scheduler"] is None  # neither a state_dict nor a dataclass: nothing to store
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    path = save_training_checkpoint(tmp_path / "c.pth", model=model, optimizer=opt)
+    with pytest.raises(ResumeError, match="resume with the settings of the run that wrote it$"):
+        load_training_checkpoint(path, optimizer=torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0))
