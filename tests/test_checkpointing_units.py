@@ -224,3 +224,13 @@ def test_scheduler_states_and_default_positions(tmp_path):
     path = save_training_checkpoint(tmp_path / "c.pth", model=model, optimizer=opt)
     with pytest.raises(ResumeError, match="resume with the settings of the run that wrote it$"):
         load_training_checkpoint(path, optimizer=torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0))
+
+
+def test_a_scaler_without_is_enabled_is_stored(tmp_path):
+    class PlainScaler:
+        def state_dict(self):
+            return {"scale": 4.0}
+
+    ckpt = torch.load(save_training_checkpoint(tmp_path / "s.pth", model=torch.nn.Linear(2, 2), scaler=PlainScaler()),
+                      weights_only=True)
+    assert ckpt["scaler"] == {"scale": 4.0}
