@@ -286,7 +286,7 @@ def _check_payload(part: Path, dest: Path, url: str, *, html_only: bool = False)
             ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
             if 8 + n + max(ends, default=0) != size:
                 problem = "the safetensors file is shorter or longer than its header says (cut short?)"
-        except (ValueError, KeyError, TypeError, IndexError):
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):  # AttributeError: not a JSON object
             problem = "it has no valid safetensors header"
     if problem and html_only:
         if problem.startswith("it is an HTML page"):

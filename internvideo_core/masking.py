@@ -41,7 +41,7 @@ def num_masked(kind: str, grid: Grid, ratio: float) -> int:
     if kind == "tube":
         return t * int(ratio * h * w)
     if kind == "random":
-        return int(ratio * t * h * w)
+        return int(ratio * (t * h * w))  # ratio x N, as random_mask and the official generator (float order matters)
     raise ValueError(f"unknown mask kind {kind!r}; use 'tube' or 'random'")
 
 

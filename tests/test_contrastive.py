@@ -108,3 +108,70 @@ def test_two_process_training_loop_matches_one_process():
         # Adam divides by sqrt(v): on near-zero gradients float rounding of the reduction shows up at
         # ~1 % of a step, so the weights are compared at 5 % of the largest move
         torch.testing.assert_close(r0["state"][name], w, rtol=0, atol=0.05 * moved, msg=name)
+
+
+def test_loss_honours_max_logit_scale_and_computes_in_float32():
+    g = torch.Generator().manual_seed(3)
+    v, t = torch.randn(5, 4, generator=g), torch.randn(5, 4, generator=g)
+    scale = torch.tensor(6.0)  # exp(6) ~ 403 > 50: clamped to 50
+    loss = contrastive_loss(v.double(), t.double(), scale, gather=False, max_logit_scale=50.0)
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(loss, _reference_loss(v, t, torch.tensor(math.log(50.0))))
+    # below the cap the scale is used as is (not clamped to the cap)
+    torch.testing.assert_close(contrastive_loss(v, t, torch.tensor(1.0), max_logit_scale=50.0),
+                               _reference_loss(v, t, torch.tensor(1.0)))
+
+
+def test_dual_encoder_task_feeds_both_encoders_and_its_cap():
+    from internvideo_core.train.contrastive import DualEncoderTask
+
+    class Fake(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.logit_scale = torch.nn.Parameter(torch.tensor(5.0))
+
+        def encode_video(self, video):
+            return video * 2
+
+        def encode_text(self, tokens):
+            return tokens.float() + 1
+
+    g = torch.Generator().manual_seed(0)
+    video, tokens = torch.randn(3, 4, generator=g), torch.randint(0, 5, (3, 4), generator=g)
+    task = DualEncoderTask(Fake(), max_logit_scale=20.0)
+    assert task.gather is True and task.max_logit_scale == 20.0
+    torch.testing.assert_close(task(video, tokens),
+                               _reference_loss(video * 2, tokens.float() + 1, torch.tensor(math.log(20.0))))
+    assert DualEncoderTask(Fake()).max_logit_scale == 100.0
+
+
+def test_collate_keeps_caption_lists_and_reads_dicts():
+    from internvideo_core.train.contrastive import collate_video_text
+
+    videos, texts = collate_video_text([(torch.zeros(2), ["a", "b"], 7), (torch.ones(2), ["c"], 8)])
+    assert videos.tolist() == [[0.0, 0.0], [1.0, 1.0]] and texts == [["a", "b"], ["c"]]
+    videos, texts = collate_video_text([{"video": torch.ones(1), "text": "x"}, {"video": torch.zeros(1), "text": "y"}])
+    assert videos.tolist() == [[1.0], [0.0]] and texts == ["x", "y"]
+
+
+def test_caption_selection_errors_first_choice_and_context_length():
+    calls = []
+
+    def tok(texts, context_length=77):
+        calls.append(context_length)
+        return torch.tensor([[len(s)] for s in texts])
+
+    with pytest.raises(ValueError, match=r"\[B, L\] or \[B, P, L\], got \(2,\)"):
+        select_captions(torch.zeros(2, dtype=torch.long), None, tok)
+    with pytest.raises(ValueError, match="^a video has an empty caption list$"):
+        select_captions([["a"], []], None, tok)
+    assert select_captions([["bb", "a"], ("ccc", "d")], None, tok, context_length=5).flatten().tolist() == [2, 3]
+    assert calls == [5]
+    select_captions(["a"], None, tok)
+    assert calls == [5, 77]
+    # a random paraphrase: over seeds both options of a two-option list come up
+    picks = {int(select_captions([["a", "bb"]], torch.Generator().manual_seed(s), tok)) for s in range(12)}
+    assert picks == {1, 2}
+    ids = torch.arange(2 * 2 * 3).reshape(2, 2, 3)
+    rows = {tuple(select_captions(ids, torch.Generator().manual_seed(s), tok)[1].tolist()) for s in range(12)}
+    assert rows == {(6, 7, 8), (9, 10, 11)}

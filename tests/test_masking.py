@@ -108,3 +108,18 @@ def test_official_fixture_mask_is_a_tube_mask(official_dir):
 def test_device_argument():
     mask = tube_mask(1, (2, 2, 2), 0.5, generator=torch.Generator().manual_seed(0), device="meta")
     assert mask.device.type == "meta"
+
+
+@pytest.mark.parametrize("kind", ["tube", "random"])
+def test_make_mask_passes_the_device_on(kind):
+    mask = make_mask(kind, 2, (2, 2, 2), 0.5, generator=torch.Generator().manual_seed(0), device="meta")
+    assert mask.device.type == "meta" and mask.shape == (2, 8)
+
+
+def test_random_count_multiplies_the_ratio_by_n_in_one_step():
+    """``1/3 * 21`` is 7.0 but ``1/3 * 7 * 3`` is 6.999...: the count is ``int(ratio * N)`` like the official
+    ``RandomMaskingGenerator`` and :func:`random_mask`, not a product taken factor by factor."""
+    ratio = 1 / 3
+    assert num_masked("random", (1, 7, 3), ratio) == int(ratio * 21) == 7
+    mask = random_mask(1, (1, 7, 3), ratio, generator=torch.Generator().manual_seed(0))
+    assert int(mask.sum()) == 7

@@ -94,3 +94,72 @@ def test_confusion_matrix_from_scores_infers_classes():
     scores = torch.tensor([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1]])
     cm = confusion_matrix(scores, [1, 2])
     assert cm.shape == (3, 3) and cm[1, 1] == 1 and cm[2, 0] == 1
+
+
+def test_topk_empty_input_is_nan_and_shapes_are_checked():
+    out = topk_accuracy(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long), ks=(1, 3))
+    assert list(out) == ["top1", "top3"] and all(math.isnan(v) for v in out.values())
+    with pytest.raises(ValueError, match=r"got \(3,\) and \(3,\)"):
+        topk_accuracy(torch.zeros(3), [0, 1, 2])
+    # k between the largest requested and C: kmax uses the largest k, each k its own prefix
+    acc = topk_accuracy(torch.tensor([[3.0, 2.0, 1.0, 0.0]]), [2], ks=(3, 1, 2))
+    assert acc == {"top3": 100.0, "top1": 0.0, "top2": 0.0}
+    # integer-valued scores are compared as floats; targets may come as a column
+    assert topk_accuracy(np.array([[0, 5], [7, 1]]), np.array([[1], [0]]), ks=(1,)) == {"top1": 100.0}
+
+
+def test_aggregate_views_grouped_checks_shape_and_returns_ids():
+    logits = torch.zeros(2, 3, 4)
+    probs, ids = aggregate_views(logits, return_ids=True)
+    assert ids == [0, 1] and torch.equal(probs, torch.full((2, 4), 0.25))
+    with pytest.raises(ValueError, match="N_videos, V, C"):
+        aggregate_views(torch.zeros(2, 4))
+    with pytest.raises(ValueError, match="one video id per row"):
+        aggregate_views(torch.zeros(2, 3, 4), video_ids=["a", "b"])
+    with pytest.raises(ValueError, match="view_ids has 1 entries, video_ids 2"):
+        aggregate_views(torch.zeros(2, 4), video_ids=["a", "b"], view_ids=[0])
+
+
+def test_aggregate_views_flat_counts_each_video_own_views():
+    # video "a" has two distinct views, "b" one; duplicates of a (video, view) pair are dropped
+    logits = torch.log(torch.tensor([[0.5, 0.5], [0.9, 0.1], [0.2, 0.8], [0.9, 0.1], [0.5, 0.5]]))
+    probs = aggregate_views(logits, video_ids=["a", "a", "b", "a", "b"], view_ids=[0, 1, 0, 1, 0])
+    torch.testing.assert_close(probs, torch.tensor([[0.7, 0.3], [0.2, 0.8]]))
+    probs = aggregate_views(logits, video_ids=["a", "a", "b", "a", "b"])
+    torch.testing.assert_close(probs, torch.tensor([[2.3 / 3, 0.7 / 3], [0.35, 0.65]]))
+    assert aggregate_views(logits, video_ids=["a", "a", "b", "a", "b"]).dtype == torch.float32
+
+
+def test_confusion_matrix_checks_lengths_and_handles_empty_and_explicit_sizes():
+    with pytest.raises(ValueError, match="differ in length"):
+        confusion_matrix([0, 1], [0])
+    assert confusion_matrix([], []).shape == (0, 0)
+    cm = confusion_matrix([0], [2])
+    assert cm.shape == (3, 3) and cm[2, 0] == 1 and cm.sum() == 1
+    cm = confusion_matrix([3], [0])
+    assert cm.shape == (4, 4) and cm[0, 3] == 1
+    cm = confusion_matrix(torch.tensor([[0.1, 0.7, 0.2], [0.6, 0.3, 0.1]]), [0, 1])
+    assert cm.shape == (3, 3)  # the width of the scores, not the largest id seen (1)
+    cm = confusion_matrix(torch.tensor([[0.2, 0.8]]), [1], num_classes=3)
+    assert cm.shape == (3, 3) and cm[1, 1] == 1 and cm.dtype == torch.int64
+
+
+def test_mean_class_accuracy_without_any_sample_is_nan_and_skips_empty_classes():
+    assert math.isnan(mean_class_accuracy([], [], num_classes=2))
+    assert mean_class_accuracy([0, 0, 1], [0, 1, 1], num_classes=5) == pytest.approx(75.0)
+    per = per_class_accuracy([0, 0, 1], [0, 1, 1], num_classes=3)
+    assert per.dtype == torch.float32 and per[:2].tolist() == [100.0, 50.0] and math.isnan(per[2].item())
+
+
+def test_tensors_with_gradients_and_empty_flat_input():
+    logits = torch.tensor([[0.1, 0.9], [0.8, 0.2]], requires_grad=True)
+    assert topk_accuracy(logits, torch.tensor([1, 1]), ks=(1,)) == {"top1": 50.0}
+    assert confusion_matrix(logits, [1, 0]).tolist() == [[1, 0], [0, 1]]
+    probs, ids = aggregate_views(torch.zeros(0, 3), video_ids=[], return_ids=True)
+    assert probs.shape == (0, 3) and ids == []
+
+
+def test_a_duplicate_view_in_the_middle_does_not_drop_the_rows_after_it():
+    logits = torch.log(torch.tensor([[0.5, 0.5], [0.5, 0.5], [0.9, 0.1], [0.1, 0.9]]))
+    probs = aggregate_views(logits, video_ids=["a", "a", "b", "c"], view_ids=[0, 0, 0, 0])
+    torch.testing.assert_close(probs, torch.tensor([[0.5, 0.5], [0.9, 0.1], [0.1, 0.9]]))

@@ -90,3 +90,62 @@ def test_csv_reader_round_trip(ava, tmp_path):
         read_ava_csv_rows(["v,902,0,0,1"])
     with pytest.raises(FileNotFoundError):
         read_ava_csv_rows(tmp_path / "missing.csv")
+
+
+def test_rows_are_validated_and_ground_truth_may_carry_an_eighth_column():
+    gt = [("v", 902, 0.0, 0.0, 1.0, 1.0, 1)]
+    with pytest.raises(ValueError, match="detection rows must be"):
+        ava_frame_map(gt, [("v", 902, 0.0, 0.0, 1.0, 1.0, 1)])
+    with pytest.raises(ValueError, match="ground-truth rows must be"):
+        ava_frame_map([("v", 902, 0.0, 0.0, 1.0, 1.0)], [], classes=[1])
+    with pytest.raises(ValueError, match="ground-truth rows must be"):
+        ava_frame_map([("v", 902, 0.0, 0.0, 1.0, 1.0, 1, 0.5, 9)], [])
+    r = ava_frame_map([("v", 902, 0.0, 0.0, 1.0, 1.0, 1, 7)], [("v", 902, 0.0, 0.0, 1.0, 1.0, 1, 0.3)])
+    assert r == {"mAP": 1.0, "per_class": {1: 1.0}}
+
+
+def test_frame_keys_use_the_integer_timestamp():
+    from internvideo_core.eval.detection import frame_key
+    assert frame_key("v", "0902.7") == ("v", 902) and frame_key(5, 3.0) == ("5", 3)
+    gt = [("v", "0902", 0.0, 0.0, 1.0, 1.0, 1)]
+    assert ava_frame_map(gt, [("v", 902.4, 0.0, 0.0, 1.0, 1.0, 1, 0.3)])["mAP"] == 1.0
+
+
+def test_iou_threshold_argument_and_all_nan_mean():
+    gt = [("v", 902, 0.0, 0.0, 1.0, 1.0, 1)]
+    det = [("v", 902, 0.0, 0.0, 0.6, 1.0, 1, 0.9)]  # IoU 0.6
+    assert ava_frame_map(gt, det)["mAP"] == 1.0
+    assert ava_frame_map(gt, det, iou_threshold=0.7)["mAP"] == 0.0
+    r = ava_frame_map(gt, det, classes=[5])
+    assert math.isnan(r["mAP"]) and math.isnan(r["per_class"][5]) and list(r["per_class"]) == [5]
+
+
+def test_higher_score_detection_claims_the_box_first():
+    """Two detections on the same box: the higher-scoring one is the true positive whatever the row order,
+    and a detection of another action on that box is a false positive for its own action."""
+    gt = [("v", 902, 0.0, 0.0, 1.0, 1.0, 1), ("v", 902, 0.0, 0.0, 1.0, 1.0, 2)]
+    det = [("v", 902, 0.0, 0.0, 1.0, 1.0, 1, 0.2), ("v", 902, 0.0, 0.0, 1.0, 1.0, 1, 0.9),
+           ("v", 902, 0.5, 0.5, 1.0, 1.0, 2, 0.7)]
+    r = ava_frame_map(gt, det)
+    assert r["per_class"][1] == 1.0 and r["per_class"][2] == 0.0 and r["mAP"] == 0.5
+    # a frame with ground truth of another action only: the detection is a false positive
+    r = ava_frame_map([("v", 902, 0.0, 0.0, 1.0, 1.0, 1), ("w", 1, 0.0, 0.0, 1.0, 1.0, 2)],
+                      [("w", 1, 0.0, 0.0, 1.0, 1.0, 1, 0.9), ("v", 902, 0.0, 0.0, 1.0, 1.0, 1, 0.5)])
+    assert r["per_class"][1] == 0.5
+
+
+def test_rows_after_an_ignored_or_excluded_row_still_count():
+    gt = [("v", 1, 0.0, 0.0, 1.0, 1.0, 9), ("v", 2, 0.0, 0.0, 1.0, 1.0, 5), ("v", 3, 0.0, 0.0, 1.0, 1.0, 1)]
+    det = [("v", 1, 0.0, 0.0, 1.0, 1.0, 9, 0.9), ("v", 2, 0.0, 0.0, 1.0, 1.0, 5, 0.9),
+           ("v", 3, 0.0, 0.0, 1.0, 1.0, 1, 0.8)]
+    # action 9 is not evaluated and frame 2 is excluded: the later rows of action 1 are still read
+    r = ava_frame_map(gt, det, excluded=[("v", 2)], classes=[5, 1])  # the NaN class first: 1 is still scored
+    assert r["per_class"][1] == 1.0 and math.isnan(r["per_class"][5]) and r["mAP"] == 1.0
+
+
+def test_boxes_are_compared_in_float64():
+    """IoU exactly 0.5 in float64 (the official numpy evaluator) but just under it when either box is rounded to
+    float32: both detections are true positives."""
+    gt = [("v", 1, 0.0, 0.0, 0.14, 1.0, 1), ("v", 2, 0.0, 0.0, 0.06, 1.0, 1)]
+    det = [("v", 1, 0.0, 0.0, 0.07, 1.0, 1, 0.9), ("v", 2, 0.0, 0.0, 0.03, 1.0, 1, 0.8)]
+    assert ava_frame_map(gt, det)["per_class"][1] == 1.0

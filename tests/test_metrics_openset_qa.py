@@ -1,6 +1,8 @@
 """Open-set metrics (AUROC, macro-F1, threshold, EDL) and open-ended QA accuracy."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -135,3 +137,187 @@ def test_qa_accuracy_by_type():
     r = qa_accuracy_by_type(["run", "girl", "car", "chef"], ["run", "boy", "dog", "chef"], types,
                             vocab=["run", "chef", "boy"])
     assert r == {"what": 100.0, "who": 50.0}
+
+
+def test_qa_accuracy_normalises_predictions_truths_and_vocab():
+    r = qa_accuracy([" DOG", "Cat "], ["dog ", " CAT"], [" Dog", "CAT"])
+    assert r == {"all": 100.0, "in_vocab": 100.0, "num_oov": 0, "num_questions": 2}
+    # an OOV ground truth hit by an OOV prediction counts in "all" but is dropped from "in_vocab"
+    r = qa_accuracy(["car", "dog"], ["car", "man"], ["dog", "man"])
+    assert r == {"all": 50.0, "in_vocab": 0.0, "num_oov": 1, "num_questions": 2}
+
+
+def test_qa_accuracy_with_nothing_to_average_is_nan():
+    r = qa_accuracy([], [], ["dog"])
+    assert math.isnan(r["all"]) and math.isnan(r["in_vocab"]) and r["num_oov"] == 0 and r["num_questions"] == 0
+    r = qa_accuracy(["dog"], ["car"], ["dog"])
+    assert r["all"] == 0.0 and math.isnan(r["in_vocab"]) and r["num_oov"] == 1
+
+
+def test_question_type_edge_cases_and_by_type_normalisation():
+    assert question_type("   ") == ""
+    assert question_type("  HOW many?") == "how"
+    r = qa_accuracy_by_type([" RUN", "Chef"], ["run ", "CHEF"], ["what", "who"], vocab=[" Run", "chef"])
+    assert r == {"what": 100.0, "who": 100.0}
+    assert qa_accuracy_by_type(["a"], ["b"], ["what"], vocab=["a"]) == {}
+    with pytest.raises(ValueError, match="^pred_answers, true_answers and types must have the same length$"):
+        qa_accuracy_by_type(["a", "b"], ["a"], ["what", "who"])
+    with pytest.raises(ValueError, match="same length"):
+        qa_accuracy_by_type(["a"], ["a"], ["what", "who"])
+
+
+# ------------------------------------------------------------------------------- open-set edges, exactly
+def test_average_ranks_and_auroc_argument_checks():
+    from internvideo_core.eval.openset import _average_ranks
+
+    assert _average_ranks(np.array([3.0, 1.0, 3.0, 2.0, 3.0])).tolist() == [4.0, 1.0, 4.0, 2.0, 4.0]
+    assert _average_ranks(np.array([5.0])).tolist() == [1.0]
+    with pytest.raises(ValueError, match="differ in length"):
+        binary_auroc([0, 1], [0.1])
+    with pytest.raises(ValueError, match=r"^AUROC needs at least one positive \(unknown\) and one negative \(known\) sample$"):
+        binary_auroc([0, 0], [0.2, 0.3])
+    assert binary_auroc(torch.tensor([True, False, True]), torch.tensor([0.9, 0.5, 0.4])) == 0.5
+
+
+def test_threshold_keep_ratio_and_empty_input():
+    u = np.arange(1, 11, dtype=float)
+    assert uncertainty_threshold(u, keep_ratio=0.8) == 9.0   # top = 10 - 8 = 2 -> 2nd largest
+    assert uncertainty_threshold(u, keep_ratio=1.0) == 10.0  # top = 0 -> the largest
+    assert uncertainty_threshold(u, keep_ratio=0.0) == 1.0   # top = 10 -> the smallest
+    assert uncertainty_threshold([[0.3, 0.1]]) == 0.3
+    with pytest.raises(ValueError, match="^no uncertainties given$"):
+        uncertainty_threshold([])
+
+
+def test_macro_f1_argument_checks_and_known_boundary():
+    with pytest.raises(ValueError, match="differ in length"):
+        macro_f1([0, 1], [0])
+    with pytest.raises(ValueError, match="^macro_f1 of an empty set$"):
+        macro_f1([], [])
+    assert macro_f1([1, 1], [1, 1]) == 1.0
+    # label K - 1 stays known, label K is unknown; uncertainty exactly at the threshold is not rejected
+    f1 = open_set_macro_f1([1, 2, 0], [1, 0, 0], [0.5, 0.7, 0.2], 0.5, num_known_classes=2)
+    assert f1 == pytest.approx(1.0)
+    assert open_set_macro_f1([0], [0], [0.2], 0.1, num_known_classes=1) == 0.0  # rejected: pred 1, label 0
+
+
+def test_openness_values_and_the_weighted_curve_without_unknown_classes():
+    assert openness(1, 2) == pytest.approx((1 - np.sqrt(0.5)) * 100)
+    assert openness(3, 2) == pytest.approx((1 - np.sqrt(6 / 8)) * 100)
+    kl = np.array([0, 1, 1])
+    r = open_macro_f1_openness(kl, np.array([0, 1, 0]), np.array([0.1, 0.2, 0.9]), np.zeros(0, int),
+                               np.zeros(0, int), np.zeros(0), threshold=0.5, num_known_classes=2,
+                               num_unknown_classes=0)
+    # known only: preds [0, 1, 2(rejected)] vs labels [0, 1, 1]: F1 class 0 = 1, class 1 = 2/3, class 2 = 0
+    assert r["macro_f1"] == [pytest.approx((1 + 2 / 3 + 0) / 3)] and r["openness"] == [0.0] and r["std"] == [0.0]
+    assert r["open_maF1"] == pytest.approx((1 + 2 / 3) / 3) and r["open_maF1_std"] == 0.0
+
+
+def test_openness_curve_draws_subsets_with_the_seed_and_reports_their_spread():
+    kl = np.array([0, 1])
+    ul = np.array([0, 1])
+    # unknown class 0 is rejected correctly, unknown class 1 is accepted as known class 0
+    args = (kl, kl, np.array([0.1, 0.1]), ul, np.array([0, 0]), np.array([0.9, 0.1]))
+    r = open_macro_f1_openness(*args, threshold=0.5, num_known_classes=2, num_unknown_classes=2, num_rand=4, seed=0)
+    good = macro_f1([0, 1, 2], [0, 1, 2])
+    bad = macro_f1([0, 1, 2], [0, 1, 0])
+    both = macro_f1([0, 1, 2, 2], [0, 1, 2, 0])
+    draws = np.random.RandomState(0)
+    picks = [int(draws.choice(2, 1, replace=False)[0]) for _ in range(4)]
+    vals = np.array([good if p == 0 else bad for p in picks], dtype=np.float32)
+    # float32 accumulation as the official script (np.zeros(..., dtype=np.float32)): exact, not approximately
+    assert r["macro_f1"][1] == float(vals.mean()) and r["std"][1] == float(vals.std())
+    assert float(vals.mean()) != float(np.mean([good if p == 0 else bad for p in picks]))  # float64 would differ
+    assert r["macro_f1"][2] == pytest.approx(both) and r["std"][2] == pytest.approx(0.0, abs=1e-7)
+    w = np.array([0.0, openness(2, 1), openness(2, 2)]) / 100
+    assert r["open_maF1"] == pytest.approx(float((w * np.array(r["macro_f1"])).sum() / w.sum()))
+    assert r["open_maF1_std"] == pytest.approx(float((w * np.array(r["std"])).sum() / w.sum()))
+    assert r["openness"] == pytest.approx([0.0, openness(2, 1), openness(2, 2)])
+    assert picks == [1, 0, 0, 1] and r["std"][1] > 0.1  # seed 0 draws both classes: the spread is visible
+    other = open_macro_f1_openness(*args, threshold=0.5, num_known_classes=2, num_unknown_classes=2, num_rand=4,
+                                   seed=5)
+    assert other["macro_f1"][1] != r["macro_f1"][1]  # the seed decides the draws
+
+
+def test_edl_outputs_every_quantity_and_scores_from_logits():
+    from internvideo_core.eval.openset import scores_from_logits, softmax_uncertainty
+
+    out = edl_outputs(torch.tensor([[1.0, 0.0]]), kind="relu")  # e = [1, 0], alpha = [2, 1], S = 3
+    assert out["evidence"].tolist() == [[1.0, 0.0]] and out["alpha"].tolist() == [[2.0, 1.0]]
+    assert out["strength"].tolist() == [3.0] and out["uncertainty"].tolist() == [pytest.approx(2 / 3)]
+    torch.testing.assert_close(out["probs"], torch.tensor([[2 / 3, 1 / 3]]))
+    torch.testing.assert_close(softmax_uncertainty(torch.log(torch.tensor([[0.2, 0.8]]))), torch.tensor([0.2]))
+    views = torch.tensor([[[4.0, 0.0], [-2.0, 0.0]]])  # [1, 2 views, 2]: averaged logits [1, 0]
+    s = scores_from_logits(views, kind="edl", evidence="relu")
+    assert s["pred"].tolist() == [0] and s["uncertainty"].tolist() == [pytest.approx(2 / 3)]
+    s = scores_from_logits(views, kind="softmax")
+    torch.testing.assert_close(s["uncertainty"], softmax_uncertainty(torch.tensor([[1.0, 0.0]])))
+    assert scores_from_logits(torch.tensor([[0.0, 0.0]]))["uncertainty"].tolist() == [0.5]  # default exp evidence
+    with pytest.raises(ValueError, match="'edl' or 'softmax'"):
+        scores_from_logits(views, kind="max")
+
+
+def test_openset_report_needs_a_threshold_and_passes_its_settings_on():
+    from internvideo_core.eval.openset import openset_report, roc_curve, scores_from_logits
+
+    known = torch.tensor([[3.0, 0.0], [0.0, 3.0], [0.0, 0.5]])
+    unknown = torch.tensor([[0.0, 0.0], [0.2, 0.0]])
+    with pytest.raises(ValueError, match="^openset_report needs a threshold or the known-class training logits to compute it$"):
+        openset_report([0, 1, 1], known, [4, 4], unknown)
+    rep = openset_report([0, 1, 0], known, [4, 6], unknown, threshold=0.5, kind="edl", evidence="relu")
+    assert rep["kind"] == "edl" and rep["threshold"] == 0.5
+    assert rep["closed_set_accuracy"] == pytest.approx(2 / 3)
+    u_known = scores_from_logits(known, "edl", "relu")["uncertainty"]
+    assert rep["known_uncertainty"] == pytest.approx(u_known.tolist())
+    assert (rep["num_known"], rep["num_unknown"], rep["num_unknown_classes"]) == (3, 2, 2)
+    assert set(rep["openness"]) == {"openness", "macro_f1", "std"} and len(rep["openness"]["macro_f1"]) == 3
+    soft = openset_report([0, 1, 0], known, [4, 6], unknown, train_logits=known, kind="softmax", keep_ratio=0.5)
+    train_u = scores_from_logits(known, "softmax")["uncertainty"]
+    assert soft["threshold"] == pytest.approx(uncertainty_threshold(train_u, 0.5))
+    a = openset_report([0, 1, 0], known, [4, 6], unknown, threshold=0.5, num_rand=1, seed=1)
+    b = openset_report([0, 1, 0], known, [4, 6], unknown, threshold=0.5, num_rand=1, seed=1)
+    assert a["open_maF1"] == b["open_maF1"]
+    with pytest.raises(ValueError, match="^a ROC curve needs known and unknown samples$"):
+        roc_curve([], [0.1])
+    with pytest.raises(ValueError, match="known and unknown"):
+        roc_curve([0.1], [])
+    fpr, tpr = roc_curve([0.1, 0.5], [0.5, 0.9])
+    assert fpr.tolist() == [0.0, 0.0, 0.5, 1.0] and tpr.tolist() == [0.0, 0.5, 1.0, 1.0]
+
+
+def test_openset_report_defaults_and_evidence_reach_every_score():
+    from internvideo_core.eval.openset import openset_report, scores_from_logits
+
+    known = torch.tensor([[3.0, 0.0], [0.0, 3.0], [0.0, 0.5]])
+    unknown = torch.tensor([[0.0, 0.0], [0.2, 0.0], [3.0, 0.0], [0.0, 3.0], [0.1, 0.1]])
+    args = ([0, 1, 0], known, [4, 6, 8, 9, 10], unknown)
+    default = openset_report(*args, threshold=0.5)["open_maF1"]
+    assert default == openset_report(*args, threshold=0.5, num_rand=10, seed=123)["open_maF1"]
+    assert default != openset_report(*args, threshold=0.5, num_rand=11)["open_maF1"]
+    assert default != openset_report(*args, threshold=0.5, seed=124)["open_maF1"]
+    rep = openset_report(*args, train_logits=known, evidence="relu", keep_ratio=0.5)
+    relu = {name: scores_from_logits(x, "edl", "relu")["uncertainty"] for name, x in (("k", known), ("u", unknown))}
+    assert rep["unknown_uncertainty"] == pytest.approx(relu["u"].tolist())
+    assert rep["known_uncertainty"] == pytest.approx(relu["k"].tolist())
+    assert rep["threshold"] == pytest.approx(uncertainty_threshold(relu["k"], 0.5))
+    assert set(rep) == {"kind", "closed_set_accuracy", "auroc", "threshold", "open_set_macro_f1", "open_maF1",
+                        "open_maF1_std", "openness", "known_uncertainty", "unknown_uncertainty", "num_known",
+                        "num_unknown", "num_unknown_classes"}
+    assert rep["open_maF1_std"] == pytest.approx(
+        openset_report(*args, train_logits=known, evidence="relu", keep_ratio=0.5)["open_maF1_std"]) and \
+        rep["open_maF1_std"] > 0
+
+
+def test_openness_curve_defaults_are_the_official_ten_draws_with_seed_123():
+    kl = np.array([0, 1])
+    args = (kl, kl, np.array([0.1, 0.1]), np.array([0, 1, 2, 3]), np.array([0, 0, 1, 0]), np.array([0.9, 0.1, 0.9, 0.1]))
+    kw = dict(threshold=0.5, num_known_classes=2, num_unknown_classes=4)
+    default = open_macro_f1_openness(*args, **kw)["open_maF1"]
+    assert default == open_macro_f1_openness(*args, **kw, num_rand=10, seed=123)["open_maF1"]
+    assert default != open_macro_f1_openness(*args, **kw, num_rand=11)["open_maF1"]
+    assert default != open_macro_f1_openness(*args, **kw, seed=124)["open_maF1"]
+
+
+def test_accuracy_by_type_is_hits_over_total():
+    r = qa_accuracy_by_type(["a", "a", "x", "x", "b"], ["a", "a", "c", "c", "b"], ["what"] * 4 + ["who"])
+    assert r == {"what": 50.0, "who": 100.0}  # 2 of 4, 1 of 1

@@ -178,3 +178,92 @@ def test_blocked_tie_counts_match_unblocked():
     row = sim[0]
     assert greater[0] == np.sum(row > row[tgt[0]]) and equal[0] == np.sum(row == row[tgt[0]])
     assert left[0] == np.sum(row[: tgt[0]] == row[tgt[0]])
+
+
+def test_recall_cut_offs_sit_exactly_on_ranks_1_5_10():
+    from internvideo_core.eval.retrieval import metrics_from_ranks
+
+    m = metrics_from_ranks([0, 1, 4, 5, 9, 10, 10, 3])
+    assert m == {"R1": 12.5, "R5": 50.0, "R10": 75.0, "MdR": 5.5, "MnR": 6.25}
+    assert metrics_from_ranks([0, 1, 4, 5], median="lower")["MdR"] == 2.0
+    assert metrics_from_ranks([0, 1, 4], median="lower")["MdR"] == 2.0
+    with pytest.raises(ValueError, match=r"^no ranks to summarise \(empty similarity matrix\?\)$"):
+        metrics_from_ranks([])
+    with pytest.raises(ValueError, match="median must be"):
+        metrics_from_ranks([1], median="upper")
+
+
+def test_query_ranks_checks_its_arguments_and_tie_rules():
+    with pytest.raises(ValueError, match="2-D"):
+        query_ranks(np.zeros(3))
+    with pytest.raises(ValueError, match="more rows than columns"):
+        query_ranks(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="ties must be one of"):
+        query_ranks(np.zeros((2, 2)), ties="random")
+    with pytest.raises(ValueError, match="official_style"):
+        query_ranks(np.zeros((2, 2)), official_style="sorted")
+    with pytest.raises(ValueError, match="num_texts, num_videos"):
+        retrieval_metrics(np.zeros(3))
+    with pytest.raises(ValueError, match=r"lie in \[0, 3\)"):
+        retrieval_metrics(np.zeros((3, 3)), text_to_video=[0, 1, 3])
+    with pytest.raises(ValueError, match=r"lie in \[0, 3\)"):
+        retrieval_metrics(np.zeros((3, 3)), text_to_video=[0, -1, 2])
+    # a row whose target ties with two others at the top, the target in the middle
+    sim = np.array([[1.0, 1.0, 1.0, 0.0]])
+    assert query_ranks(sim, [1], ties="optimistic").tolist() == [0]
+    assert query_ranks(sim, np.array([1.0]), ties="pessimistic").tolist() == [2]  # float column ids are cast
+    assert query_ranks(sim, [1], ties="pessimistic").tolist() == [2]
+    assert query_ranks(sim, [1], ties="mean").tolist() == [1.0]
+    assert query_ranks(sim, [1], official_style="index").tolist() == [1]
+    assert query_ranks(sim, [1]).tolist() == [0, 1, 2]
+    assert query_ranks(np.array([[0.0, 2.0, 2.0], [3.0, 3.0, 0.0]]), [2, 0]).tolist() == [0, 1, 0, 1]
+
+
+def test_dual_softmax_is_a_column_softmax_times_the_similarity():
+    from internvideo_core.eval.retrieval import dual_softmax
+
+    sim = np.array([[1000.0, 0.0], [1000.0, 0.0]])  # large logits: the softmax must be shifted to stay finite
+    np.testing.assert_allclose(dual_softmax(sim), [[500.0, 0.0], [500.0, 0.0]])
+    sim = np.log(np.array([[1.0, 3.0], [3.0, 1.0]]))
+    np.testing.assert_allclose(dual_softmax(sim), sim * np.array([[0.25, 0.75], [0.75, 0.25]]))
+
+
+def test_multi_caption_checks_name_the_problem_exactly():
+    with pytest.raises(ValueError, match=r"^sim is 4 texts x 3 videos but no text_to_video was given"):
+        retrieval_metrics(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"videos without any caption \(first few: \[2\]\)"):
+        retrieval_metrics(np.zeros((3, 3)), text_to_video=[0, 0, 1])
+    with pytest.raises(ValueError, match=r"videos without any caption \(first few: \[0, 1\]\)"):
+        retrieval_metrics(np.zeros((0, 2)), text_to_video=[])
+    # one video with all the captions: ids 0 are valid for n_videos == 1
+    r = retrieval_metrics(np.array([[0.5], [0.2]]), text_to_video=[0, 0])
+    assert r["t2v"]["R1"] == 100.0 and r["v2t"]["R1"] == 100.0
+    # float video ids (e.g. read from a float array) are cast
+    r = retrieval_metrics(np.eye(2), text_to_video=np.array([0.0, 1.0]))
+    assert r["t2v"]["R1"] == 100.0
+
+
+def test_tie_rule_applies_to_both_directions():
+    sim = np.array([[1.0, 1.0], [0.0, 1.0]])
+    # v2t: video 1's caption ties with caption 0 at the top
+    assert retrieval_metrics(sim, ties="optimistic")["v2t"]["R1"] == 100.0
+    assert retrieval_metrics(sim, ties="pessimistic")["v2t"]["R1"] == 50.0
+    assert retrieval_metrics(sim)["v2t"]["R1"] == pytest.approx(200 / 3)  # official: one entry per tied position
+
+
+def test_multi_caption_path_lists_five_missing_videos_and_uses_the_tie_rule():
+    with pytest.raises(ValueError, match=r"first few: \[1, 2, 3, 4, 5\]\)"):
+        retrieval_metrics(np.zeros((1, 7)), text_to_video=[0])
+    sim = np.array([[1.0, 1.0], [0.0, 1.0]])
+    assert retrieval_metrics(sim, text_to_video=[0, 1])["t2v"]["R1"] == 100.0  # official: index order
+    assert retrieval_metrics(sim, text_to_video=[0, 1], ties="pessimistic")["t2v"]["R1"] == 50.0
+    assert retrieval_metrics(sim, text_to_video=[0, 1], ties="optimistic")["v2t"]["R1"] == 100.0
+    assert retrieval_metrics(sim, text_to_video=[0, 1])["v2t"]["R1"] == pytest.approx(200 / 3)
+
+
+def test_ranks_are_integers_except_the_mean_rule():
+    sim = np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 2.0]])
+    for ties, style in (("optimistic", "expand"), ("pessimistic", "expand"), ("official", "index"),
+                        ("official", "expand")):
+        assert query_ranks(sim, [1, 2], ties=ties, official_style=style).dtype == np.int64, (ties, style)
+    assert query_ranks(sim, [1, 2], ties="mean").tolist() == [0.5, 0.5]

@@ -180,3 +180,68 @@ def test_train_randomness_depends_on_seed():
     a = {tuple(dense_indices(1000, 16, 4, "train", rng=np.random.default_rng(s))) for s in range(10)}
     b = {tuple(segment_indices(1000, 16, "train", rng=np.random.default_rng(s))) for s in range(10)}
     assert len(a) > 5 and len(b) > 5
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: dense_indices(0, 16, 4, "val"), r"num_frames must be >= 1, got 0 \(a video without frames"),
+    (lambda: dense_indices(10, 0, 4, "val"), "clip_len must be >= 1, got 0"),
+    (lambda: dense_indices(10, 16, 0, "val"), "rate must be >= 1, got 0"),
+    (lambda: dense_indices(10, 16, 4, "bogus"), r"mode must be one of \('train', 'val', 'test'\), got 'bogus'"),
+    (lambda: dense_indices(10, 16, 4, "test", num_clips=0), "num_clips must be >= 1, got 0"),
+    (lambda: segment_indices(10, 0, "test"), "num_segments must be >= 1, got 0"),
+    (lambda: segment_indices(10, 4, "eval"), "mode must be one of"),
+    (lambda: segment_indices(10, 4, "test", view=2, num_views=2), "need 0 <= view < num_views, got view=2, num_views=2"),
+    (lambda: segment_indices(10, 4, "test", view=-1, num_views=2), "need 0 <= view < num_views"),
+    (lambda: segment_indices(10, 4, "test", view=0, num_views=0), "need 0 <= view < num_views"),
+    (lambda: uniform_indices(10, 0), "k must be >= 1, got 0"),
+])
+def test_bad_arguments_say_what_is_wrong(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_defaults_and_edges_of_every_sampler():
+    assert dense_indices(300, mode="val").tolist() == dense_indices(300, 16, 4, "val").tolist()
+    assert dense_views(300).shape == (5, 16) and np.array_equal(dense_views(300), dense_indices(300, 16, 4, "test",
+                                                                                               num_clips=5))
+    assert dense_indices(300, mode="test").shape == (1, 16)
+    assert segment_indices(160, mode="val").shape == (16,)
+    assert segment_views(47).shape == (2, 16) and np.array_equal(segment_views(47)[1], segment_views(47, 16, 2)[1])
+    assert uniform_indices(15).tolist() == [0, 2, 4, 6, 8, 10, 12, 14]
+    assert uniform_indices(1, 3).tolist() == [0, 0, 0]
+    # a video exactly as long as the window uses the short-video rule (stride from frame 0)
+    assert dense_indices(64, 16, 4, "val").tolist() == dense_indices(64, 16, 4, "train").tolist()
+    assert dense_indices(64, 16, 4, "val").tolist() == [int(x) for x in np.linspace(0, 64, 16)][:15] + [63]
+    # one frame longer: the window rule (val centred at (65 - 64) // 2 = 0)
+    assert dense_indices(65, 16, 4, "val").tolist() == np.clip(np.linspace(0, 64, 16), 0, 63).astype(int).tolist()
+    # fewer strided frames than num, and rate larger than the video
+    assert dense_indices(3, 4, 8, "val").tolist() == [0, 2, 2, 2]
+    assert dense_indices(10, 2, 3, "val").tolist() == [2, 7]  # window linspace(2, 8, 2) clipped to 7
+    # test views when the strided list is exactly clip_len long: every clip is the same
+    assert (dense_indices(64, 16, 4, "test", num_clips=3) == np.arange(0, 64, 4)).all()
+    # several test views of a segment sampler and the train fallback without an rng
+    assert segment_indices(8, 4, "test", view=1, num_views=2).tolist() == [1, 3, 5, 7]
+    assert segment_indices(8, 4, "test", view=0, num_views=2).tolist() == [0, 2, 4, 6]
+    idx = segment_indices(40, 4, "train")
+    assert ((idx // 10) == np.arange(4)).all() and idx.dtype == np.int64
+    assert dense_indices(300, 16, 4, "train").shape == (16,)
+
+
+def test_train_is_the_default_mode_and_union_returns_int64():
+    rng_a, rng_b = np.random.default_rng(4), np.random.default_rng(4)
+    assert dense_indices(300, rng=rng_a).tolist() == dense_indices(300, 16, 4, "train", rng=rng_b).tolist()
+    rng_a, rng_b = np.random.default_rng(4), np.random.default_rng(4)
+    assert segment_indices(160, rng=rng_a).tolist() == segment_indices(160, 16, "train", rng=rng_b).tolist()
+    unique, pos = union_indices(np.array([[4.0, 2.0], [2.0, 9.0]]))
+    assert unique.dtype == np.int64 and unique.tolist() == [2, 4, 9] and pos.tolist() == [[1, 0], [0, 2]]
+
+
+def test_segment_train_draws_one_offset_per_segment_and_val_ignores_views():
+    rng, ref = np.random.default_rng(1), np.random.default_rng(1)
+    assert segment_indices(160, 16, "train", rng=rng).tolist() == \
+        (np.arange(16) * 10 + ref.integers(0, 10, size=16)).tolist()
+    # one frame per segment on average (16 <= n < 32): frames 0..S-1, not the repeat rule
+    assert segment_indices(7, 4, "train").tolist() == [0, 1, 2, 3]
+    # "val" always takes the centres, whatever view is asked for
+    assert segment_indices(8, 4, "val", view=0, num_views=2).tolist() == [1, 3, 5, 7]
+    assert segment_indices(8, 4, "test", view=0, num_views=2).tolist() == [0, 2, 4, 6]

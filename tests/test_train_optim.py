@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from internvideo_core import create_model
 from internvideo_core.train.config import FinetuneConfig, PretrainConfig
 from internvideo_core.train.loop import setup_optimization
-from internvideo_core.train.optim import create_optimizer, official_layer_id, param_groups, scale_lr
+from internvideo_core.train.optim import create_optimizer, official_layer_id, param_groups, scale_lr, unwrap_model
 from internvideo_core.train.schedule import WarmupCosine, apply_schedule, cosine_scheduler
 
 TINY = dict(img_size=32, num_frames=4, embed_dim=32, depth=3, num_heads=2)
@@ -155,3 +155,137 @@ def test_warmup_cosine_values_at_chosen_steps():
     assert s(500) == s(99)  # past the end: stays at the last value
     with pytest.raises(ValueError):
         WarmupCosine(1.0, 0.0, total_steps=5, warmup_steps=6)
+
+
+class _Toy(torch.nn.Module):
+    """Two 'blocks' and a head, all 2-D weights plus biases; no get_num_layers / no_weight_decay."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks = torch.nn.ModuleList([torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)])
+        self.head = torch.nn.Linear(2, 1)
+
+
+def test_unwrap_model_removes_ddp_and_compile_wrappers_at_any_depth():
+    inner = _Toy()
+    ddp = torch.nn.Module()
+    ddp.module = inner
+    compiled = torch.nn.Module()
+    compiled._orig_mod = ddp
+    assert unwrap_model(compiled) is inner
+    assert unwrap_model(ddp) is inner
+    assert unwrap_model(inner) is inner
+    odd = torch.nn.Module()
+    odd.module = "not a module"
+    assert unwrap_model(odd) is odd
+
+
+def test_param_groups_layer_decay_needs_the_depth_and_honours_overrides():
+    toy = _Toy()
+    with pytest.raises(ValueError, match=r"layer_decay=0.5 needs the depth: _Toy has no get_num_layers\(\)"):
+        param_groups(toy, weight_decay=0.1, layer_decay=0.5)
+    groups = {g["group_name"]: g for g in param_groups(toy, weight_decay=0.1, layer_decay=0.5, num_layers=2)}
+    assert groups["layer_1_decay"]["param_names"] == ["blocks.0.weight"]
+    assert groups["layer_1_decay"]["lr_scale"] == 0.25 and groups["layer_1_decay"]["weight_decay"] == 0.1
+    assert groups["layer_2_no_decay"]["param_names"] == ["blocks.1.bias"]
+    assert groups["layer_2_no_decay"]["lr_scale"] == 0.5 and groups["layer_2_no_decay"]["weight_decay"] == 0.0
+    assert groups["layer_3_decay"]["param_names"] == ["head.weight"] and groups["layer_3_decay"]["lr_scale"] == 1.0
+    # a custom layer-id function and an explicit skip list
+    groups = {g["group_name"]: g for g in param_groups(toy, weight_decay=0.1, layer_decay=0.5, num_layers=2,
+                                                        layer_id_fn=lambda n: 0, skip_list=["head.weight"])}
+    assert set(groups) == {"layer_0_decay", "layer_0_no_decay"}
+    assert groups["layer_0_decay"]["lr_scale"] == 0.125
+    assert groups["layer_0_no_decay"]["param_names"] == ["blocks.0.bias", "blocks.1.bias", "head.weight",
+                                                         "head.bias"]
+    # a model's own get_layer_id wins over the official mapping
+    toy.get_num_layers = lambda: 2
+    toy.get_layer_id = lambda n: 3
+    groups = param_groups(toy, weight_decay=0.1, layer_decay=0.5)
+    assert {g["group_name"] for g in groups} == {"layer_3_decay", "layer_3_no_decay"}
+    assert all(g["lr_scale"] == 1.0 for g in groups)
+
+
+def test_a_multi_dimensional_bias_gets_no_weight_decay():
+    m = torch.nn.Module()
+    m.sub = torch.nn.Module()
+    m.sub.bias = torch.nn.Parameter(torch.ones(2, 2))  # 2-D, so only the ".bias" name rule applies
+    m.bias_like = torch.nn.Parameter(torch.ones(2, 2))  # name does not end with ".bias"
+    groups = {g["group_name"]: g["param_names"] for g in param_groups(m, weight_decay=0.1)}
+    assert groups == {"no_decay": ["sub.bias"], "decay": ["bias_like"]}
+
+
+def test_param_groups_skip_frozen_params_and_layer_decay_one_is_off():
+    toy = _Toy()
+    toy.blocks[0].weight.requires_grad_(False)
+    groups = {g["group_name"]: g for g in param_groups(toy, weight_decay=0.1, layer_decay=1.0)}
+    assert set(groups) == {"decay", "no_decay"}  # 1.0 means no layer decay (no depth needed)
+    assert groups["decay"]["param_names"] == ["blocks.1.weight", "head.weight"]
+
+
+def test_create_optimizer_defaults_on_cpu():
+    toy = _Toy()
+    opt = create_optimizer(toy, lr=0.1)
+    assert opt.defaults["betas"] == (0.9, 0.999) and opt.defaults["eps"] == 1e-8
+    assert opt.defaults["weight_decay"] == 0.0 and not opt.defaults.get("fused")
+    assert {g["group_name"]: g["weight_decay"] for g in opt.param_groups} == {"decay": 0.05, "no_decay": 0.0}
+    assert all(g["lr"] == 0.1 for g in opt.param_groups) and opt.defaults["lr"] == 0.1
+    assert create_optimizer(toy, lr=0.1, fused=True).defaults["fused"] is True  # an explicit choice is passed on
+    opt = create_optimizer(toy, lr=0.1, eps=1e-6, skip_list=["head.weight"], fused=False)
+    assert opt.defaults["eps"] == 1e-6
+    assert "head.weight" in {n for g in opt.param_groups if g["weight_decay"] == 0.0 for n in g["param_names"]}
+
+
+def test_warmup_cosine_single_warmup_step_and_no_cosine_phase():
+    s = WarmupCosine(base=1.0, final=0.0, total_steps=3, warmup_steps=1, start_warmup_value=0.25)
+    assert s(0) == 0.25  # one warmup step: the official linspace(start, base, 1) == [start]
+    assert s(1) == 1.0 and s(2) == 0.5  # cosine over the 2 remaining steps
+    assert s(3) == 0.5 and s(4) == 0.5  # past the end: held at the last value, not at final
+    only_warmup = WarmupCosine(base=1.0, final=0.5, total_steps=3, warmup_steps=3, start_warmup_value=0.0)
+    assert only_warmup.as_array().tolist() == [0.0, 0.5, 1.0]
+    assert only_warmup(3) == 1.0 and only_warmup(10) == 1.0  # no cosine steps: stays at the peak
+    s = WarmupCosine(base=2.0, final=1.0, total_steps=4, warmup_steps=2, start_warmup_value=1.0)
+    assert s.as_array().tolist() == [1.0, 2.0, 2.0, 1.5]
+    assert isinstance(s(0), float) and isinstance(s(3), float)
+
+
+def test_warmup_cosine_validates_its_lengths():
+    with pytest.raises(ValueError, match="total_steps must be positive"):
+        WarmupCosine(1.0, 0.0, total_steps=0)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        WarmupCosine(1.0, 0.0, total_steps=5, warmup_steps=-1)
+    assert WarmupCosine(1.0, 0.0, total_steps=1).as_array().tolist() == [1.0]
+    assert WarmupCosine(1.0, 0.0, total_steps=5, warmup_steps=5)(4) == 1.0
+
+
+def test_from_epochs_warmup_steps_win_and_are_capped_at_the_total():
+    s = WarmupCosine.from_epochs(1.0, 0.0, epochs=2, iters_per_epoch=3, warmup_epochs=1, warmup_steps=2,
+                                 start_warmup_value=0.5)
+    assert (s.total_steps, s.warmup_steps, s.start_warmup_value) == (6, 2, 0.5)
+    assert WarmupCosine.from_epochs(1.0, 0.0, 2, 3, warmup_epochs=1, warmup_steps=0).warmup_steps == 3
+    assert WarmupCosine.from_epochs(1.0, 0.0, 2, 3, warmup_epochs=1.5).warmup_steps == 4
+    assert WarmupCosine.from_epochs(1.0, 0.0, 2, 3, warmup_steps=9).warmup_steps == 6
+    assert WarmupCosine.from_epochs(1.0, 0.0, 2, 3).warmup_steps == 0
+    assert WarmupCosine.from_epochs(1.0, 0.0, 2, 3, warmup_epochs=1, warmup_steps=1).warmup_steps == 1
+    assert cosine_scheduler(1.0, 0.0, 2, 3, 1)[0] == 0.0  # start_warmup_value defaults to 0
+    np.testing.assert_array_equal(cosine_scheduler(1.0, 0.0, 2, 3, 1, 0.5, 2), s.as_array())
+    np.testing.assert_array_equal(cosine_scheduler(1.0, 0.0, 2, 3),
+                                  WarmupCosine(1.0, 0.0, total_steps=6).as_array())
+
+
+def test_apply_schedule_without_schedules_and_with_undecayed_groups():
+    p1, p2, p3 = (torch.nn.Parameter(torch.ones(2, 2)) for _ in range(3))
+    opt = torch.optim.AdamW([{"params": [p1], "lr": 0.3, "weight_decay": 0.1, "lr_scale": 0.5},
+                             {"params": [p2], "lr": 0.6, "weight_decay": 0.0},
+                             {"params": [p3], "lr": 0.6, "weight_decay": 0.2}], lr=0.3)
+    assert apply_schedule(opt, 0, None) == 0.3  # the first group's lr
+    assert [g["lr"] for g in opt.param_groups] == [0.3, 0.6, 0.6]
+    assert [g["weight_decay"] for g in opt.param_groups] == [0.1, 0.0, 0.2]
+    lr = WarmupCosine(base=0.4, final=0.4, total_steps=2)
+    wd = WarmupCosine(base=0.7, final=0.7, total_steps=2)
+    out = apply_schedule(opt, 1, lr, wd)
+    assert out == 0.4 and isinstance(out, float)
+    assert [g["lr"] for g in opt.param_groups] == [0.2, 0.4, 0.4]
+    assert [g["weight_decay"] for g in opt.param_groups] == [0.7, 0.0, 0.7]
+    apply_schedule(opt, 1, None, WarmupCosine(base=0.9, final=0.9, total_steps=2))
+    assert [g["lr"] for g in opt.param_groups] == [0.2, 0.4, 0.4]
+    assert [g["weight_decay"] for g in opt.param_groups] == [0.9, 0.0, 0.9]

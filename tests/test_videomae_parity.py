@@ -206,3 +206,41 @@ def test_pos_table_resizing_rules():
     assert a.pos_embed.shape == b.pos_embed.shape == (4 * 10 * 10, 768)
     assert not torch.allclose(a.pos_embed, b.pos_embed)
     assert torch.equal(b.pos_embed, sinusoid_table(400, 768))
+
+
+def test_pos_table_values_errors_and_each_resize_step():
+    import math
+
+    import torch.nn.functional as F
+
+    from internvideo_core.models.pos_embed import resize_pos_table, sinusoid_table, video_pos_table
+
+    t = sinusoid_table(3, 4)
+    assert t.dtype == torch.float32 and t.shape == (3, 4)
+    expected = [[math.sin(p), math.cos(p), math.sin(p / 100.0), math.cos(p / 100.0)] for p in range(3)]
+    torch.testing.assert_close(t, torch.tensor(expected), atol=1e-7, rtol=0)
+    assert sinusoid_table(2, 3)[1].tolist() == pytest.approx([math.sin(1), math.cos(1), math.sin(1 / 10000 ** (2 / 3))])
+    with pytest.raises(ValueError, match=r"table has 4 rows, grid \(1, 2, 3\) needs 6"):
+        resize_pos_table(torch.zeros(4, 2), (1, 2, 3), (1, 2, 3))
+    ref = torch.arange(2 * 2 * 2 * 3, dtype=torch.float64).reshape(8, 3)
+    # space only (bicubic per time slot), float32 out, contiguous
+    out = resize_pos_table(ref, (2, 2, 2), (2, 3, 4))
+    maps = ref.float().reshape(2, 2, 2, 3).permute(0, 3, 1, 2)
+    want = F.interpolate(maps, size=(3, 4), mode="bicubic", align_corners=False).permute(0, 2, 3, 1).reshape(24, 3)
+    assert out.dtype == torch.float32 and out.is_contiguous()
+    torch.testing.assert_close(out, want)
+    # time only (linear), then both (space first, then time)
+    out = resize_pos_table(ref, (2, 2, 2), (3, 2, 2))
+    seq = ref.float().reshape(2, 4, 3).permute(1, 2, 0)
+    want = F.interpolate(seq, size=3, mode="linear", align_corners=False).permute(2, 0, 1).reshape(12, 3)
+    torch.testing.assert_close(out, want)
+    both = resize_pos_table(ref, (2, 2, 2), (3, 3, 4))
+    torch.testing.assert_close(both, resize_pos_table(resize_pos_table(ref, (2, 2, 2), (2, 3, 4)), (2, 3, 4), (3, 3, 4)))
+    # own grid (no ref) and ref given as a list equal to the grid: no resizing
+    assert torch.equal(video_pos_table((2, 2, 2), 4), sinusoid_table(8, 4))
+    assert torch.equal(video_pos_table((2, 2, 2), 4, [2, 2, 2]), sinusoid_table(8, 4))
+    torch.testing.assert_close(video_pos_table([1, 2, 2], 4, [2, 2, 2]),
+                               resize_pos_table(sinusoid_table(8, 4), (2, 2, 2), (1, 2, 2)))
+    # non-square grids (every factor counts)
+    assert video_pos_table((1, 2, 3), 4).shape == (6, 4)
+    assert video_pos_table((1, 3, 2), 4, (1, 2, 3)).shape == (6, 4)

@@ -29,27 +29,45 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-# module (relative to internvideo_core/) -> the test files that exercise it
+# module (relative to internvideo_core/) -> the tests that exercise it (files, or pytest node ids where one file
+# tests much more than the module, so a module run stays minutes)
+_B, _P, _O = "tests/test_boundaries.py::", "tests/test_videomae_parity.py::", "tests/test_openset.py::"
 TARGETS: dict[str, list[str]] = {
     "masking.py": ["tests/test_masking.py"],
-    "models/vit.py": ["tests/test_videomae_parity.py", "tests/test_boundaries.py"],
-    "models/videomae.py": ["tests/test_videomae_parity.py", "tests/test_boundaries.py", "tests/test_masking.py"],
-    "models/pos_embed.py": ["tests/test_videomae_parity.py"],
-    "models/layers.py": ["tests/test_videomae_parity.py", "tests/test_mm_parity.py", "tests/test_boundaries.py"],
-    "eval/localization.py": ["tests/test_metrics_localization.py", "tests/test_boundaries.py"],
-    "eval/detection.py": ["tests/test_metrics_detection.py", "tests/test_boundaries.py"],
+    "models/vit.py": ["tests/test_vit_units.py", "tests/test_videomae_parity.py",
+                      _B + "test_every_layer_norm_uses_the_configured_eps"],
+    "models/videomae.py": ["tests/test_videomae_units.py", "tests/test_videomae_parity.py",
+                           _B + "test_normalised_pixel_target_divides_by_unbiased_std_plus_eps_on_near_flat_tubelets",
+                           _B + "test_reconstruct_round_trips_near_flat_tubelets",
+                           _B + "test_every_layer_norm_uses_the_configured_eps"],
+    "models/pos_embed.py": [_P + "test_resized_pos_table_matches_official",
+                            _P + "test_sinusoid_table_equals_numpy_reference",
+                            _P + "test_pos_table_resizing_rules",
+                            _P + "test_pos_table_values_errors_and_each_resize_step"],
+    "models/layers.py": ["tests/test_layers_units.py", "tests/test_videomae_parity.py",
+                         _B + "test_every_layer_norm_uses_the_configured_eps"],
+    "eval/localization.py": ["tests/test_metrics_localization.py",
+                             _B + "test_tal_prediction_exactly_at_the_tiou_threshold_is_a_true_positive"],
+    "eval/detection.py": ["tests/test_metrics_detection.py",
+                          _B + "test_ava_detection_exactly_at_iou_half_is_a_true_positive"],
     "eval/retrieval.py": ["tests/test_metrics_retrieval.py"],
     "eval/classification.py": ["tests/test_metrics_classification.py"],
-    "eval/openset.py": ["tests/test_metrics_openset_qa.py", "tests/test_boundaries.py"],
-    "eval/qa.py": ["tests/test_metrics_openset_qa.py", "tests/test_qa_head.py"],
+    "eval/openset.py": ["tests/test_metrics_openset_qa.py",
+                        _B + "test_open_set_rejects_only_uncertainty_strictly_above_the_threshold",
+                        _O + "test_openset_report_separates_confident_known_from_evidence_free_unknown",
+                        _O + "test_openset_report_equals_the_official_functions_on_random_logits",
+                        _O + "test_roc_curve_runs_from_origin_to_one_and_its_area_is_the_auroc"],
+    "eval/qa.py": ["tests/test_metrics_openset_qa.py"],
     "data/sampling.py": ["tests/test_sampling.py"],
     "data/transforms.py": ["tests/test_transforms.py"],
     "train/schedule.py": ["tests/test_train_optim.py"],
     "train/optim.py": ["tests/test_train_optim.py"],
-    "train/checkpointing.py": ["tests/test_train_resume.py"],
-    "train/contrastive.py": ["tests/test_contrastive.py", "tests/test_boundaries.py"],
-    "text.py": ["tests/test_tokenizer.py", "tests/test_boundaries.py"],
-    "hub.py": ["tests/test_hub.py", "tests/test_boundaries.py"],
+    "train/checkpointing.py": ["tests/test_checkpointing_units.py", "tests/test_train_resume.py"],
+    "train/contrastive.py": ["tests/test_contrastive.py",
+                             _B + "test_contrastive_loss_clamps_the_temperature_on_unaligned_pairs"],
+    "text.py": ["tests/test_tokenizer.py", _B + "test_doubly_escaped_caption_with_a_tag_tokenizes_like_the_plain_one"],
+    "hub.py": ["tests/test_hub_units.py", "tests/test_hub.py", "tests/test_hub_hardening.py",
+               _B + "test_cached_file_recorded_on_first_use_is_refused_when_the_published_digest_differs"],
 }
 KNOWN = REPO / "tests" / "mutation_survivors.md"
 
@@ -59,6 +77,43 @@ def known_survivors() -> set[str]:
     if not KNOWN.exists():
         return set()
     return set(re.findall(r"^- `([^`]+)`", KNOWN.read_text(), flags=re.M))
+
+
+def _function_lines(lines: list[str], name: str) -> list[str] | None:
+    """The source lines of ``def name(`` (header to the last line of its body) in ``lines``, or None."""
+    for i, line in enumerate(lines):
+        stripped = line.lstrip()
+        if stripped.startswith(f"def {name}("):
+            indent = len(line) - len(stripped)
+            j = i + 1
+            while j < len(lines) and (not lines[j].strip() or len(lines[j]) - len(lines[j].lstrip()) > indent
+                                      or lines[j].lstrip().startswith(")")):
+                j += 1
+            while j > i + 1 and not lines[j - 1].strip():
+                j -= 1
+            return lines[i:j]
+    return None
+
+
+def _diff(work: Path, module: str, name: str) -> str | None:
+    """The unified diff of one mutant against the original function, read from mutmut's ``mutants/`` copy
+    (what ``mutmut show`` prints, without starting mutmut once per survivor); None if it cannot be found."""
+    import difflib
+
+    path = work / "mutants" / "internvideo_core" / module
+    func = name.rsplit(".", 1)[-1]
+    orig = func.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return None
+    mutant, original = _function_lines(lines, func), _function_lines(lines, orig)
+    if mutant is None or original is None:
+        return None
+    mutant = [mutant[0].replace(func, orig, 1), *mutant[1:]]  # same name, so only the mutation differs
+    body = difflib.unified_diff(original, mutant, f"internvideo_core/{module}",
+                                f"internvideo_core/{module}", lineterm="", n=2)
+    return f"# {name}: survived\n" + "\n".join(body) + "\n"
 
 
 def _stage(work: Path, module: str, tests: list[str], max_children: int) -> None:
@@ -90,6 +145,11 @@ def run_module(module: str, max_children: int, keep: bool) -> dict:
     work = Path(tempfile.mkdtemp(prefix="mutation-"))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTHONPATH"] = str(work)
+    # one thread: mutmut forks a child per mutant from a process that already ran the tests, and an OpenMP /
+    # intra-op thread pool does not survive a fork (the child would hang on a lock until the timeout, which
+    # would count as killed); one thread per mutant is also what the machine can spare
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "INTERNVIDEO_NUM_THREADS"):
+        env[var] = "1"
     mutmut = [sys.executable, "-m", "mutmut"]
     start = time.perf_counter()
     try:
@@ -101,8 +161,8 @@ def run_module(module: str, max_children: int, keep: bool) -> dict:
         listing = subprocess.run(mutmut + ["results"], cwd=work, env=env, check=True, capture_output=True,
                                  text=True).stdout
         survivors = re.findall(r"^\s*(\S+): survived", listing, flags=re.M)
-        diffs = {name: subprocess.run(mutmut + ["show", name], cwd=work, env=env, capture_output=True,
-                                      text=True).stdout for name in survivors}
+        diffs = {name: _diff(work, module, name) or subprocess.run(
+            mutmut + ["show", name], cwd=work, env=env, capture_output=True, text=True).stdout for name in survivors}
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -142,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1, help="parallel mutants")
     parser.add_argument("--keep", action="store_true", help="keep each module's work folder (for mutmut show)")
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "mutation")
+    parser.add_argument("--fail-under", type=float, default=None, metavar="SCORE",
+                        help="exit with status 1 when a module scores below SCORE percent (for a CI smoke run)")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in TARGETS]
     if unknown:
@@ -156,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(r['unexplained'])} unexplained survivors, {r['seconds']} s", flush=True)
         results.append(r)
     print(f"[mutation] report: {write_report(results, args.out)}")
+    low = [r["module"] for r in results if args.fail_under is not None and r["score"] < args.fail_under]
+    if low:
+        print(f"[mutation] below {args.fail_under} %: {', '.join(low)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -17,9 +17,8 @@ import torch
 __all__ = ["topk_accuracy", "aggregate_views", "confusion_matrix", "mean_class_accuracy", "per_class_accuracy"]
 
 
-def _as_tensor(x: Any, dtype: torch.dtype | None = None) -> torch.Tensor:
-    t = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
-    return t.to(dtype) if dtype is not None else t
+def _as_tensor(x: Any) -> torch.Tensor:
+    return x.detach().cpu() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
 
 
 def topk_accuracy(logits_or_probs: Any, targets: Any, ks: Sequence[int] = (1, 5)) -> dict[str, float]:
