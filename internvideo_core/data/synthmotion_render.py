@@ -40,7 +40,7 @@ COLOURS: dict[str, tuple[float, float, float]] = {
 }
 SIZE_WORDS: tuple[str, ...] = ("small", "medium", "large")
 BACKGROUNDS: tuple[str, ...] = ("plain", "gradient", "grating", "checker", "blobs")
-FILLS: tuple[str, ...] = ("flat", "shaded", "stripes", "grating")
+FILLS: tuple[str, ...] = ("flat", "grating")
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,11 @@ class SynthConfig:
     noise: std of per-pixel Gaussian noise (0..1 intensity units). speed: multiplies every motion's rate.
     clutter: number of distractor shapes. clutter_moving: fraction of distractors that drift slowly.
     textured: textured backgrounds (False = plain grey). radius: main-object radius range (fraction of size).
-    fill: how objects are painted: ``"flat"`` (one colour, the default), ``"shaded"`` (a linear brightness ramp
-    across the object along its own axis, turning with it), ``"stripes"`` (sinusoidal stripes of period
-    ``fill_period`` x size fixed to the object: they move, turn and scale with it) or ``"grating"`` (vertical
-    stripes of period ``fill_period`` x size fixed to the frame: the object is a moving window onto them).
-    Opt-in structure that a masked autoencoder can predict from the visible parts of the object (notebook 02
-    uses ``grating`` with a period of one patch). soft: > 0 fades the outline over ``soft`` x radius pixels.
+    fill: how objects are painted: ``"flat"`` (one colour, the default) or ``"grating"`` (vertical stripes of period
+    ``fill_period`` x size fixed to the frame: the object is a moving window onto them). Opt-in structure that a
+    masked autoencoder can predict from the visible parts of the object (notebook 02, a period of one patch;
+    stripes fixed to the object, a brightness ramp and soft edges were tried and did not help, see
+    ``recipes/videomae_synth/config.py``).
     """
 
     size: int = 64
@@ -71,7 +70,6 @@ class SynthConfig:
     marker: bool = True
     fill: str = "flat"
     fill_period: float = 0.15
-    soft: float = 0.0
 
     def __post_init__(self) -> None:
         if self.size < 16 or self.size % 2:
@@ -162,16 +160,6 @@ def _bbox_window(track: Track, size: int, pad: float = 2.0) -> tuple[int, int, i
     return max(x0, 0), min(x1, size), max(y0, 0), min(y1, size)
 
 
-def _fill_gain(fill: str, u: np.ndarray, v: np.ndarray, r: np.ndarray, period_px: float) -> np.ndarray | float:
-    """Brightness factor of the object's colour at local coordinates ``u, v`` (radius units, ``[T, h, w]``):
-    1 for ``flat``; a ramp 0.35..1 along ``u`` for ``shaded``; stripes 0.3..1 along ``u`` for ``stripes``."""
-    if fill == "shaded":
-        return np.clip(0.675 + 0.325 * u, 0.35, 1.0)
-    if fill == "stripes":
-        return 0.65 + 0.35 * np.sin(2 * np.pi * u * r / period_px)
-    return 1.0
-
-
 def _grating_gain(xs: np.ndarray, period_px: float) -> np.ndarray:
     """Vertical stripes fixed to the frame, 0.3..1 along the pixel centres ``xs`` (``[1, 1, w]``), period
     ``period_px`` pixels."""
@@ -179,7 +167,7 @@ def _grating_gain(xs: np.ndarray, period_px: float) -> np.ndarray:
 
 
 def draw_object(frames: np.ndarray, obj: SceneObject, marker: bool = True, fill: str = "flat",
-                period_px: float = 4.0, soft: float = 0.0) -> np.ndarray:
+                period_px: float = 4.0) -> np.ndarray:
     """Alpha-composite ``obj`` onto ``frames`` (float32 ``[T, H, W, 3]``, in place); ``fill`` / ``period_px``:
     see :class:`SynthConfig` (``flat`` paints one colour).
 
@@ -201,20 +189,14 @@ def draw_object(frames: np.ndarray, obj: SceneObject, marker: bool = True, fill:
     u = (c * dx + s * dy) / r
     v = (c * dy - s * dx) / r
     g = shape_gauge(obj.shape, u, v)
-    if soft > 0:  # a soft edge: opacity ramps over soft x radius pixels inside the outline
-        a = np.clip((1.0 - g) / soft, 0.0, 1.0) * col(tr.alpha)
-    else:
-        a = np.clip((1.0 - g) * r + 0.5, 0.0, 1.0) * col(tr.alpha)
+    a = np.clip((1.0 - g) * r + 0.5, 0.0, 1.0) * col(tr.alpha)
     rgb = np.asarray(obj.rgb, dtype=np.float32)
     win = frames[:, y0:y1, x0:x1]
-    if fill == "flat":
-        win += a[..., None] * (rgb - win)
-    else:
-        if fill == "grating":
-            gain = np.broadcast_to(_grating_gain(xs, period_px), a.shape).astype(np.float32)
-        else:
-            gain = np.asarray(_fill_gain(fill, u, v, r, period_px), dtype=np.float32)
+    if fill == "grating":
+        gain = np.broadcast_to(_grating_gain(xs, period_px), a.shape).astype(np.float32)
         win += a[..., None] * (gain[..., None] * rgb - win)
+    else:
+        win += a[..., None] * (rgb - win)
     cover[:, y0:y1, x0:x1] = a
     if marker:
         lum = float(rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32))
@@ -380,8 +362,7 @@ def render_scene(objects: list[SceneObject], rng: np.random.Generator, cfg: Synt
     bg, kind = render_background(rng, cfg)
     frames = np.empty((t, cfg.size, cfg.size, 3), dtype=np.float32)
     frames[:] = bg
-    boxes = [boxes_from_cover(draw_object(frames, o, cfg.marker, cfg.fill, cfg.fill_period * cfg.size,
-                                                cfg.soft))
+    boxes = [boxes_from_cover(draw_object(frames, o, cfg.marker, cfg.fill, cfg.fill_period * cfg.size))
              for o in objects]
     if cfg.noise > 0:  # Gaussian noise via a 256-level quantile table: ~5x faster than standard_normal
         codes = rng.integers(0, 256, size=frames.shape, dtype=np.uint8)
