@@ -118,14 +118,9 @@ def execute_notebook(path: Path, profile: str = "tutorial", seed: int = 0, *, ke
 def default_jobs() -> int:
     """Notebooks side by side by default: one per CPU core, at most 4. On the 2-core build machine a tiny-ViT
     training step ran 1.43x more steps/s as two 1-thread processes than as one 2-thread process, and two 2-thread
-    notebooks side by side ran about as fast as two 1-thread ones. Each notebook runs with its fixed thread count (:data:`internvideo_core.notebook_schedule.THREADS`), so its numbers do not
-    depend on the machine."""
+    notebooks side by side ran about as fast as two 1-thread ones. Each notebook runs with its fixed thread count
+    (:data:`internvideo_core.notebook_schedule.THREADS`), so its numbers do not depend on the machine."""
     return max(1, min(4, os.cpu_count() or 1))
-
-
-def threads_per_job(jobs: int) -> int:
-    """torch threads of each notebook kernel when ``jobs`` run side by side: the cores shared out, at least 1."""
-    return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
 
 def _worker_command(path: Path, profile: str, seed: int, timeout_s: int) -> list[str]:
@@ -175,12 +170,11 @@ def run_all(profile: str = "tutorial", seed: int = 0, only: list[str] | None = N
     from internvideo_core.notebook_schedule import TUTORIAL_SECONDS, run_scheduled, simulate
     from internvideo_core.reproduction.report import previous_seconds, write_times
 
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
     from internvideo_core.notebook_schedule import threads_of
 
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
     jobs = jobs or default_jobs()
-    threads = threads_per_job(jobs)
     paths = {p.stem: p for p in select(only)}
     known = previous_seconds(profile)
     # shown estimates: this profile's last run (the tutorial's published times before the first run); the
@@ -189,6 +183,7 @@ def run_all(profile: str = "tutorial", seed: int = 0, only: list[str] | None = N
     order = {**TUTORIAL_SECONDS, **known}
     total, _ = simulate(paths, estimates, jobs)
     counts = sorted({threads_of(s) for s in paths})
+    threads = counts[0] if len(counts) == 1 else "/".join(map(str, counts))   # as recorded in times.json
     print(f"[{profile}] {len(paths)} notebooks, {jobs} side by side (fixed torch threads per notebook: "
           f"{', '.join(map(str, counts))})"
           + (f"; about {_clock(total)} by the previous run's times" if estimates else ""), flush=True)

@@ -169,6 +169,7 @@ def test_run_all_executes_real_notebooks_side_by_side_one_thread_each_and_report
     assert values["threads"] == "3"
     times = json.loads((tmp_path / "runs" / "smoke" / "times.json").read_text())
     assert times["jobs"] == 2 and set(times["notebooks"]) == {"00_ok", "01_bad"}
+    assert times["threads"] == "2/3"   # the fixed counts that ran (01_bad: the default 2), not a share of the cores
     assert times["notebooks"]["01_bad"]["ok"] is False
     out = capsys.readouterr().out
     assert "start 00_ok" in out and "01_bad FAILED" in out and "2 side by side" in out
