@@ -150,6 +150,8 @@ Task in the demo: **{EMBEDDED[name]}**. Architecture `{cfg['architecture']}` (re
 
 Trained on synthetic clips only: on real videos it guesses. Use a released checkpoint
 (`internvideo zoo list`) for real footage.
+
+Licence: Apache-2.0, like the kit. The weights were trained by the kit from a random initialisation on SynthMotion, clips the kit renders itself; no third-party data or weights went into them.
 """
     path.with_name("MODEL_CARD.md").write_text(text)
 
