@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from einops import repeat
 
-__all__ = ["tube_mask", "random_mask", "make_mask", "num_masked"]
+__all__ = ["tube_mask", "random_mask", "make_mask", "num_masked", "visible_statistics"]
 
 Grid = tuple[int, int, int]
 
@@ -82,3 +82,21 @@ def make_mask(kind: str, batch: int, grid: Grid, ratio: float, *, generator: tor
     if kind == "random":
         return random_mask(batch, grid, ratio, generator=generator, device=device)
     raise ValueError(f"unknown mask kind {kind!r}; use 'tube' or 'random'")
+
+
+def visible_statistics(mean: torch.Tensor, std: torch.Tensor, mask: torch.Tensor,
+                       grid: tuple[int, int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each token's pixel mean / std ``[B, N, C]`` estimated from the *visible* tokens only.
+
+    With normalised-pixel targets the MAE decoder predicts a tubelet up to its mean and std; to show a
+    reconstruction without the hidden pixels, every token gets the average of the visible tokens' ``mean`` /
+    ``std`` ``[B, N, C]`` weighted by 1 / squared distance in (t, h, w) token units (distance 0 counts as 1).
+    ``mask``: bool ``[B, N]``, True = hidden. Used by notebook 02 and the demo's reconstruction tab.
+    """
+    t, h, w = grid
+    pos = torch.stack(torch.meshgrid(torch.arange(t), torch.arange(h), torch.arange(w), indexing="ij"), -1)
+    pos = pos.reshape(-1, 3).float()                                           # [N, 3]
+    weight = 1.0 / torch.cdist(pos, pos).pow(2).clamp(min=1.0)                 # [N, N]
+    weight = weight[None] * (~mask.bool())[:, None, :].float()                # [B, N, N]: visible sources only
+    weight = weight / weight.sum(-1, keepdim=True).clamp(min=1e-12)
+    return weight @ mean, weight @ std

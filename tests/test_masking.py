@@ -123,3 +123,19 @@ def test_random_count_multiplies_the_ratio_by_n_in_one_step():
     assert num_masked("random", (1, 7, 3), ratio) == int(ratio * 21) == 7
     mask = random_mask(1, (1, 7, 3), ratio, generator=torch.Generator().manual_seed(0))
     assert int(mask.sum()) == 7
+
+
+def test_visible_statistics_use_the_visible_tokens_only_weighted_by_inverse_squared_distance():
+    from internvideo_core.masking import visible_statistics
+
+    grid = (1, 1, 3)                                  # three tokens in a row
+    mask = torch.tensor([[False, True, False]])       # the middle one hidden
+    mean = torch.tensor([[[1.0], [100.0], [4.0]]])
+    std = torch.tensor([[[2.0], [100.0], [8.0]]])
+    est_mean, est_std = visible_statistics(mean, std, mask, grid)
+    # token 0: itself (distance 0 counts as 1, weight 1) and token 2 (distance 2, weight 1/4)
+    assert torch.allclose(est_mean[0, 0], torch.tensor([(1.0 + 4.0 / 4) / 1.25]))
+    # the hidden middle token: both neighbours at distance 1, the hidden value never used
+    assert torch.allclose(est_mean[0, 1], torch.tensor([2.5])) and torch.allclose(est_std[0, 1], torch.tensor([5.0]))
+    everything_hidden = visible_statistics(mean, std, torch.ones(1, 3, dtype=torch.bool), grid)[0]
+    assert torch.equal(everything_hidden, torch.zeros_like(mean))     # no source: 0, not NaN

@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from internvideo_core.masking import visible_statistics
+
 __all__ = [
     "classify", "top_k", "parse_labels", "parse_templates", "encode_video", "encode_text", "zero_shot",
     "rank_videos", "Reconstruction", "reconstruct", "neighbour_statistics",
@@ -132,23 +134,8 @@ class Reconstruction:
     error_from_visible: float
 
 
-def neighbour_statistics(mean: torch.Tensor, std: torch.Tensor, mask: torch.Tensor,
-                         grid: tuple[int, int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Estimate each token's pixel mean/std from the *visible* tokens only.
-
-    ``mean``, ``std``: ``[B, N, C]`` per-tubelet statistics; ``mask``: bool ``[B, N]`` (True = masked). Every token
-    gets the inverse-squared-distance weighted average over the visible tokens (distance in (t, h, w) token
-    units), so a masked tubelet borrows the brightness and contrast of its visible surroundings.
-    Returns ``(mean, std)`` estimates ``[B, N, C]``.
-    """
-    t, h, w = grid
-    tt, yy, xx = torch.meshgrid(torch.arange(t), torch.arange(h), torch.arange(w), indexing="ij")
-    pos = torch.stack([tt, yy, xx], dim=-1).reshape(-1, 3).float()          # [N, 3]
-    d2 = torch.cdist(pos, pos).pow(2)                                        # [N, N]
-    weight = 1.0 / d2.clamp(min=1.0)                                         # [N, N]
-    weight = weight[None] * (~mask.bool())[:, None, :].float()              # [B, N, N]: only visible sources
-    weight = weight / weight.sum(-1, keepdim=True).clamp(min=1e-12)
-    return weight @ mean, weight @ std
+#: The demo's name for :func:`internvideo_core.masking.visible_statistics` (kept for callers of the demo API).
+neighbour_statistics = visible_statistics
 
 
 @torch.no_grad()

@@ -11,25 +11,12 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from internvideo_core.masking import visible_statistics
+
 from .config import VideoMAESynthRecipe
 from .data import clips_to_input
 
 __all__ = ["visible_statistics", "explorer_panel", "mask_explorer", "widgets_available"]
-
-
-def visible_statistics(mean: torch.Tensor, std: torch.Tensor, mask: torch.Tensor,
-                       grid: tuple[int, int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each token's pixel mean / std ``[B, N, C]`` estimated from the *visible* tokens only: the average of the
-    visible tokens' ``mean`` / ``std`` ``[B, N, C]`` weighted by 1 / squared distance in (t, h, w) token units
-    (``mask`` bool ``[B, N]``, True = hidden). Nothing of the hidden pixels is used (the demo's
-    reconstruction tab does the same)."""
-    t, h, w = grid
-    pos = torch.stack(torch.meshgrid(torch.arange(t), torch.arange(h), torch.arange(w), indexing="ij"), -1)
-    pos = pos.reshape(-1, 3).float()                                           # [N, 3]
-    weight = 1.0 / torch.cdist(pos, pos).pow(2).clamp(min=1.0)                 # [N, N]
-    weight = weight[None] * (~mask.bool())[:, None, :].float()                # [B, N, N]: visible sources only
-    weight = weight / weight.sum(-1, keepdim=True).clamp(min=1e-12)
-    return weight @ mean, weight @ std
 
 
 def widgets_available() -> bool:
