@@ -58,7 +58,8 @@ def char_tokenize(texts, context_length=77):
     return out
 
 
-CAPTIONS = [["abc", "cab"], ["dde", "edd", "fed"], ["ggh"], ["hij", "jih"], ["kkb", "bkk"], ["aaj", "jaa"]]
+# paraphrases with other letters (the text tower averages token embeddings, so a permutation would not differ)
+CAPTIONS = [["abc", "ddd"], ["dde", "hha", "fed"], ["ggh"], ["hij", "aaa"], ["kkb", "cce"], ["aej", "bba"]]
 
 
 def _items(n: int = 6, seed: int = 1):
@@ -205,6 +206,7 @@ def test_first_caption_bf16_autocast_and_max_steps_follow_the_config():
     losses, _, _, picked = _reference(ref_model, items, cfg)
     assert len(losses) == 3 and res.losses == losses and res.step == 3
     assert picked[0] == [c[0] for c in CAPTIONS[:3]]
+    assert [model.seen[k][:, 0].tolist() for k in range(3)] == [[ord(t[0]) - 96 for t in ts] for ts in picked]
     _assert_same_weights(model, ref_model)
     fp32, _ = _pair(2.0)
     assert train_contrastive(fp32, _loader(items), _cfg(paraphrase=False, max_steps=3, warmup_epochs=0),
