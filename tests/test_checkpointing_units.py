@@ -234,3 +234,17 @@ def test_a_scaler_without_is_enabled_is_stored(tmp_path):
     ckpt = torch.load(save_training_checkpoint(tmp_path / "s.pth", model=torch.nn.Linear(2, 2), scaler=PlainScaler()),
                       weights_only=True)
     assert ckpt["scaler"] == {"scale": 4.0}
+
+
+def test_a_failed_save_whose_temporary_cannot_be_removed_raises_the_original_error(tmp_path):
+    """The clean-up after a failed write must not mask the error: here the temporary name is taken by a folder,
+    so ``open`` fails and so does the ``unlink`` of the clean-up; the caller sees the ``open`` error."""
+    import os
+
+    path = tmp_path / "checkpoint.pth"
+    atomic_torch_save({"v": 1}, path)
+    blocker = tmp_path / f".checkpoint.pth.tmp-{os.getpid()}"
+    blocker.mkdir()
+    with pytest.raises(IsADirectoryError):
+        atomic_torch_save({"v": 2}, path)
+    assert torch.load(path, weights_only=True) == {"v": 1} and blocker.is_dir()

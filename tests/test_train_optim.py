@@ -289,3 +289,13 @@ def test_apply_schedule_without_schedules_and_with_undecayed_groups():
     apply_schedule(opt, 1, None, WarmupCosine(base=0.9, final=0.9, total_steps=2))
     assert [g["lr"] for g in opt.param_groups] == [0.2, 0.4, 0.4]
     assert [g["weight_decay"] for g in opt.param_groups] == [0.9, 0.0, 0.9]
+
+
+def test_a_single_cosine_step_is_the_official_formula_to_the_bit():
+    """With one step after the warmup the official array holds ``final + 0.5 * (base - final) * (1 + cos 0)``,
+    which is not always ``base`` in floating point (here 0.09999999999999998); the kit computes the same."""
+    s = WarmupCosine(base=0.1, final=0.7, total_steps=2, warmup_steps=1, start_warmup_value=0.0)
+    official = 0.7 + 0.5 * (0.1 - 0.7) * (1 + math.cos(0.0))
+    assert official != 0.1
+    assert s(1) == official and s(5) == official
+    assert s.as_array().tolist() == [0.0, official]

@@ -63,7 +63,7 @@ TARGETS: dict[str, list[str]] = {
     "train/schedule.py": ["tests/test_train_optim.py"],
     "train/optim.py": ["tests/test_train_optim.py"],
     "train/checkpointing.py": ["tests/test_checkpointing_units.py", "tests/test_train_resume.py"],
-    "train/contrastive.py": ["tests/test_contrastive.py",
+    "train/contrastive.py": ["tests/test_contrastive.py", "tests/test_contrastive_loop.py",
                              _B + "test_contrastive_loss_clamps_the_temperature_on_unaligned_pairs"],
     "text.py": ["tests/test_tokenizer.py", _B + "test_doubly_escaped_caption_with_a_tag_tokenizes_like_the_plain_one"],
     "hub.py": ["tests/test_hub_units.py", "tests/test_hub.py", "tests/test_hub_hardening.py",

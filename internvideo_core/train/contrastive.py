@@ -8,8 +8,9 @@
 - :func:`train_contrastive`: the training loop. Batches are ``(video [B, 3, T, H, W], captions)`` or dicts
   ``{"video", "text"}``; captions may be token ids ``[B, L]`` or ``[B, P, L]`` (``P`` paraphrases), strings
   (one per video) or lists of strings (paraphrases per video, see :func:`collate_video_text`). With
-  ``paraphrase=True`` one paraphrase per video is drawn each step from the loop's own generator (saved in
-  the checkpoints). After each step ``logit_scale`` is clamped to ``[0, ln(max_logit_scale)]``.
+  ``paraphrase=True`` one paraphrase per video is drawn each step from the loop's own generator, seeded
+  ``seed * 1000 + 29 + rank`` (saved in the checkpoints; part of what makes a run reproducible). After each
+  step ``logit_scale`` is clamped to ``[0, ln(max_logit_scale)]``.
 """
 from __future__ import annotations
 
@@ -116,7 +117,7 @@ def select_captions(captions: Any, generator: torch.Generator | None, tokenize: 
     return tokenize(texts, context_length=context_length)
 
 
-def _default_tokenize(texts: list[str], context_length: int = 77) -> torch.Tensor:
+def _default_tokenize(texts: list[str], context_length: int) -> torch.Tensor:
     from internvideo_core.text import tokenize
 
     return tokenize(texts, context_length=context_length)

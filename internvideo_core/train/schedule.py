@@ -55,9 +55,9 @@ class WarmupCosine:
                 return float(self.start_warmup_value)
             return float(self.start_warmup_value + (self.base - self.start_warmup_value) * step / (w - 1))
         n = self.total_steps - w
-        i = min(step - w, n - 1) if n > 0 else 0
         if n <= 0:
             return float(self.base)
+        i = min(step - w, n - 1)
         return float(self.final + 0.5 * (self.base - self.final) * (1 + math.cos(math.pi * i / n)))
 
     @classmethod
