@@ -88,3 +88,25 @@ def test_voc_ap_counts_the_first_recall_step_from_zero_and_misses_unreached_reca
 def test_voc_ap_of_empty_inputs_is_zero():
     assert voc_ap(np.array([]), np.array([])) == 0.0
     assert isinstance(voc_ap([], []), float)
+
+
+def _official_interpolated_prec_rec(prec, rec):
+    """ActivityNet's ``interpolated_prec_rec`` (VOC 2011 all-point AP), the loop form of the official script."""
+    mprec = np.hstack([[0], prec, [0]])
+    mrec = np.hstack([[0], rec, [1]])
+    for i in range(len(mprec) - 1)[::-1]:
+        mprec[i] = max(mprec[i], mprec[i + 1])
+    idx = np.where(mrec[1::] != mrec[0:-1])[0] + 1
+    return np.sum((mrec[idx] - mrec[idx - 1]) * mprec[idx])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_voc_ap_equals_the_official_formula_bit_for_bit_on_long_rankings(seed):
+    """Hundreds of ranks with many repeated recall values (false positives): only the recall steps are summed, in
+    order, so the float sum is the official one exactly (not just to 1e-6)."""
+    rng = np.random.default_rng(seed)
+    tp = (rng.random(int(rng.integers(200, 700))) < 0.4).astype(np.float64)
+    tp_c, fp_c = np.cumsum(tp), np.cumsum(1.0 - tp)
+    num_gt = int(tp.sum()) + seed % 2 * 5  # odd seeds: some ground truth is never found
+    prec, rec = tp_c / (tp_c + fp_c), tp_c / num_gt
+    assert voc_ap(prec, rec) == _official_interpolated_prec_rec(prec, rec)
