@@ -356,3 +356,16 @@ def test_open_set_functions_flatten_column_vectors_to_the_one_dimensional_result
     assert openset_report(col([0, 1, 0]), known, [4, 6], unknown, threshold=0.5) == rep
     assert openset_report([0, 1, 0], known, col([4, 6]), unknown, threshold=0.5) == rep
     assert rep["closed_set_accuracy"] == pytest.approx(2 / 3)
+
+
+def test_open_maf1_is_the_official_openness_weighted_mean_of_the_curve_bit_for_bit():
+    """compare_openness.py: ``w = openness / 100.``, ``sum(w * F1) / sum(w)`` (and the same for the std), exactly."""
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        kl = rng.integers(0, 5, 60)
+        kp = np.where(rng.random(60) < 0.7, kl, rng.integers(0, 5, 60))
+        ul, up = rng.integers(0, 6, 40), rng.integers(0, 5, 40)
+        r = open_macro_f1_openness(kl, kp, rng.random(60), ul, up, rng.random(40), 0.6, 5, 6, num_rand=4, seed=seed)
+        w = np.array(r["openness"]) / 100.0
+        assert r["open_maF1"] == np.sum(w * np.array(r["macro_f1"])) / np.sum(w), seed
+        assert r["open_maF1_std"] == np.sum(w * np.array(r["std"])) / np.sum(w), seed
