@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import pytest
 
@@ -149,3 +150,16 @@ def test_boxes_are_compared_in_float64():
     gt = [("v", 1, 0.0, 0.0, 0.14, 1.0, 1), ("v", 2, 0.0, 0.0, 0.06, 1.0, 1)]
     det = [("v", 1, 0.0, 0.0, 0.07, 1.0, 1, 0.9), ("v", 2, 0.0, 0.0, 0.03, 1.0, 1, 0.8)]
     assert ava_frame_map(gt, det)["per_class"][1] == 1.0
+
+
+def test_classes_without_ground_truth_or_detections_give_their_values_without_runtime_warnings():
+    """No "Mean of empty slice" / division warnings: an all-NaN mean is NaN by the rule, a class without
+    detections is AP 0 (the empty precision/recall arrays)."""
+    gt = [("v", 902, 0.0, 0.0, 1.0, 1.0, 1)]
+    det = [("v", 902, 0.0, 0.0, 1.0, 1.0, 1, 0.9)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        all_nan = ava_frame_map(gt, det, classes=[5, 7])
+        no_det = ava_frame_map(gt + [("v", 902, 0.0, 0.0, 1.0, 1.0, 2)], det)
+    assert math.isnan(all_nan["mAP"]) and all(math.isnan(v) for v in all_nan["per_class"].values())
+    assert no_det == {"mAP": 0.5, "per_class": {1: 1.0, 2: 0.0}}

@@ -321,3 +321,51 @@ def test_openness_curve_defaults_are_the_official_ten_draws_with_seed_123():
 def test_accuracy_by_type_is_hits_over_total():
     r = qa_accuracy_by_type(["a", "a", "x", "x", "b"], ["a", "a", "c", "c", "b"], ["what"] * 4 + ["who"])
     assert r == {"what": 50.0, "who": 100.0}  # 2 of 4, 1 of 1
+
+
+def test_open_set_functions_flatten_column_vectors_to_the_one_dimensional_result():
+    """A per-sample output kept as a ``[N, 1]`` column (``u.unsqueeze(1)``, a one-column frame) is read as ``[N]``:
+    every argument, one at a time, gives the same number as the flat input."""
+    from internvideo_core.eval.openset import openset_report
+
+    def col(x):
+        return np.asarray(x)[:, None]
+
+    labels, scores = np.array([0, 1, 0, 1, 1]), np.array([0.1, 0.8, 0.4, 0.4, 0.9])
+    flat = binary_auroc(labels, scores)
+    assert binary_auroc(col(labels), scores) == flat and binary_auroc(labels, col(scores)) == flat
+    k, u = np.array([0.1, 0.4, 0.35]), np.array([0.8, 0.4])
+    assert open_set_auroc(col(k), u) == open_set_auroc(k, col(u)) == open_set_auroc(k, u) == pytest.approx(5.5 / 6)
+    y, p = np.array([0, 0, 1, 1, 2]), np.array([0, 1, 1, 1, 0])
+    assert macro_f1(col(y), p) == macro_f1(y, col(p)) == macro_f1(y, p)
+    unc = np.array([0.1, 0.9, 0.8, 0.2, 0.7])
+    args = [y, p, unc]
+    expected = open_set_macro_f1(*args, 0.5, num_known_classes=2)
+    for i in range(3):
+        assert open_set_macro_f1(*[col(a) if j == i else a for j, a in enumerate(args)], 0.5, 2) == expected, i
+    kl, kp, ku = np.array([0, 1, 2, 0]), np.array([0, 2, 2, 0]), np.array([0.1, 0.9, 0.2, 0.1])
+    ul, up, uu = np.array([0, 1, 1, 2]), np.array([1, 0, 1, 2]), np.array([0.9, 0.1, 0.9, 0.6])
+    args = [kl, kp, ku, ul, up, uu]
+    expected = open_macro_f1_openness(*args, 0.5, 3, 3, num_rand=3)
+    for i in range(6):
+        got = open_macro_f1_openness(*[col(a) if j == i else a for j, a in enumerate(args)], 0.5, 3, 3, num_rand=3)
+        assert got == expected, i
+    known = torch.tensor([[3.0, 0.0], [0.0, 3.0], [0.0, 0.5]])
+    unknown = torch.tensor([[0.0, 0.0], [0.2, 0.0]])
+    rep = openset_report([0, 1, 0], known, [4, 6], unknown, threshold=0.5)
+    assert openset_report(col([0, 1, 0]), known, [4, 6], unknown, threshold=0.5) == rep
+    assert openset_report([0, 1, 0], known, col([4, 6]), unknown, threshold=0.5) == rep
+    assert rep["closed_set_accuracy"] == pytest.approx(2 / 3)
+
+
+def test_open_maf1_is_the_official_openness_weighted_mean_of_the_curve_bit_for_bit():
+    """compare_openness.py: ``w = openness / 100.``, ``sum(w * F1) / sum(w)`` (and the same for the std), exactly."""
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        kl = rng.integers(0, 5, 60)
+        kp = np.where(rng.random(60) < 0.7, kl, rng.integers(0, 5, 60))
+        ul, up = rng.integers(0, 6, 40), rng.integers(0, 5, 40)
+        r = open_macro_f1_openness(kl, kp, rng.random(60), ul, up, rng.random(40), 0.6, 5, 6, num_rand=4, seed=seed)
+        w = np.array(r["openness"]) / 100.0
+        assert r["open_maF1"] == np.sum(w * np.array(r["macro_f1"])) / np.sum(w), seed
+        assert r["open_maF1_std"] == np.sum(w * np.array(r["std"])) / np.sum(w), seed

@@ -267,3 +267,13 @@ def test_ranks_are_integers_except_the_mean_rule():
                         ("official", "expand")):
         assert query_ranks(sim, [1, 2], ties=ties, official_style=style).dtype == np.int64, (ties, style)
     assert query_ranks(sim, [1, 2], ties="mean").tolist() == [0.5, 0.5]
+
+
+def test_rank_summaries_are_computed_in_float64_whatever_the_rank_dtype():
+    from internvideo_core.eval.retrieval import metrics_from_ranks
+
+    # float32 ranks (e.g. tie-averaged ranks computed in a float32 tensor): 1/3 must not be rounded to float32
+    m = metrics_from_ranks(np.array([0.0, 0.0, 1.0], dtype=np.float32))
+    assert m["MnR"] == 1.0 + 1.0 / 3.0
+    assert m == metrics_from_ranks([0, 0, 1])
+    assert metrics_from_ranks(np.array([0.0, 0.5], dtype=np.float16))["MnR"] == 1.25

@@ -46,6 +46,8 @@ TARGETS: dict[str, list[str]] = {
                             _P + "test_pos_table_values_errors_and_each_resize_step"],
     "models/layers.py": ["tests/test_layers_units.py", "tests/test_videomae_parity.py",
                          _B + "test_every_layer_norm_uses_the_configured_eps"],
+    "eval/_common.py": ["tests/test_metrics_common.py", "tests/test_metrics_localization.py",
+                        "tests/test_metrics_detection.py"],
     "eval/localization.py": ["tests/test_metrics_localization.py",
                              _B + "test_tal_prediction_exactly_at_the_tiou_threshold_is_a_true_positive"],
     "eval/detection.py": ["tests/test_metrics_detection.py",

@@ -145,7 +145,7 @@ def ava_frame_map(ground_truth_rows: Iterable[Sequence[Any]], detection_rows: It
         t = t[order]
         tp_c = np.cumsum(t)
         fp_c = np.cumsum(1.0 - t)
-        precision = tp_c / np.maximum(tp_c + fp_c, 1e-300)
+        precision = tp_c / (tp_c + fp_c)  # the count at rank i is i + 1 >= 1: no zero division
         recall = tp_c / num_gt[c]
         per_class[c] = voc_ap(precision, recall)
     values = np.array(list(per_class.values()), dtype=np.float64)

@@ -169,8 +169,7 @@ def open_macro_f1_openness(known_labels: Any, known_preds: Any, known_uncertaint
         vals = np.zeros(num_rand, dtype=np.float32)
         for m in range(num_rand):
             sel = rng.choice(num_unknown_classes, n, replace=False)
-            mask_parts = [np.flatnonzero(ul == c) for c in sel]
-            idx = np.concatenate(mask_parts) if mask_parts else np.zeros(0, dtype=np.int64)
+            idx = np.concatenate([np.flatnonzero(ul == c) for c in sel])  # n >= 1 classes: never an empty list
             sub_p = up[idx].copy()
             sub_p[uu[idx] > threshold] = k
             vals[m] = macro_f1(np.r_[kl, np.full(len(idx), k)], np.r_[kp, sub_p])
