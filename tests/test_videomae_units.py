@@ -135,3 +135,80 @@ def test_reconstruct_uses_the_prediction_and_denormalises_only_with_norm_pix():
         else:
             want = torch.full((1, 2, 512, 3), 0.25)
         torch.testing.assert_close(rec_p[:, [2, 3]], want.clamp(0, 1))
+
+
+def test_split_indices_keeps_ascending_token_order_on_a_large_grid():
+    """An unstable sort gives the same groups in another order from 64 tokens on (CPU); the decoder layout and
+    the targets read the tokens in ascending order, as the official code."""
+    m = _model(img_size=64, patch_size=8, num_frames=4)
+    assert m.num_patches == 128
+    g = torch.Generator().manual_seed(0)
+    mask = torch.stack([torch.randperm(128, generator=g) < 115 for _ in range(3)])  # ratio 0.9
+    vis, msk = m.split_indices(mask)
+    for row in range(3):
+        assert vis[row].tolist() == torch.nonzero(~mask[row]).flatten().tolist()
+        assert msk[row].tolist() == torch.nonzero(mask[row]).flatten().tolist()
+
+
+def test_split_indices_messages_and_the_given_masked_count():
+    m = _model()
+    with pytest.raises(ValueError, match=r"^mask must be \[B, 8\] \(True = masked, tokens in \(t, h, w\) order for "
+                                         r"grid \(2, 2, 2\)\), got \[2, 7\]$"):
+        m.split_indices(torch.zeros(2, 7, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"^every sample must mask the same number of tokens, got counts \[1, 2\]; "
+                                         r"use internvideo_core\.masking\.tube_mask / random_mask$"):
+        m.split_indices(torch.tensor([[1, 0, 0, 0, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0, 0, 0]]))
+    mask = torch.tensor([[1, 0, 1, 0, 0, 1, 0, 0], [0, 0, 0, 1, 1, 1, 0, 0]], dtype=torch.bool)
+    with pytest.raises(ValueError, match=r"^every sample must mask the same number of tokens \(2 given as "
+                                         r"num_masked\), got counts \[3, 3\]; use internvideo_core"):
+        m.split_indices(mask, num_masked=2)
+    with pytest.raises(ValueError, match=r"\(3 given as num_masked\), got counts \[3, 2\]"):
+        m.split_indices(torch.tensor([[1, 0, 1, 0, 0, 1, 0, 0], [0, 0, 0, 0, 1, 1, 0, 0]]), num_masked=3)
+    given = m.split_indices(mask, num_masked=3)
+    for a, b in zip(given, m.split_indices(mask)):
+        assert torch.equal(a, b)
+
+
+def test_a_given_masked_count_is_not_read_back_from_a_device_mask():
+    """With ``num_masked`` the counts of a mask off the CPU are not checked (that would be a host sync): a meta
+    tensor, which has no values to read, stands in for a CUDA mask."""
+    m = _model()
+    vis, msk = m.split_indices(torch.zeros(2, 8, dtype=torch.bool, device="meta"), num_masked=3)
+    assert vis.shape == (2, 5) and msk.shape == (2, 3) and vis.device.type == "meta"
+
+
+def test_the_tables_follow_the_input_device_and_the_autocast_dtype():
+    """The sinusoid tables are built on the CPU even inside a ``torch.device`` context, so they join the tokens on
+    the tokens' device; under bf16 autocast they take the tokens' dtype, so both residual streams stay bf16."""
+    with torch.device("meta"):
+        meta = VideoMAEPretrain(VideoMAEPretrainConfig(**TINY))
+    assert meta.pos_embed.device.type == "cpu" and meta.encoder.pos_embed.device.type == "cpu"
+    x = torch.empty(2, 3, 4, 32, 32, device="meta")
+    mask = torch.zeros(2, 8, dtype=torch.bool, device="meta")
+    assert meta(x, mask, num_masked=3).shape == (2, 3, 1536)
+    m = _model()
+    seen = {}
+    for name, blk in (("encoder", m.encoder.blocks[-1]), ("decoder", m.decoder.blocks[-1])):
+        blk.register_forward_hook(lambda mod, i, o, name=name: seen.__setitem__(name, (i[0].dtype, o.dtype)))
+    mask = torch.zeros(2, 8, dtype=torch.bool)
+    mask[:, [1, 2, 6]] = True
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        m(_clip(), mask)
+    assert seen == {"encoder": (torch.bfloat16, torch.bfloat16), "decoder": (torch.bfloat16, torch.bfloat16)}
+
+
+def test_targets_and_loss_are_float32_whatever_the_default_or_model_dtype():
+    m = _model()
+    mask = torch.zeros(1, 8, dtype=torch.bool)
+    mask[0, [0, 5]] = True
+    x = _clip(1)
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        assert m.pixel_targets(x).dtype == torch.float32 and m.targets(x, mask).dtype == torch.float32
+    finally:
+        torch.set_default_dtype(old)
+    half = _model().to(torch.bfloat16)
+    loss = half.loss(x.to(torch.bfloat16), mask)
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(loss, F.mse_loss(half(x.to(torch.bfloat16), mask).float(), half.targets(x, mask)))
