@@ -72,10 +72,13 @@ def test_mlp_fusion_pools_tokens_by_mean_or_masked_mean():
     qp = head.question_proj(q)
     torch.testing.assert_close(head(video[:, 0], q), _fused(head, head.video_proj(video[:, 0]), qp))
     torch.testing.assert_close(head(video, q), _fused(head, head.video_proj(video.mean(1)), qp))
-    # masked mean: row 0 keeps tokens 0 and 3, row 1 keeps one token, row 2 none (the mean of nothing is 0)
+    # masked mean: row 0 keeps tokens 0 and 3, row 1 keeps one token, row 2 none (the mean of nothing is 0);
+    # small features (variance under the LayerNorm's eps), where a sum instead of the mean shows through the norm
     mask = torch.tensor([[1, 0, 0, 1, 0], [0, 0, 1, 0, 0], [0, 0, 0, 0, 0]])
-    pooled = torch.stack([(video[0, 0] + video[0, 3]) / 2, video[1, 2], torch.zeros(6)])
-    torch.testing.assert_close(head(video, q, mask), _fused(head, head.video_proj(pooled), qp))
+    small = video * 1e-3
+    pooled = torch.stack([(small[0, 0] + small[0, 3]) / 2, small[1, 2], torch.zeros(6)])
+    torch.testing.assert_close(head(small, q, mask), _fused(head, head.video_proj(pooled), qp))
+    torch.testing.assert_close(head(small, q, mask.bool()), head(small, q, mask))
 
 
 def _reference_attention(head: VideoQAHead, q: torch.Tensor, tokens: torch.Tensor,
