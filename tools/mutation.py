@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 # module (relative to internvideo_core/) -> the tests that exercise it (files, or pytest node ids where one file
 # tests much more than the module, so a module run stays minutes)
 _B, _P, _O = "tests/test_boundaries.py::", "tests/test_videomae_parity.py::", "tests/test_openset.py::"
-_S = "tests/test_speed_options.py::"
+_S = "tests/test_speed_options.py::"  # never its torch.compile graph-break tests: mutmut's trampolines break the graph
 TARGETS: dict[str, list[str]] = {
     "masking.py": ["tests/test_masking.py"],
     "models/vit.py": ["tests/test_vit_units.py", "tests/test_videomae_parity.py",
@@ -42,8 +42,7 @@ TARGETS: dict[str, list[str]] = {
                            _B + "test_reconstruct_round_trips_near_flat_tubelets",
                            _B + "test_every_layer_norm_uses_the_configured_eps",
                            _S + "test_a_wrong_masked_count_is_refused_on_cpu",
-                           _S + "test_mae_loss_with_the_count_equals_the_loss_without_it",
-                           _S + "test_mae_loss_with_the_masked_count_compiles_to_one_graph_without_breaks"],
+                           _S + "test_mae_loss_with_the_count_equals_the_loss_without_it"],
     "models/pos_embed.py": [_P + "test_resized_pos_table_matches_official",
                             _P + "test_sinusoid_table_equals_numpy_reference",
                             _P + "test_pos_table_resizing_rules",
