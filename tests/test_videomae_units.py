@@ -212,3 +212,64 @@ def test_targets_and_loss_are_float32_whatever_the_default_or_model_dtype():
     loss = half.loss(x.to(torch.bfloat16), mask)
     assert loss.dtype == torch.float32
     torch.testing.assert_close(loss, F.mse_loss(half(x.to(torch.bfloat16), mask).float(), half.targets(x, mask)))
+
+
+def test_one_masked_token_gives_one_prediction():
+    m = _model()
+    x = _clip()
+    mask = torch.zeros(2, 8, dtype=torch.bool)
+    mask[:, 5] = True
+    out = m(x, mask)
+    assert out.shape == (2, 1, m.config.patch_dim)
+    vis, msk = m.split_indices(mask)
+    full = torch.cat([m.encoder_to_decoder(m.encoder(x, vis)) + m.pos_embed[vis], m.mask_token + m.pos_embed[msk]], 1)
+    assert m.decoder(full, 1).shape == (2, 1, m.config.patch_dim)
+    torch.testing.assert_close(out, m.decoder.head(m.decoder.norm(m.decoder.blocks[0](full)[:, -1:])))
+
+
+def test_a_given_masked_count_goes_through_the_whole_loss_without_a_read_back():
+    """On a device mask (meta stands in for CUDA) forward, targets and loss with ``num_masked`` never read the mask
+    back; a CPU mask with a device input is moved to the input's device first."""
+    with torch.device("meta"):
+        m = VideoMAEPretrain(VideoMAEPretrainConfig(**TINY))
+    x = torch.empty(2, 3, 4, 32, 32, device="meta")
+    mask = torch.zeros(2, 8, dtype=torch.bool, device="meta")
+    assert m.forward_encoder(x, mask, num_masked=3).shape == (2, 5, 16)
+    assert m.targets(x, mask, num_masked=3).shape == (2, 3, 1536)
+    loss = m.loss(x, mask, num_masked=3)
+    assert loss.device.type == "meta" and loss.shape == ()
+    cpu_mask = torch.zeros(2, 8, dtype=torch.bool)
+    cpu_mask[:, [1, 2, 6]] = True
+    assert m(x, cpu_mask, num_masked=3).shape == (2, 3, 1536)
+    assert m.forward_encoder(x, cpu_mask, num_masked=3).shape == (2, 5, 16)
+
+
+def test_grad_checkpointing_switch_reaches_encoder_and_decoder_blocks(monkeypatch):
+    calls = []
+    real = torch.utils.checkpoint.checkpoint
+
+    def counting(fn, *args, **kwargs):
+        calls.append(fn)
+        return real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(torch.utils.checkpoint, "checkpoint", counting)
+    mask = torch.zeros(2, 8, dtype=torch.bool)
+    mask[:, [1, 2, 6]] = True
+    _model().train().loss(_clip(), mask).backward()
+    assert calls == []
+    m = _model(grad_checkpointing=True).train()
+    m.loss(_clip(), mask).backward()
+    assert calls == [*m.encoder.blocks, *m.decoder.blocks]
+
+
+def test_mask_token_is_drawn_from_a_normal_truncated_at_one_std():
+    """The official ``trunc_normal_(mask_token, std=.02)`` truncates at +-std (its helper passes ``a=-std,
+    b=std``): values within +-0.02 with the std of N(0, .02) cut at 1 sigma (0.5396 * 0.02 = 0.0108), not the
+    0.0115 of a uniform draw over the same range. A wide decoder without blocks gives 16384 draws."""
+    torch.manual_seed(0)
+    m = VideoMAEPretrain(VideoMAEPretrainConfig(img_size=8, patch_size=4, num_frames=2, embed_dim=8, depth=0,
+                                                num_heads=2, decoder_embed_dim=16384, decoder_depth=0,
+                                                decoder_num_heads=2))
+    v = m.mask_token.detach().flatten()
+    assert v.numel() == 16384 and float(v.abs().max()) <= 0.02
+    assert abs(float(v.mean())) < 3e-4 and 0.0104 < float(v.std()) < 0.0112
