@@ -57,7 +57,8 @@ def test_attention_matches_the_official_formula():
     with pytest.raises(ValueError, match="width 6 is not divisible by num_heads 4"):
         Attention(6, 4)
     attn = _randomise(Attention(8, num_heads=2, attn_drop=0.5, proj_drop=0.0)).eval()
-    assert attn.head_dim == 4 and attn.qkv.bias is None and attn.attn_drop == 0.5
+    assert attn.head_dim == 4 and type(attn.head_dim) is int  # a width, usable in view / reshape
+    assert attn.qkv.bias is None and attn.attn_drop == 0.5
     bias = attn.qkv_bias()
     assert torch.equal(bias[8:16], torch.zeros(8)) and torch.equal(bias[:8], attn.q_bias)
     assert torch.equal(bias[16:], attn.v_bias)
@@ -140,4 +141,29 @@ def test_run_blocks_checkpointing_same_result_only_with_grad(monkeypatch):
     with torch.no_grad():
         run_blocks(blocks, x, checkpointing=True)
     run_blocks(blocks, x, checkpointing=False)
-    assert calls == [False, False]  # no recomputation without grad, or when switched off
+    run_blocks(blocks, x)
+    assert calls == [False, False]  # no recomputation without grad, when switched off, or by default
+
+
+def test_default_arguments_build_the_released_vit_b_pieces():
+    """The defaults are ViT-B/16 on 16 x 224 x 224 clips without dropout, biases on, no layer scale."""
+    pe = PatchEmbed()
+    assert (pe.img_size, pe.patch_size, pe.in_chans, pe.num_frames, pe.tubelet_size) == (224, 16, 3, 16, 2)
+    assert pe.grid == (8, 14, 14) and pe.num_patches == 1568 and pe.proj.out_channels == 768
+    attn = Attention(16)
+    assert attn.num_heads == 8 and attn.attn_drop == 0.0 and attn.proj_drop.p == 0.0 and attn.q_bias is not None
+    assert Mlp(4, 6).drop.p == 0.0
+    blk = Block(8, 2)
+    assert blk.attn.q_bias is not None and blk.attn.attn_drop == 0.0 and blk.attn.proj_drop.p == 0.0
+    assert blk.mlp.drop.p == 0.0 and blk.gamma_1 is None
+
+
+def test_layer_scale_only_for_positive_init_values():
+    """As the official ``if init_values > 0``: zero, negative or ``None`` (some official configs) mean no layer
+    scale, and a positive value fills both gains."""
+    for off in (0.0, -0.1, None):
+        blk = Block(6, 2, init_values=off)
+        assert blk.gamma_1 is None and blk.gamma_2 is None, off
+        assert "gamma_1" not in dict(blk.named_parameters())
+    on = Block(6, 2, init_values=1e-5)
+    assert torch.equal(on.gamma_1, torch.full((6,), 1e-5)) and torch.equal(on.gamma_2, torch.full((6,), 1e-5))

@@ -49,8 +49,8 @@ def test_pooling_modes():
     mean = _model()
     assert isinstance(mean.norm, nn.Identity) and mean.fc_norm.eps == 1e-6
     torch.testing.assert_close(mean.forward_features(x), mean.fc_norm(mean.forward_tokens(x).mean(1)))
-    first = _model(use_mean_pooling=False, layer_norm_eps=1e-5)
-    assert first.fc_norm is None and isinstance(first.norm, nn.LayerNorm) and first.norm.eps == 1e-5
+    first = _model(use_mean_pooling=False, layer_norm_eps=1e-3)  # not PyTorch's default 1e-5
+    assert first.fc_norm is None and isinstance(first.norm, nn.LayerNorm) and first.norm.eps == 1e-3
     tokens = first.forward_tokens(x)
     torch.testing.assert_close(first.forward_features(x), tokens[:, 0])
     torch.testing.assert_close(first(x), first.head(tokens[:, 0]))
@@ -125,3 +125,53 @@ def test_dropout_rates_reach_their_modules():
     out = m.forward_head(x)
     torch.manual_seed(0)
     assert torch.equal(out, m.head(nn.functional.dropout(x, 0.2, True)))
+
+
+def test_a_one_class_head_is_a_linear_layer_when_built_and_when_reset():
+    m = _model(num_classes=1)
+    assert isinstance(m.head, nn.Linear) and m.head.out_features == 1
+    m.reset_classifier(1)
+    assert isinstance(m.head, nn.Linear) and m.head.out_features == 1 and m.num_classes == 1
+    assert m(torch.zeros(2, 3, 4, 32, 32)).shape == (2, 1)
+
+
+def test_reset_classifier_puts_the_head_where_the_weights_are():
+    """The sinusoid table is built on the CPU even inside a ``torch.device`` context, so the head must follow
+    the weights (meta here, cuda in a real run), and their dtype (a bf16 model gets a bf16 head)."""
+    with torch.device("meta"):
+        m = VideoViT(VideoViTConfig(**TINY))
+    m.reset_classifier(3)
+    assert m.head.weight.device.type == "meta" and m.head.bias.device.type == "meta"
+    half = _model().to(torch.bfloat16)
+    half.reset_classifier(3)
+    assert half.head.weight.dtype == torch.bfloat16
+    assert half(torch.zeros(1, 3, 4, 32, 32, dtype=torch.bfloat16)).dtype == torch.bfloat16
+
+
+def test_positional_table_follows_the_input_device_and_the_autocast_dtype():
+    """The table joins the tokens on their device (a model built in a ``torch.device`` context keeps it on the
+    CPU) and in their dtype: under bf16 autocast the residual stream stays bf16 instead of being promoted."""
+    with torch.device("meta"):
+        m = VideoViT(VideoViTConfig(**TINY))
+    assert m.pos_embed.device.type == "cpu"
+    assert m.forward_tokens(torch.empty(2, 3, 4, 32, 32, device="meta")).shape == (2, 8, 16)
+    x = torch.randn(1, 3, 4, 32, 32, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert _model().forward_tokens(x).dtype == torch.bfloat16
+
+
+def test_grad_checkpointing_switch_reaches_the_blocks(monkeypatch):
+    calls = []
+    real = torch.utils.checkpoint.checkpoint
+
+    def counting(fn, *args, **kwargs):
+        calls.append(fn)
+        return real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(torch.utils.checkpoint, "checkpoint", counting)
+    x = torch.randn(1, 3, 4, 32, 32, generator=torch.Generator().manual_seed(6))
+    _model().train()(x).sum().backward()
+    assert calls == []
+    m = _model(grad_checkpointing=True).train()
+    m(x).sum().backward()
+    assert calls == list(m.blocks)

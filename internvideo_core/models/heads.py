@@ -191,8 +191,7 @@ def _kl_to_uniform_dirichlet(alpha: torch.Tensor) -> torch.Tensor:
     """``KL(Dir(alpha) || Dir(1, ..., 1))`` per row, ``alpha [B, K]`` -> ``[B]``."""
     k = alpha.shape[-1]
     s = alpha.sum(dim=-1)
-    return (torch.lgamma(s) - torch.lgamma(torch.tensor(float(k), dtype=alpha.dtype, device=alpha.device))
-            - torch.lgamma(alpha).sum(-1)
+    return (torch.lgamma(s) - math.lgamma(k) - torch.lgamma(alpha).sum(-1)
             + ((alpha - 1) * (torch.digamma(alpha) - torch.digamma(s).unsqueeze(-1))).sum(-1))
 
 

@@ -119,7 +119,9 @@ class VideoViT(nn.Module):
         return self.head
 
     def reset_classifier(self, num_classes: int) -> None:
-        """Replace the head with a fresh ``Linear(embed_dim, num_classes)`` (official init x ``init_scale``)."""
+        """Replace the head with a fresh ``Linear(embed_dim, num_classes)`` (official init x ``init_scale``), on the
+        device and in the dtype of the model's weights (not of ``pos_embed``: that table is built on the CPU, so
+        it stays there when the model is built inside a ``torch.device`` context)."""
         self.num_classes = num_classes
         head = nn.Linear(self.embed_dim, num_classes) if num_classes > 0 else nn.Identity()
         init_vit_weights(head)
@@ -127,7 +129,8 @@ class VideoViT(nn.Module):
             with torch.no_grad():
                 head.weight.mul_(self.config.init_scale)
                 head.bias.mul_(self.config.init_scale)
-        self.head = head.to(self.pos_embed.device)
+        weight = self.patch_embed.proj.weight
+        self.head = head.to(device=weight.device, dtype=weight.dtype)
 
     # --- forward ----------------------------------------------------------------------------------
     def forward_tokens(self, x: torch.Tensor) -> torch.Tensor:
