@@ -61,7 +61,7 @@ TARGETS: dict[str, list[str]] = {
     "eval/zeroshot.py": ["tests/test_zeroshot.py"],
     "eval/grounding.py": ["tests/test_metrics_grounding.py", "tests/test_ego4d_formats.py"],
     "eval/navigation.py": ["tests/test_metrics_navigation.py"],
-    "eval/ava_results.py": ["tests/test_ava_detection.py"],
+    "eval/ava_results.py": ["tests/test_ava_results_units.py", "tests/test_ava_detection.py"],
     "eval/long_video.py": ["tests/test_long_video_units.py"],
     "eval/qa_heads.py": ["tests/test_qa_heads_units.py"],
     "eval/embedding_cache.py": ["tests/test_embedding_cache_units.py"],
