@@ -116,7 +116,12 @@ def test_the_default_text_batch_is_256(tmp_path):
 
 
 @pytest.mark.parametrize("which", ["videos", "texts"])
-def test_progress_bars_name_what_they_count_and_are_silent_when_asked(tmp_path, capsys, which):
+def test_progress_bars_name_what_they_count_and_are_silent_when_asked(tmp_path, capsys, monkeypatch, which):
+    import tqdm
+
+    # no tqdm monitor thread: mutation testing forks this process, and a thread holding tqdm's lock at the fork
+    # would leave the child hanging
+    monkeypatch.setattr(tqdm.tqdm, "monitor_interval", 0)
     (tmp_path / "v.mp4").write_bytes(b"x")
     cache = EmbeddingCache(None, {})
 

@@ -91,7 +91,12 @@ def test_scores_of_any_shape_become_a_flat_float_vector_without_grad(fake_video)
     assert w.probs.shape == (4,) and not w.probs.requires_grad and w.probs.tolist() == [0.0, 1.0, 2.0, 3.0]
 
 
-def test_the_progress_bar_counts_windows_and_is_silent_when_asked(fake_video, capsys):
+def test_the_progress_bar_counts_windows_and_is_silent_when_asked(fake_video, capsys, monkeypatch):
+    import tqdm
+
+    # no tqdm monitor thread: mutation testing forks this process, and a thread holding tqdm's lock at the fork
+    # would leave the child hanging
+    monkeypatch.setattr(tqdm.tqdm, "monitor_interval", 0)
     predict_windows("v.mp4", _first_frames, clip_len=5, progress=False)
     assert capsys.readouterr().err == ""
     predict_windows("v.mp4", _first_frames, clip_len=5, progress=True)
