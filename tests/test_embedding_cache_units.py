@@ -11,6 +11,16 @@ import torch
 
 from internvideo_core.eval.embedding_cache import EmbeddingCache, embed_texts, embed_videos, file_fingerprint
 
+@pytest.fixture(autouse=True)
+def _no_tqdm_monitor_thread(monkeypatch):
+    """Every tqdm bar, even a disabled one, starts tqdm's monitor thread, which takes tqdm's locks every 10 s.
+    Mutation testing forks this process once per mutant: a fork while the thread holds the lock (or a child killed
+    while holding tqdm's inter-process lock) leaves every later child hanging, so keep the thread off."""
+    import tqdm
+
+    monkeypatch.setattr(tqdm.tqdm, "monitor_interval", 0)
+
+
 
 def test_a_file_fingerprint_is_its_absolute_path_size_and_mtime(tmp_path, monkeypatch):
     f = tmp_path / "v.mp4"
@@ -116,12 +126,7 @@ def test_the_default_text_batch_is_256(tmp_path):
 
 
 @pytest.mark.parametrize("which", ["videos", "texts"])
-def test_progress_bars_name_what_they_count_and_are_silent_when_asked(tmp_path, capsys, monkeypatch, which):
-    import tqdm
-
-    # no tqdm monitor thread: mutation testing forks this process, and a thread holding tqdm's lock at the fork
-    # would leave the child hanging
-    monkeypatch.setattr(tqdm.tqdm, "monitor_interval", 0)
+def test_progress_bars_name_what_they_count_and_are_silent_when_asked(tmp_path, capsys, which):
     (tmp_path / "v.mp4").write_bytes(b"x")
     cache = EmbeddingCache(None, {})
 

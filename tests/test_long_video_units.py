@@ -10,6 +10,16 @@ import torch
 from internvideo_core.eval import long_video
 from internvideo_core.eval.long_video import WindowPrediction, predict_windows, top_k_labels
 
+@pytest.fixture(autouse=True)
+def _no_tqdm_monitor_thread(monkeypatch):
+    """Every tqdm bar, even a disabled one, starts tqdm's monitor thread, which takes tqdm's locks every 10 s.
+    Mutation testing forks this process once per mutant: a fork while the thread holds the lock (or a child killed
+    while holding tqdm's inter-process lock) leaves every later child hanging, so keep the thread off."""
+    import tqdm
+
+    monkeypatch.setattr(tqdm.tqdm, "monitor_interval", 0)
+
+
 
 class FakeVideo:
     """``open_video`` stand-in: ``read(idx)`` gives frames ``[T, 1, 1, 3]`` whose value is the frame index."""
@@ -91,12 +101,7 @@ def test_scores_of_any_shape_become_a_flat_float_vector_without_grad(fake_video)
     assert w.probs.shape == (4,) and not w.probs.requires_grad and w.probs.tolist() == [0.0, 1.0, 2.0, 3.0]
 
 
-def test_the_progress_bar_counts_windows_and_is_silent_when_asked(fake_video, capsys, monkeypatch):
-    import tqdm
-
-    # no tqdm monitor thread: mutation testing forks this process, and a thread holding tqdm's lock at the fork
-    # would leave the child hanging
-    monkeypatch.setattr(tqdm.tqdm, "monitor_interval", 0)
+def test_the_progress_bar_counts_windows_and_is_silent_when_asked(fake_video, capsys):
     predict_windows("v.mp4", _first_frames, clip_len=5, progress=False)
     assert capsys.readouterr().err == ""
     predict_windows("v.mp4", _first_frames, clip_len=5, progress=True)
