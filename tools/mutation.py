@@ -65,6 +65,7 @@ TARGETS: dict[str, list[str]] = {
     "eval/long_video.py": ["tests/test_long_video_units.py"],
     "eval/qa_heads.py": ["tests/test_qa_heads_units.py"],
     "eval/embedding_cache.py": ["tests/test_embedding_cache_units.py"],
+    "eval/__init__.py": ["tests/test_eval_package_exports.py"],
     "data/sampling.py": ["tests/test_sampling.py"],
     "data/transforms.py": ["tests/test_transforms.py"],
     "train/schedule.py": ["tests/test_train_optim.py"],
