@@ -50,7 +50,7 @@ def fake_video(monkeypatch):
     state: dict = {"num_frames": 50, "fps": 10.0}
 
     def fake_open(path, backend="auto"):
-        state["backend"] = backend
+        state["path"], state["backend"] = path, backend
         state["video"] = FakeVideo(path, state["num_frames"], state["fps"])
         return state["video"]
 
@@ -65,7 +65,7 @@ def _first_frames(frames: torch.Tensor) -> torch.Tensor:
 
 def test_each_window_scores_clip_len_frames_every_rate_frames_and_reports_seconds(fake_video):
     out = predict_windows("v.mp4", _first_frames, clip_len=4, rate=3, stride=10, progress=False, backend="pyav")
-    assert fake_video["backend"] == "pyav"
+    assert fake_video["backend"] == "pyav" and fake_video["path"] == "v.mp4"
     # span 12 frames every 10 over 50 frames: starts 0, 10, 20, 30 and the flush-right 38
     assert [(w.first, w.last) for w in out] == [(0, 11), (10, 21), (20, 31), (30, 41), (38, 49)]
     assert fake_video["video"].reads[0] == [0, 3, 6, 9]
@@ -111,6 +111,8 @@ def test_the_progress_bar_counts_windows_and_is_silent_when_asked(fake_video, ca
     predict_windows("v.mp4", _first_frames, clip_len=5, progress=True)
     err = capsys.readouterr().err
     assert "windows: " in err and "10/10" in err and "window/s" in err
+    predict_windows("v.mp4", _first_frames, clip_len=5)
+    assert "windows: " in capsys.readouterr().err                          # shown by default
 
 
 def test_top_k_labels_are_the_most_probable_classes_best_first():
