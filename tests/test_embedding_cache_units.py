@@ -135,10 +135,12 @@ def test_progress_bars_name_what_they_count_and_are_silent_when_asked(tmp_path, 
     cache = EmbeddingCache(None, {})
 
     def run(progress, **kw):
+        if progress is not None:
+            kw["progress"] = progress
         if which == "videos":
-            embed_videos([tmp_path / "v.mp4"], lambda p: torch.zeros(2), cache, progress=progress, **kw)
+            embed_videos([tmp_path / "v.mp4"], lambda p: torch.zeros(2), cache, **kw)
         else:
-            embed_texts(["t"], lambda b: torch.zeros(len(b), 2), cache, progress=progress, **kw)
+            embed_texts(["t"], lambda b: torch.zeros(len(b), 2), cache, **kw)
 
     run(False)
     assert capsys.readouterr().err == ""
@@ -148,3 +150,5 @@ def test_progress_bars_name_what_they_count_and_are_silent_when_asked(tmp_path, 
     assert f"{which}: " in err and "1/1" in err and f"{unit}/s" in err
     run(True, desc="MSR-VTT")
     assert "MSR-VTT: " in capsys.readouterr().err
+    run(None)
+    assert f"{which}: " in capsys.readouterr().err                          # shown by default
