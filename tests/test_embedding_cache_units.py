@@ -152,3 +152,68 @@ def test_progress_bars_name_what_they_count_and_are_silent_when_asked(tmp_path, 
     assert "MSR-VTT: " in capsys.readouterr().err
     run(None)
     assert f"{which}: " in capsys.readouterr().err                          # shown by default
+
+
+def test_namespaces_and_keys_may_hold_paths_and_other_non_json_values(tmp_path):
+    from pathlib import Path
+
+    cache = EmbeddingCache(tmp_path, {"checkpoint": Path("/x/model.pt"), "frames": 8})
+    assert json.loads((cache.dir / "namespace.json").read_text(encoding="utf-8")) == {
+        "checkpoint": "/x/model.pt", "frames": 8}
+    cache.put("videos", {"path": Path("/v.mp4")}, torch.ones(1))
+    assert torch.equal(cache.get("videos", {"path": Path("/v.mp4")}), torch.ones(1))
+
+
+def test_hits_and_misses_accumulate(tmp_path):
+    cache = EmbeddingCache(tmp_path, {"model": "m"})
+    for key in ("a", "b", "c"):
+        assert cache.get("videos", key) is None
+    cache.put("videos", "a", torch.ones(1))
+    cache.put("videos", "b", torch.ones(1))
+    cache._path("videos", "b").write_bytes(b"torn")
+    for _ in range(2):
+        cache.get("videos", "a")
+        cache.get("videos", "b")
+    assert (cache.hits, cache.misses) == (2, 5)
+
+
+def test_a_cache_folder_removed_while_running_is_recreated(tmp_path):
+    import shutil
+
+    cache = EmbeddingCache(tmp_path / "c", {"model": "m"})
+    shutil.rmtree(tmp_path / "c")
+    cache.put("texts", "k", torch.ones(2))
+    assert torch.equal(cache.get("texts", "k"), torch.ones(2))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only load of a GPU-written file")
+def test_an_entry_written_on_a_gpu_is_read_on_a_cpu_only_machine(tmp_path, monkeypatch):
+    import torch.serialization
+
+    cache = EmbeddingCache(tmp_path, {"model": "m"})
+    (cache.dir / "videos").mkdir()
+    with monkeypatch.context() as m:
+        m.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        torch.save(torch.ones(3), cache._path("videos", "a"))
+    assert torch.equal(cache.get("videos", "a"), torch.ones(3)) and cache.hits == 1
+
+
+class _Planted:
+    """A pickle that runs code when loaded: it creates the folder ``_Planted.marker``."""
+
+    marker = ""
+
+    def __reduce__(self):
+        return os.mkdir, (self.marker,)
+
+
+def test_a_planted_entry_that_would_run_code_is_recomputed_not_executed(tmp_path, monkeypatch):
+    cache = EmbeddingCache(tmp_path, {"model": "m"})
+    _Planted.marker = str(tmp_path / "ran")
+    (cache.dir / "videos").mkdir()
+    torch.save(_Planted(), cache._path("videos", "a"))
+    real = torch.load                     # torch < 2.6 (allowed by torch>=2.1) unpickles fully by default
+    monkeypatch.setattr(torch, "load", lambda f, map_location=None, weights_only=False, **kw: real(
+        f, map_location=map_location, weights_only=weights_only, **kw))
+    assert cache.get("videos", "a") is None and cache.misses == 1
+    assert not (tmp_path / "ran").exists()

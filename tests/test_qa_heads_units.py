@@ -93,3 +93,68 @@ def test_a_foreign_file_is_refused_with_how_to_make_a_head(tmp_path, content):
         load_qa_head(tmp_path / "x.pt")
     assert str(err.value) == (f"{tmp_path / 'x.pt'} is not a QA head file of the kit (expected format "
                               "'internvideo-qa-head-1'); make one with `internvideo eval-qa --train-head`")
+
+
+def _save_as_if_on_gpu(obj, path, monkeypatch) -> None:
+    """``torch.save`` with every storage tagged ``cuda:0``, as a file written on a GPU machine."""
+    import torch.serialization
+
+    with monkeypatch.context() as m:
+        m.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        torch.save(obj, path)
+
+
+def _torch_load_with_the_old_default(monkeypatch) -> None:
+    """torch < 2.6 (allowed by ``torch>=2.1``) loads full pickles unless ``weights_only=True`` is passed."""
+    real = torch.load
+
+    def load(f, map_location=None, weights_only=False, **kw):
+        return real(f, map_location=map_location, weights_only=weights_only, **kw)
+
+    monkeypatch.setattr(torch, "load", load)
+
+
+class _Planted:
+    """A pickle that runs code when loaded: it creates the folder ``_Planted.marker``."""
+
+    marker = ""
+
+    def __reduce__(self):
+        import os
+
+        return os.mkdir, (self.marker,)
+
+
+def test_a_head_saved_in_a_folder_that_does_not_exist_yet_creates_it(tmp_path):
+    path = save_qa_head(tmp_path / "a" / "b" / "head.pt", VideoQAHead(4, 4, 2, hidden=8), ["x", "y"])
+    assert path.is_file()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only load of a GPU-written file")
+def test_files_written_on_a_gpu_load_on_a_cpu_only_machine(tmp_path, monkeypatch):
+    head = VideoQAHead(4, 4, 2, hidden=8).eval()
+    save_qa_head(tmp_path / "h.pt", head, ["x", "y"])
+    _save_as_if_on_gpu(torch.load(tmp_path / "h.pt", weights_only=True), tmp_path / "gpu.pt", monkeypatch)
+    loaded, vocab = load_qa_head(tmp_path / "gpu.pt")
+    assert vocab == ["x", "y"] and next(loaded.parameters()).device.type == "cpu"
+    _save_as_if_on_gpu(_released(False), tmp_path / "msrvtt.ckpt", monkeypatch)   # released files too
+    with pytest.raises(QAHeadError, match="released InternVideo QA checkpoint"):
+        load_qa_head(tmp_path / "msrvtt.ckpt")
+
+
+def test_a_file_that_would_run_code_when_unpickled_is_never_executed(tmp_path, monkeypatch):
+    _Planted.marker = str(tmp_path / "ran")
+    torch.save({"format": HEAD_FORMAT, "state_dict": {}, "vocab": [_Planted()], "config": {}}, tmp_path / "h.pt")
+    _torch_load_with_the_old_default(monkeypatch)
+    with pytest.raises(Exception, match="[Ww]eights only load failed"):
+        load_qa_head(tmp_path / "h.pt")
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_head_file_missing_a_weight_is_refused(tmp_path):
+    save_qa_head(tmp_path / "h.pt", VideoQAHead(4, 4, 2, hidden=8), ["x", "y"])
+    raw = torch.load(tmp_path / "h.pt", weights_only=True)
+    del raw["state_dict"]["classifier.4.bias"]
+    torch.save(raw, tmp_path / "h.pt")
+    with pytest.raises(RuntimeError, match=r"Missing key\(s\) in state_dict: \"classifier.4.bias\""):
+        load_qa_head(tmp_path / "h.pt")
