@@ -212,8 +212,8 @@ def test_a_planted_entry_that_would_run_code_is_recomputed_not_executed(tmp_path
     _Planted.marker = str(tmp_path / "ran")
     (cache.dir / "videos").mkdir()
     torch.save(_Planted(), cache._path("videos", "a"))
-    real = torch.load                     # torch < 2.6 (allowed by torch>=2.1) unpickles fully by default
-    monkeypatch.setattr(torch, "load", lambda f, map_location=None, weights_only=False, **kw: real(
-        f, map_location=map_location, weights_only=weights_only, **kw))
+    real = torch.load          # torch < 2.6 (allowed by torch>=2.1) unpickles fully by default, and for None
+    monkeypatch.setattr(torch, "load", lambda f, map_location=None, weights_only=None, **kw: real(
+        f, map_location=map_location, weights_only=bool(weights_only), **kw))
     assert cache.get("videos", "a") is None and cache.misses == 1
     assert not (tmp_path / "ran").exists()

@@ -108,8 +108,8 @@ def _torch_load_with_the_old_default(monkeypatch) -> None:
     """torch < 2.6 (allowed by ``torch>=2.1``) loads full pickles unless ``weights_only=True`` is passed."""
     real = torch.load
 
-    def load(f, map_location=None, weights_only=False, **kw):
-        return real(f, map_location=map_location, weights_only=weights_only, **kw)
+    def load(f, map_location=None, weights_only=None, **kw):            # None meant False there
+        return real(f, map_location=map_location, weights_only=bool(weights_only), **kw)
 
     monkeypatch.setattr(torch, "load", load)
 
