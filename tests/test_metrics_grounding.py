@@ -244,3 +244,105 @@ def test_mq_map_equals_the_official_activitynet_vectors(official_dir):
     exp = fx["results"]["thumos"]
     got = mq_detection_map(clips, results, exp["tiou_thresholds"])
     np.testing.assert_allclose(got["mAP_per_tiou"], exp["mAP_per_tiou"], rtol=1e-6, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------ exact edges (mutation tests)
+def test_window_iou_of_zero_length_windows_is_nan_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        iou = window_iou([[3, 3], [0, 1]], [[3, 3]])
+    assert math.isnan(iou[0, 0]) and iou[1, 0] == 0.0
+
+
+def test_nlq_error_messages_name_the_prediction_clip_and_annotation():
+    with pytest.raises(ValueError, match=r"^nlq_metrics: the submission's 'results' list is empty; expected one entry "
+                                         r"per query \(\{'clip_uid', 'annotation_uid', 'query_idx', "
+                                         r"'predicted_times'\}\)$"):
+        nlq_metrics(_nlq_gt(), [])
+    with pytest.raises(ValueError, match=r"^nlq_metrics: prediction 1 is for clip 'c2', annotation 'a1', which the "
+                                         r"ground truth does not have \(the official script stops: 'Instance not "
+                                         r"present!'\)$"):
+        nlq_metrics(_nlq_gt(), [_nlq_preds()[0], _pred("c2", "a1", 0, [[0, 1]])])
+    with pytest.raises(ValueError, match=r"^nlq_metrics: prediction 0 \(\('c1', 'a1'\)\) must have 'predicted_times' "
+                                         r"as a non-empty list of \[start, end\] windows, got \[\]$"):
+        nlq_metrics(_nlq_gt(), [_pred("c1", "a1", 0, [])])
+
+
+def test_mq_conversion_writes_the_official_clip_entry():
+    clips = mq_clip_annotations(_mq_gt())
+    assert {k: v for k, v in clips["c1"].items() if k != "annotations"} == {
+        "video_id": "v1", "clip_id": "c1", "parent_start_sec": 0.0, "parent_end_sec": 480.0, "subset": "val"}
+    assert clips["c3"]["parent_start_sec"] is None and clips["c3"]["parent_end_sec"] is None   # not in the file
+
+
+def test_mq_conversion_keeps_test_clips_without_labels_and_drops_unlabelled_others():
+    gt = {"videos": [
+        {"video_uid": "t", "split": "test", "clips": [
+            {"clip_uid": "t1", "annotations": [{"labels": [_lab("A", 0.0, 1.0)]}]},      # labels of a test clip
+            {"clip_uid": "t2"}]},
+        {"video_uid": "v", "split": "val", "clips": [
+            {"clip_uid": "v1"},                                                           # no annotations key
+            {"clip_uid": "v2", "annotations": [{"labels": [_lab("A", 0.0, 1.0, primary=False)]}]},
+            {"clip_uid": "v3", "annotations": [{"labels": [_lab("A", 0.0, 1.0)]}]}]},
+    ]}
+    clips = mq_clip_annotations(gt)
+    assert sorted(clips) == ["t1", "t2", "v3"]
+    assert clips["t1"]["annotations"] == [] and clips["t2"]["subset"] == "test"
+
+
+@pytest.mark.parametrize("gt, entry", [({"version": 2}, "'version'"),
+                                       ({"c1": {"subset": "val"}}, "'c1'"),
+                                       ({"c1": {"annotations": []}}, "'c1'")])
+def test_mq_ground_truth_of_neither_layout_is_refused_naming_the_entry(gt, entry):
+    with pytest.raises(ValueError, match=r"^MQ ground truth: expected moments_\{split\}.json \(a dict with 'videos'\) "
+                                         r"or clip annotations \{clip_uid: \{'subset', 'annotations'\}\}; entry "
+                                         + entry + " is neither$"):
+        mq_clip_annotations(gt)
+
+
+def test_mq_submission_without_a_known_part_lists_its_first_eight_keys():
+    with pytest.raises(ValueError) as err:
+        mq_metrics(_mq_gt(), {f"k{i}": {} for i in range(10)})
+    assert str(err.value) == ("MQ submission: expected 'detect_results' (the challenge file) or 'results' "
+                              "(ActivityNet style) with {clip_uid: [{'label', 'segment', 'score'}]}; got keys "
+                              "['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7']")
+
+
+def test_mq_map_averages_the_classes_in_ground_truth_order_as_the_official_activity_index():
+    """eval_detection.py numbers classes by first appearance in the ground truth and averages ``ap`` in that order;
+    with APs 1, 1/2, 1/6 the float sum depends on the order (sorted labels would give ...555, not ...556)."""
+    clips = {"x": {"subset": "val", "annotations": [_lab("c", 0.0, 10.0), _lab("b", 0.0, 10.0), _lab("a", 0.0, 10.0)]}}
+    preds = [_seg("c", 0.0, 10.0, 0.9), _seg("b", 50.0, 60.0, 0.95), _seg("b", 0.0, 10.0, 0.5)]
+    preds += [_seg("a", 50.0, 60.0, 0.99 - i / 100) for i in range(5)] + [_seg("a", 0.0, 10.0, 0.1)]
+    r = mq_detection_map(clips, {"x": preds})
+    assert list(r["ap_per_class"]) == ["c", "b", "a"]
+    assert r["ap_per_class"]["a"] == pytest.approx([1 / 6] * 5)
+    official = float(np.mean(np.array([1.0, 0.5, 1 / 6])))
+    assert official != float(np.mean(np.array([1 / 6, 0.5, 1.0])))
+    assert r["mAP_per_tiou"] == [official] * 5
+
+
+def test_mq_recall_goes_on_after_a_class_without_predictions():
+    gt = {"c": {"subset": "val", "annotations": [_lab("A", 0.0, 10.0), _lab("B", 20.0, 30.0)]}}
+    r = mq_metrics(gt, {"results": {"c": [_seg("B", 20.0, 30.0, 0.9)]}})
+    assert r["recall"] == [[0.5] * 5] * 3
+
+
+def test_mq_recall_without_ground_truth_moments_is_nan_without_a_warning():
+    import warnings
+
+    from internvideo_core.eval.grounding import mq_recall
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = mq_recall({"t": {"subset": "test", "annotations": []}}, {"t": []})
+    assert len(table) == 3 and all(len(row) == 5 and all(math.isnan(x) for x in row) for row in table)
+
+
+def test_mq_metrics_reports_its_thresholds_and_ranks():
+    r = mq_metrics(_mq_gt(), {"results": _mq_results()})
+    assert set(r) == {"mAP_per_tiou", "average_mAP", "recall", "tiou_thresholds", "recall_tious", "recall_ranks",
+                      "ap_per_class"}
+    assert r["recall_tious"] == [0.3, 0.5, 0.7] and r["recall_ranks"] == [1, 2, 3, 4, 5]

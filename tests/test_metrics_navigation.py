@@ -154,3 +154,57 @@ def test_spl_never_exceeds_sr_as_r2r_asserts():
         m = navigation_metrics(pred, ref, 1.5)
         assert m["SPL"] <= m["SR"] and m["SDTW"] <= m["nDTW"] and m["SR"] <= m["OSR"]
     assert list(itertools.islice(METRIC_KEYS, 6)) == ["SR", "SPL", "NE", "OSR", "nDTW", "SDTW"]
+
+
+def test_the_given_distance_is_used_for_spl_lengths_ndtw_and_the_batch():
+    """A geodesic-like distance (Manhattan) changes every length: SPL, nDTW and the batch must all use it."""
+    ref = [(0, 0), (1, 1)]                                      # Manhattan length 2, Euclidean sqrt(2)
+    pred = [(0, 0), (1, 1), (2, 2), (1, 1)]                     # Manhattan length 6, Euclidean 3 sqrt(2)
+    m = navigation_metrics(pred, ref, 1.5, distance=manhattan)
+    assert m["SR"] == 1.0 and m["SPL"] == pytest.approx(2 / 6)
+    # DTW aligns (0,0)-(0,0), (1,1)-(1,1), (2,2)-(1,1), (1,1)-(1,1): Manhattan cost 2
+    assert dtw(pred, ref, manhattan) == 2
+    assert m["nDTW"] == pytest.approx(math.exp(-2 / (1.5 * 2))) and m["SDTW"] == m["nDTW"]
+    euclid = navigation_metrics(pred, ref, 1.5)
+    assert euclid["SPL"] == pytest.approx(1 / 3) and euclid["nDTW"] == pytest.approx(
+        math.exp(-math.sqrt(2) / 3))
+    batch = navigation_metrics_batch([pred, pred], [ref, ref], 1.5, distance=manhattan)
+    assert batch == pytest.approx(m)
+
+
+def test_spl_of_a_sub_unit_detour_divides_the_lengths():
+    """Paths shorter than one unit (metres with small steps) still get l / max(L, l), not the success flag."""
+    ref = [(0, 0), (0.5, 0)]
+    pred = [(0, 0), (0.5, 0), (0.5, 0.25)]                    # length 0.75, ends 0.25 from the goal
+    m = navigation_metrics(pred, ref, 0.5)
+    assert m["SR"] == 1.0 and m["SPL"] == pytest.approx(0.5 / 0.75)
+    stay = navigation_metrics([(1, 1)], [(1, 1)], 0.5)          # start == goal, no move: l = L = 0
+    assert stay["SPL"] == 1.0 and stay["SR"] == 1.0
+
+
+def test_positions_given_as_column_arrays_are_flattened():
+    np = pytest.importorskip("numpy")
+    pred = [np.array([[0.0], [0.0]]), np.array([[1.0], [0.0]])]     # [2, 1] each
+    assert path_length(pred) == 1.0
+    assert navigation_metrics(pred, [(0, 0), (1, 0)], 0.5)["SR"] == 1.0
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: path_length([]), "path is empty: a path needs at least its start position"),
+    (lambda: path_length([(0, 0), (0, 0, 0)]), r"path mixes positions with \[2, 3\] coordinates"),
+    (lambda: dtw([], [(0, 0)]), "pred_path is empty"),
+    (lambda: dtw([(0, 0)], []), "ref_path is empty"),
+    (lambda: navigation_metrics([], [(0, 0)], 1.0), "pred_path is empty"),
+    (lambda: navigation_metrics([(0, 0)], [], 1.0), "ref_path is empty"),
+    (lambda: navigation_metrics([(0, 0)], [(0, 0, 0)], 1.0), "pred_path has 2-D positions but ref_path 3-D ones"),
+    (lambda: navigation_metrics([(1, 0)], [(0, 0), (1, 0)], 1.0),
+     r"pred_path starts at \(1.0, 0.0\) but ref_path at \(0.0, 0.0\): as in R2R's evaluation, the predicted path "
+     "must include the episode's start position"),
+    (lambda: navigation_metrics([(0, 0)], [(0, 0)], -1), "success_distance must be positive, got -1"),
+    (lambda: navigation_metrics_batch([], [], 1.0), "no episodes to evaluate"),
+    (lambda: navigation_metrics_batch([[(0, 0)]], [], 1.0),
+     "1 predicted paths for 0 reference paths: give one each"),
+])
+def test_every_error_message_names_the_argument_at_fault(call, message):
+    with pytest.raises(ValueError, match=f"^{message}"):
+        call()

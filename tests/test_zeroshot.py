@@ -1,6 +1,8 @@
 """Zero-shot classification with prompt ensembles and multiple choice, on constructed embeddings."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -135,3 +137,59 @@ def test_eval_package_reexports():
     assert "tal_map" in dir(ev) and ev.qa.qa_accuracy is not None
     with pytest.raises(AttributeError):
         ev.not_a_metric  # noqa: B018
+
+
+def test_clean_classname_strips_only_quotes_and_white_space():
+    assert clean_classname('"X-ray_of_a_boX"') == "X-ray of a boX"
+    assert clean_classname("  tying_tie ") == "tying tie"
+
+
+def test_the_defaults_are_the_official_softmax_mean_at_logit_scale_100():
+    g = torch.Generator().manual_seed(5)
+    video, text = torch.randn(3, 6, generator=g), torch.randn(4, 5, 6, generator=g)
+    v, t = F.normalize(video, dim=-1), F.normalize(text, dim=-1)
+    ref = torch.stack([(100.0 * v @ t[i].T).softmax(-1) for i in range(4)]).mean(0)
+    torch.testing.assert_close(zero_shot_classify(video * 3.0, text * 2.0), ref, rtol=1e-5, atol=1e-7)
+
+
+def test_probabilities_are_float32_whatever_the_logit_scale_dtype():
+    g = torch.Generator().manual_seed(6)
+    video, text = torch.randn(2, 4, generator=g), torch.randn(3, 2, 4, generator=g)
+    for ens in ("softmax_mean", "embedding_mean"):
+        assert zero_shot_classify(video, text, ens, logit_scale=torch.tensor(50.0, dtype=torch.float64)).dtype \
+            == torch.float32
+
+
+@pytest.mark.parametrize("video, text", [
+    (torch.randn(6), torch.randn(2, 3, 6)),          # one video's embedding [E], not [1, E]
+    (torch.randn(2, 6), torch.randn(2, 3, 5)),       # embedding widths differ
+    (torch.randn(2, 6), torch.randn(1, 2, 3, 6)),    # text with an extra axis
+])
+def test_zero_shot_refuses_misshaped_embeddings_with_both_shapes(video, text):
+    with pytest.raises(ValueError, match=r"^expected video_emb \[N, E\] and text embeddings \[T, C, E\]; got "
+                                         + re.escape(f"{tuple(video.shape)} and ")):
+        zero_shot_classify(video, text)
+
+
+def test_multiple_choice_compares_angles_not_lengths():
+    # video 0 is long: normalising the videos over the batch (not each row) would shrink video 1's first axis;
+    # candidate 0 of video 0 is long but at 45 degrees: comparing unnormalised candidates would pick it
+    video = torch.tensor([[100.0, 0.0], [1.0, 1.0]])
+    cands = torch.tensor([[[10.0, 10.0], [1.0, 0.1]], [[1.0, 0.2], [0.0, 1.0]]])
+    assert multiple_choice(video, cands).tolist() == [1, 0]
+    assert multiple_choice_accuracy(video, cands, [1, 0]) == 100.0
+
+
+@pytest.mark.parametrize("video, cands", [
+    (torch.randn(3), torch.randn(3, 4, 3)),          # one video's embedding [E] (N == E)
+    (torch.randn(3, 1, 5), torch.randn(3, 4, 5)),    # videos with an extra axis
+    (torch.randn(3, 5), torch.randn(3, 5)),          # one candidate per video, no K axis
+    (torch.randn(3, 5), torch.randn(2, 4, 5)),       # candidates for another number of videos
+    (torch.randn(3, 5), torch.randn(3, 4, 6)),       # embedding widths differ
+])
+def test_multiple_choice_refuses_misshaped_embeddings_with_both_shapes(video, cands):
+    with pytest.raises(ValueError, match=r"^expected video_emb \[N, E\] and candidate_text_emb \[N, K, E\]; got "
+                                         + re.escape(f"{tuple(video.shape)} and {tuple(cands.shape)}")):
+        multiple_choice(video, cands)
+    with pytest.raises(ValueError, match=r"^answer_idx has shape \(2,\), expected \(3,\)"):
+        multiple_choice_accuracy(torch.randn(3, 5), torch.randn(3, 4, 5), [0, 1])
