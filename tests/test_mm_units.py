@@ -1,9 +1,11 @@
-"""The InternVideo-MM video tower (models/mm_video.py) against a step-by-step reference written from its docstring
-(plain softmax attention, explicit loops over frames and temporal modules), on temporal-module placements and
-frame sizes the official fixture does not cover; its options (stochastic depth, dropout, gradient checkpointing),
-its official initialisation and its error messages."""
+"""InternVideo-MM (models/mm.py, mm_video.py, mm_text.py) against step-by-step references written from the
+docstrings (plain softmax attention, explicit loops over frames, temporal modules and text positions), on what the
+official fixture does not cover: other temporal-module placements and frame sizes, masked words, rows of other
+lengths; the options (stochastic depth, dropout, gradient checkpointing), the official initialisation, the
+configuration of the released B/16 and the error messages."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -11,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from internvideo_core.models.mm import InternVideoMM, MMConfig, build_internvideo_mm
+from internvideo_core.models.mm_text import TextTransformer
 from internvideo_core.models.mm_video import Attention, Extractor, ResidualAttentionBlock, VideoTower
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -269,3 +273,172 @@ def test_temporal_layers_accept_the_extremes_and_any_order():
     assert VideoTower(16, 8, 16, 2, 2, 0, 2).transformer.temporal_layers == []
     assert VideoTower(16, 8, 16, 2, 2, 2, 2).transformer.temporal_layers == [0, 1]
     assert VideoTower(16, 8, 16, 2, 2, [1, 0], 2).transformer.temporal_layers == [0, 1]
+
+
+# --------------------------------------------------------------------------------- text tower, dual encoder
+TINY = MMConfig(vision_width=16, vision_layers=2, vision_heads=2, vision_patch_size=8, input_resolution=16,
+                num_frames=2, temporal_layers=(1,), temporal_heads=2, temporal_mlp_dropout=0.0, text_width=16,
+                text_layers=2, text_heads=2, context_length=8, vocab_size=50, embed_dim=12)
+
+
+def _mm(config: MMConfig = TINY) -> InternVideoMM:
+    torch.manual_seed(0)
+    model = InternVideoMM(config)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    return model.eval()
+
+
+def _ref_text(model: InternVideoMM, tokens: torch.Tensor, masked: torch.Tensor | None = None) -> torch.Tensor:
+    """One row at a time over all ``context_length`` positions: embeddings (masked words replaced), positions,
+    causal CLIP blocks, ``ln_final``, the feature at the EOT (largest id), ``text_projection``."""
+    out = []
+    for r, row in enumerate(tokens):
+        ctx = model.positional_embedding.shape[0]
+        ids = torch.zeros(ctx, dtype=torch.long)
+        ids[:min(len(row), ctx)] = row[:ctx]
+        x = model.token_embedding.weight[ids]
+        if masked is not None:
+            for i in range(min(len(row), ctx)):
+                if masked[r, i]:
+                    x[i] = model.text_mask_embedding[0, 0]
+        x = (x + model.positional_embedding)[None]
+        for block in model.transformer.resblocks:
+            x = _ref_block(block, x, causal=True)
+        out.append(model.ln_final(x[0, int(row.argmax())]) @ model.text_projection)
+    return torch.stack(out)
+
+
+def test_text_embedding_equals_the_full_context_reference_and_masked_words_use_the_mask_embedding():
+    model = _mm()
+    tokens = torch.tensor([[49, 3, 7, 0, 0, 0], [5, 49, 0, 0, 0, 0], [4, 9, 11, 12, 13, 49]])  # 49 = EOT
+    masked = torch.zeros(3, 6, dtype=torch.bool)
+    masked[0, 1] = masked[2, 2] = masked[2, 4] = True
+    with torch.no_grad():
+        torch.testing.assert_close(model.encode_text(tokens), _ref_text(model, tokens), atol=1e-5, rtol=1e-5)
+        with_mask = model.encode_text(tokens, masked_indices=masked)
+        torch.testing.assert_close(with_mask, _ref_text(model, tokens, masked), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(model.encode_text(tokens, masked_indices=masked.long()), with_mask)
+    assert not torch.allclose(with_mask[2], model.encode_text(tokens)[2])
+
+
+def test_rows_reaching_exactly_the_context_length_are_accepted_and_one_further_is_refused():
+    model = _mm()
+    full = torch.tensor([[1, 2, 3, 4, 5, 6, 7, 49]])                      # EOT at position 7 = context_length - 1
+    wider = torch.tensor([[1, 2, 3, 4, 5, 6, 7, 49, 0, 0]])               # padding beyond the context
+    with torch.no_grad():
+        torch.testing.assert_close(model.encode_text(full), _ref_text(model, full), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(model.encode_text(wider), model.encode_text(full))
+        with pytest.raises(ValueError, match=r"tokens reach position 8 but the text tower has context_length=8; "
+                                             r"tokenize with context_length=8"):
+            model.encode_text(torch.tensor([[1, 2, 3, 4, 5, 6, 7, 8, 49]]))
+        with pytest.raises(ValueError, match=r"expected tokens \[B, L\], got shape \(8,\)"):
+            model.encode_text(full[0])
+        assert model.encode_text(torch.zeros(0, 8, dtype=torch.long)).shape == (0, 12)
+
+
+def test_video_embedding_image_mode_and_the_logits():
+    model = _mm()
+    video = torch.randn(2, 3, 2, 16, 16, generator=torch.Generator().manual_seed(3))
+    tokens = torch.tensor([[4, 49, 0], [7, 8, 49], [49, 0, 0]])
+    with torch.no_grad():
+        v = model.encode_video(video)
+        torch.testing.assert_close(v, model.visual_ln_post(_ref_tower(model.visual, video, 2)) @ model.visual_proj,
+                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(model.encode_image(video[:, :, 0]), model.encode_video(video[:, :, :1]))
+        per_video, per_text = model(video, tokens)
+        t = model.encode_text(tokens)
+    cos = F.normalize(v, dim=-1) @ F.normalize(t, dim=-1).T
+    torch.testing.assert_close(per_video, model.logit_scale.exp() * cos, atol=1e-5, rtol=1e-5)
+    assert torch.equal(per_text, per_video.T) and per_video.shape == (2, 3)
+
+
+def test_the_clip_initialisation_of_the_dual_encoder():
+    torch.manual_seed(0)
+    cfg = MMConfig(vision_width=64, vision_layers=1, vision_heads=2, vision_patch_size=8, input_resolution=16,
+                   temporal_layers=1, temporal_heads=2, text_width=256, text_layers=1, text_heads=2,
+                   context_length=64, vocab_size=200, embed_dim=128)
+    m = InternVideoMM(cfg)
+    assert m.logit_scale.item() == pytest.approx(math.log(1 / 0.07))
+    stds = {"token_embedding": (m.token_embedding.weight, 0.02), "positional_embedding": (m.positional_embedding, 0.01),
+            "text_projection": (m.text_projection, 256 ** -0.5), "visual_proj": (m.visual_proj, 64 ** -0.5)}
+    for name, (p, std) in stds.items():
+        assert p.std().item() == pytest.approx(std, rel=0.05), name
+        assert abs(p.mean().item()) < 0.1 * std, name
+    assert m.text_mask_embedding.std().item() == pytest.approx(0.02, rel=0.15)
+    assert m.text_projection.shape == (256, 128) and m.visual_proj.shape == (64, 128)
+    # text blocks: CLIP's q/k/v N(0, C^-0.5), output projections N(0, C^-0.5 (2 layers)^-0.5), c_fc N(0, (2C)^-0.5)
+    text = TextTransformer(256, 2, 2)
+    block = text.resblocks[1]
+    proj = 256 ** -0.5 * 4 ** -0.5
+    assert block.attn.in_proj_weight.std().item() == pytest.approx(256 ** -0.5, rel=0.05)
+    assert block.attn.out_proj.weight.std().item() == pytest.approx(proj, rel=0.05)
+    assert block.mlp.c_fc.weight.std().item() == pytest.approx(512 ** -0.5, rel=0.05)
+    assert block.mlp.c_proj.weight.std().item() == pytest.approx(proj, rel=0.05)
+    one = TextTransformer(256, 1, 2).resblocks[0]
+    assert one.attn.out_proj.weight.std().item() == pytest.approx(256 ** -0.5 * 2 ** -0.5, rel=0.05)
+    assert len(TextTransformer(16, 0, 2).resblocks) == 0                # no blocks, no division by zero
+
+
+def test_text_gradient_checkpointing_computes_the_same_causal_result_and_recomputes_in_training():
+    torch.manual_seed(0)
+    plain = TextTransformer(16, 2, 2)
+    ckpt = TextTransformer(16, 2, 2, grad_checkpointing=True)
+    ckpt.load_state_dict(plain.state_dict())
+    assert plain.grad_checkpointing is False and ckpt.grad_checkpointing is True and ckpt.width == 16
+    x = torch.randn(2, 5, 16)
+    calls = []
+    for b in ckpt.resblocks:
+        b.register_forward_pre_hook(lambda *a: calls.append(1))
+    out = ckpt.train()(x)
+    torch.testing.assert_close(out, plain.train()(x))
+    ref = x
+    for block in plain.resblocks:
+        ref = _ref_block(block, ref, causal=True)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    out.sum().backward()
+    assert len(calls) == 4                                               # each block recomputed in backward
+    calls.clear()
+    with torch.no_grad():
+        ckpt.eval()(x)
+    assert len(calls) == 2
+
+
+def test_weight_decay_skips_embeddings_tokens_gains_and_the_scale():
+    model = InternVideoMM(TINY)
+    skip = model.no_weight_decay()
+    names = dict(model.named_parameters())
+    assert {"logit_scale", "positional_embedding", "text_mask_embedding", "visual.class_embedding",
+            "visual.positional_embedding", "visual.transformer.temporal_cls_token", "visual.transformer.balance",
+            "token_embedding.weight"} <= skip
+    assert {n for n, p in names.items() if p.dim() <= 1} <= skip
+    decayed = set(names) - skip
+    assert decayed == {n for n, p in names.items() if p.dim() >= 2} - {
+        "positional_embedding", "text_mask_embedding", "visual.positional_embedding",
+        "visual.transformer.temporal_cls_token", "token_embedding.weight"}
+    assert "visual_proj" in decayed and "text_projection" in decayed and "visual.conv1.weight" in decayed
+
+
+def test_the_default_configuration_is_the_released_b16():
+    c = MMConfig()
+    assert (c.vision_width, c.vision_layers, c.vision_heads, c.vision_patch_size, c.input_resolution, c.num_frames) \
+        == (768, 12, 12, 16, 224, 8)
+    assert (c.temporal_layers, c.temporal_heads, c.temporal_mlp_ratio, c.temporal_mlp_dropout) == ((8, 9, 10, 11), 12, 4.0, 0.5)
+    assert (c.text_width, c.text_layers, c.text_heads, c.context_length, c.vocab_size, c.embed_dim) \
+        == (512, 12, 8, 77, 49408, 512)
+    assert (c.drop_path_rate, c.grad_checkpointing, c.img_size) == (0.0, False, 224)
+
+
+def test_the_builder_passes_every_option_to_the_towers():
+    cfg = dataclasses.replace(TINY, temporal_layers=[0, 1], drop_path_rate=0.2, grad_checkpointing=True,
+                              temporal_mlp_dropout=0.25, temporal_mlp_ratio=2.0, input_resolution=24)
+    model = build_internvideo_mm(cfg)
+    assert model.config.temporal_layers == (0, 1) and isinstance(model, InternVideoMM)
+    vt = model.visual.transformer
+    assert vt.temporal_layers == [0, 1] and vt.grad_checkpointing and model.transformer.grad_checkpointing
+    assert [_drop_prob(b.drop_path) for b in vt.resblocks] == pytest.approx([0.0, 0.2])
+    assert [_drop_prob(d.drop_path) for d in vt.dec] == pytest.approx([0.0, 0.2])
+    assert vt.dec[0].mlp[2].p == 0.25 and vt.dec[0].mlp.c_fc.out_features == 32
+    assert model.visual.grid == 3 and model.visual.patch_size == 8
+    assert build_internvideo_mm(dataclasses.replace(TINY, temporal_layers=1)).visual.transformer.temporal_layers == [1]
