@@ -137,3 +137,76 @@ def test_the_self_context_control_has_the_same_blocks_and_sees_no_other_encoder(
     assert not torch.equal(feat_a, mae.forward_features(x_a))
     with pytest.raises(ValueError, match="context"):
         ModelInteraction(mae, mm, num_classes=2, context="both")
+
+
+def _linear_weights(n_in: int, n_out: int) -> torch.Tensor:
+    """``[n_out, n_in]`` weights of 1-D linear interpolation with ``align_corners=False`` (half-pixel centres,
+    positions outside the input clamped to its ends)."""
+    w = torch.zeros(n_out, n_in)
+    for i in range(n_out):
+        x = min(max((i + 0.5) * n_in / n_out - 0.5, 0.0), n_in - 1)
+        lo = int(x)
+        hi = min(lo + 1, n_in - 1)
+        w[i, lo] += 1 - (x - lo)
+        w[i, hi] += x - lo
+    return w
+
+
+def test_resampling_is_separable_linear_interpolation_on_half_pixel_centres():
+    grid, size = (2, 3, 4), (3, 2, 6)
+    x = torch.randn(2, 2 * 3 * 4, 5, generator=torch.Generator().manual_seed(0))
+    wt, wh, ww = (_linear_weights(a, b) for a, b in zip(grid, size))
+    cube = x.reshape(2, *grid, 5)                                        # tokens in (t, h, w) order
+    expected = torch.einsum("it,jh,kw,bthwc->bijkc", wt, wh, ww, cube).reshape(2, 3 * 2 * 6, 5)
+    torch.testing.assert_close(resample_tokens(x, grid, size), expected, atol=1e-6, rtol=1e-6)
+    # a ramp along w, 2 -> 4 samples: positions -0.25, 0.25, 0.75, 1.25 clamped (align_corners=True: 0, 1/3, 2/3, 1)
+    ramp = torch.tensor([0.0, 1.0]).view(1, 2, 1)
+    assert resample_tokens(ramp, (1, 1, 2), (1, 1, 4))[0, :, 0].tolist() == [0.0, 0.25, 0.75, 1.0]
+    half = resample_tokens(x.to(torch.bfloat16), grid, size)
+    assert half.dtype == torch.bfloat16
+    torch.testing.assert_close(half.float(), expected, atol=0.05, rtol=0.05)
+
+
+def test_a_state_of_one_part_concatenates_to_itself_and_train_switches_only_the_new_blocks():
+    from internvideo_core.models.interaction import InteractionState
+
+    mae, mm = _encoders()
+    model = ModelInteraction(mae, mm, num_classes=3, num_layers=1)
+    assert model.training and model.to_mae[0].training and model.head.training
+    assert not mae.training and not mm.training
+    model.eval()
+    assert not model.training and not model.to_mm[0].training
+    model.train()
+    assert model.training and model.to_mm[0].training and not mm.visual.training
+    x_a, x_b = _inputs(2)
+    with torch.no_grad():
+        s = model.stem(x_a, x_b)
+        one = InteractionState.cat([s])
+    assert torch.equal(one.mae, s.mae) and torch.equal(one.mm, s.mm) and (one.num_frames, one.grid) == (s.num_frames, s.grid)
+    moved = s.to("cpu")
+    assert torch.equal(moved.query, s.query) and moved.grid == s.grid and moved.num_frames == s.num_frames
+
+
+def test_a_videomae_without_mean_pooling_is_pooled_as_it_pools_itself():
+    from internvideo_core.registry import create_model
+
+    _, mm = _encoders()
+    torch.manual_seed(0)
+    mae = create_model("videomae_vit_tiny_synth", num_classes=5, embed_dim=48, depth=2, num_heads=3, img_size=32,
+                       patch_size=8, num_frames=8, tubelet_size=2, use_mean_pooling=False).eval()
+    assert mae.fc_norm is None
+    x_a, x_b = _inputs()
+    with torch.no_grad():
+        model = ModelInteraction(mae, mm, num_classes=3, num_layers=1)
+        feat_a, _ = model.forward_features(x_a, x_b)
+        assert torch.equal(feat_a, mae.forward_features(x_a))
+
+
+def test_the_cma_feed_forward_is_four_times_wider_by_default():
+    assert CrossModelAttention(8, 6, 2).mlp[0].out_features == 32
+    assert CrossModelAttention(8, 6, 2, mlp_ratio=1.5).mlp[0].out_features == 12
+    mae, mm = _encoders()
+    model = ModelInteraction(mae, mm, num_classes=2, num_layers=1)
+    assert model.to_mae[0].mlp[0].out_features == 4 * 48 and model.to_mm[0].mlp[0].out_features == 4 * 32
+    assert model.to_mae[0].num_heads == 3 and model.to_mm[0].num_heads == 2           # each encoder's own heads
+    assert ModelInteraction(mae, mm, num_classes=2, num_layers=1, num_heads=4).to_mae[0].num_heads == 4
