@@ -182,7 +182,8 @@ def test_a_state_of_one_part_concatenates_to_itself_and_train_switches_only_the_
     with torch.no_grad():
         s = model.stem(x_a, x_b)
         one = InteractionState.cat([s])
-    assert torch.equal(one.mae, s.mae) and torch.equal(one.mm, s.mm) and (one.num_frames, one.grid) == (s.num_frames, s.grid)
+    assert torch.equal(one.mae, s.mae) and torch.equal(one.mm, s.mm)
+    assert (one.num_frames, one.grid) == (s.num_frames, s.grid)
     moved = s.to("cpu")
     assert torch.equal(moved.query, s.query) and moved.grid == s.grid and moved.num_frames == s.num_frames
 

@@ -137,7 +137,8 @@ def test_stochastic_depth_rises_linearly_over_the_blocks_and_over_the_temporal_m
     assert [_drop_prob(b.drop_path) for b in two.transformer.resblocks] == pytest.approx([0.0, 0.3])
     assert [_drop_prob(d.drop_path) for d in two.transformer.dec] == pytest.approx([0.0, 0.3])
     one = VideoTower(16, 8, 16, 1, 2, 1, 2, drop_path_rate=0.3)
-    assert _drop_prob(one.transformer.resblocks[0].drop_path) == 0.0 and _drop_prob(one.transformer.dec[0].drop_path) == 0.0
+    assert _drop_prob(one.transformer.resblocks[0].drop_path) == 0.0
+    assert _drop_prob(one.transformer.dec[0].drop_path) == 0.0
 
 
 def test_drop_path_makes_a_block_stochastic_in_training_only():
@@ -424,7 +425,8 @@ def test_the_default_configuration_is_the_released_b16():
     c = MMConfig()
     assert (c.vision_width, c.vision_layers, c.vision_heads, c.vision_patch_size, c.input_resolution, c.num_frames) \
         == (768, 12, 12, 16, 224, 8)
-    assert (c.temporal_layers, c.temporal_heads, c.temporal_mlp_ratio, c.temporal_mlp_dropout) == ((8, 9, 10, 11), 12, 4.0, 0.5)
+    assert (c.temporal_layers, c.temporal_heads, c.temporal_mlp_ratio, c.temporal_mlp_dropout) \
+        == ((8, 9, 10, 11), 12, 4.0, 0.5)
     assert (c.text_width, c.text_layers, c.text_heads, c.context_length, c.vocab_size, c.embed_dim) \
         == (512, 12, 8, 77, 49408, 512)
     assert (c.drop_path_rate, c.grad_checkpointing, c.img_size) == (0.0, False, 224)

@@ -90,7 +90,8 @@ def test_the_classifier_starts_at_the_prior_and_the_scales_at_one():
 
 def test_the_defaults_are_actionformers():
     c = TALHeadConfig(in_dim=4, num_classes=2)
-    assert (c.embed_dim, c.num_levels, c.head_layers, c.kernel_size, c.prior_prob, c.dropout) == (128, 4, 2, 3, 0.01, 0.1)
+    assert (c.embed_dim, c.num_levels, c.head_layers, c.kernel_size, c.prior_prob, c.dropout) \
+        == (128, 4, 2, 3, 0.01, 0.1)
     assert c.strides == (1, 2, 4, 8)
     head = TALHead(c)
     assert head.drop.p == 0.1 and len(head.cls_head.blocks) == 1 and head.cls_head.out.kernel_size == (3,)

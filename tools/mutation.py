@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 # module (relative to internvideo_core/) -> the tests that exercise it (files, or pytest node ids where one file
 # tests much more than the module, so a module run stays minutes)
 _B, _P, _O = "tests/test_boundaries.py::", "tests/test_videomae_parity.py::", "tests/test_openset.py::"
+_N = "tests/test_recipe_nav.py::"
 TARGETS: dict[str, list[str]] = {
     "masking.py": ["tests/test_masking.py"],
     "models/vit.py": ["tests/test_vit_units.py", "tests/test_videomae_parity.py",
@@ -56,8 +57,8 @@ TARGETS: dict[str, list[str]] = {
     "models/roi_head.py": ["tests/test_roi_head_units.py", "tests/test_ava_detection.py"],
     "models/grounding.py": ["tests/test_grounding_units.py", "tests/test_grounding_model.py"],
     "models/nav_policy.py": ["tests/test_nav_policy_units.py",
-                             "tests/test_recipe_nav.py::test_the_policy_stepping_through_an_episode_equals_the_whole_episode_forward",
-                             "tests/test_recipe_nav.py::test_the_token_embedding_is_frozen_and_the_rest_trains"],
+                             _N + "test_the_policy_stepping_through_an_episode_equals_the_whole_episode_forward",
+                             _N + "test_the_token_embedding_is_frozen_and_the_rest_trains"],
     "eval/localization.py": ["tests/test_metrics_localization.py",
                              _B + "test_tal_prediction_exactly_at_the_tiou_threshold_is_a_true_positive"],
     "eval/detection.py": ["tests/test_metrics_detection.py",
