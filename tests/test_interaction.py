@@ -211,3 +211,79 @@ def test_the_cma_feed_forward_is_four_times_wider_by_default():
     assert model.to_mae[0].mlp[0].out_features == 4 * 48 and model.to_mm[0].mlp[0].out_features == 4 * 32
     assert model.to_mae[0].num_heads == 3 and model.to_mm[0].num_heads == 2           # each encoder's own heads
     assert ModelInteraction(mae, mm, num_classes=2, num_layers=1, num_heads=4).to_mae[0].num_heads == 4
+
+
+def _ref_cma(blk: CrossModelAttention, x: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
+    """``x + g_a * proj(softmax(q k^T / sqrt(d)) v)`` with q from LN(x), k/v from LN(ctx), then
+    ``+ g_f * W2 GELU(W1 LN(.))``."""
+    import math
+
+    import torch.nn.functional as F
+
+    ln = lambda norm, t: F.layer_norm(t, t.shape[-1:], norm.weight, norm.bias, norm.eps)  # noqa: E731
+    q = blk.q(ln(blk.norm_q, x))
+    k, v = blk.kv(ln(blk.norm_kv, ctx)).chunk(2, -1)
+    d = q.shape[-1] // blk.num_heads
+    heads = [(q[..., i * d:(i + 1) * d] @ k[..., i * d:(i + 1) * d].transpose(-1, -2) / math.sqrt(d)).softmax(-1)
+             @ v[..., i * d:(i + 1) * d] for i in range(blk.num_heads)]
+    x = x + blk.gate_attn * blk.proj(torch.cat(heads, -1))
+    lin1, _, lin2 = blk.mlp
+    return x + blk.gate_mlp * lin2(F.gelu(lin1(ln(blk.norm_mlp, x))))
+
+
+def _ref_logits(model: ModelInteraction, x_a: torch.Tensor, x_b: torch.Tensor) -> torch.Tensor:
+    import torch.nn.functional as F
+
+    s = model.stem(x_a, x_b)
+    mae, mm, vt = model.videomae, model.mm, model.mm.visual.transformer
+    a, m, query, t = s.mae, s.mm, s.query, s.num_frames
+    b = a.shape[0]
+    grid_b = (t, *s.grid)
+    for l in range(model.num_layers):
+        a = mae.blocks[model.start_a + l](a)
+        j = model.start_b + l
+        m = vt.resblocks[j](m)
+        clip = m.reshape(b, t, *m.shape[1:])                                   # [B, T, 1 + g*g, C]
+        new_a, new_m = a, m
+        if model.to_mae is not None:
+            ctx = a if model.context == "self" else resample_tokens(clip[:, :, 1:].flatten(1, 2), grid_b, model.grid_a)
+            new_a = _ref_cma(model.to_mae[l], a, ctx)
+        if model.to_mm is not None:
+            q = clip.flatten(1, 2)
+            ctx = q if model.context == "self" else resample_tokens(a, model.grid_a, grid_b)
+            new_m = _ref_cma(model.to_mm[l], q, ctx).reshape(b * t, *m.shape[1:])
+        a, m = new_a, new_m
+        query = model._mm_temporal(j, m, query, t, s.grid)
+    feat_a = mae.fc_norm(mae.norm(a).mean(1))
+    sb = torch.sigmoid(vt.balance)
+    feat_b = mm.visual_ln_post((1 - sb) * query[:, 0] + sb * m[:, 0].reshape(b, t, -1).mean(1)) @ mm.visual_proj
+    feat = torch.cat([feat_a, feat_b], -1)
+    norm, linear = model.head
+    return linear(F.layer_norm(feat, feat.shape[-1:], norm.weight, norm.bias, norm.eps))
+
+
+@pytest.mark.parametrize("directions, context", [("both", "other"), ("to_mae", "other"), ("to_mm", "other"),
+                                                 ("both", "self")])
+def test_with_open_gates_the_model_equals_the_step_by_step_reference(directions, context):
+    mae, mm = _encoders()
+    model = ModelInteraction(mae, mm, num_classes=4, num_layers=2, directions=directions, context=context).eval()
+    assert (model.to_mae is None) == (directions == "to_mm") and (model.to_mm is None) == (directions == "to_mae")
+    new = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert model.trainable_parameters() == sum(p.numel() for n, p in model.named_parameters() if n in new)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if p.requires_grad:                                              # gates, CMA weights, head LayerNorm too
+                p.add_(0.3 * torch.randn_like(p))
+        x_a, x_b = _inputs()
+        torch.testing.assert_close(model(x_a, x_b), _ref_logits(model, x_a, x_b), atol=1e-5, rtol=1e-5)
+
+
+def test_the_defaults_are_two_layers_in_both_directions_with_cross_model_context():
+    mae, mm = _encoders()
+    model = ModelInteraction(mae, mm, num_classes=3)
+    assert model.num_layers == 2 and model.directions == "both" and model.context == "other"
+    assert len(model.to_mae) == 2 and len(model.to_mm) == 2
+    assert (model.start_a, model.start_b) == (1, 1)
+    assert model.to_mae[0].norm_kv.normalized_shape == (32,) and model.to_mm[0].norm_kv.normalized_shape == (48,)
+    own = ModelInteraction(mae, mm, num_classes=3, context="self")
+    assert own.to_mae[0].norm_kv.normalized_shape == (48,) and own.to_mm[0].norm_kv.normalized_shape == (32,)
