@@ -39,6 +39,23 @@ def test_the_grounder_equals_the_reference_and_the_blind_twin_sees_zeros():
         torch.testing.assert_close(blind(video, query)["end"], _reference(model, torch.zeros_like(video), query)["end"])
 
 
+def test_each_query_is_decoded_on_its_own_along_its_snippets():
+    """The GRUs run over the snippets of one query (batch first): a row does not depend on the other rows, and
+    the start of a snippet depends on the snippets after it (bidirectional)."""
+    torch.manual_seed(0)
+    model = SpanGrounder(6, 5, hidden=8).eval()
+    video, query = torch.randn(3, 7, 6), torch.randn(3, 5)
+    with torch.no_grad():
+        full = model(video, query)
+        alone = model(video[1:2], query[1:2])
+        later = video.clone()
+        later[:, 2] = torch.randn(3, 6)                              # (a shift would be normed away)
+        changed = model(later, query)
+    for k in full:
+        torch.testing.assert_close(alone[k][0], full[k][1], atol=1e-6, rtol=1e-5)
+    assert (changed["start"][:, 0] - full["start"][:, 0]).abs().min() > 1e-6
+
+
 def test_the_defaults_are_64_wide_with_dropout_0_1_on_the_fused_features():
     model = SpanGrounder(6, 5)
     assert model.use_video and model.video_proj[1].out_features == 64 and model.query_proj[1].out_features == 64
@@ -86,6 +103,10 @@ def test_decoding_keeps_a_span_whose_iou_is_exactly_the_nms_threshold():
     assert spans.tolist()[0] == [0, 1] and spans.tolist()[1] != [0, 3]
     spans, _ = decode_spans(start, end, k=2)                               # default threshold 0.5
     assert spans.tolist() == [[0, 1], [0, 3]]
+    # (0, 2) overlaps (0, 1) by 2 / 3: dropped at the default threshold, kept at 0.7
+    end = torch.log(torch.tensor([0.001, 0.6, 0.398, 0.001]))
+    assert decode_spans(start, end, k=2)[0].tolist() == [[0, 1], [1, 1]]                  # P(1, 1) = 0.006
+    assert decode_spans(start, end, k=2, nms_iou=0.7)[0].tolist() == [[0, 1], [0, 2]]
 
 
 def test_decoding_limits_the_length_exactly_and_returns_k_spans_by_default_five():
@@ -105,4 +126,4 @@ def test_valid_spans_of_zero_probability_are_answers_and_invalid_ones_never():
     assert sorted(spans.tolist()) == [[0, 0], [0, 1], [1, 1]]                  # (1, 0) is not a span
     assert scores.tolist() == [1.0, 0.0, 0.0]
     empty_spans, empty_scores = decode_spans(start, end, k=0)
-    assert empty_spans.shape == (0, 2) and empty_scores.shape == (0,)
+    assert empty_spans.shape == (0, 2) and empty_spans.dtype == torch.long and empty_scores.shape == (0,)
