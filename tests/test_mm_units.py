@@ -404,6 +404,14 @@ def test_text_gradient_checkpointing_computes_the_same_causal_result_and_recompu
     with torch.no_grad():
         ckpt.eval()(x)
     assert len(calls) == 2
+    calls.clear()
+    ckpt.eval()(x).sum().backward()                                      # evaluation with gradients: no recompute
+    assert len(calls) == 2
+    for b in plain.resblocks:
+        b.register_forward_pre_hook(lambda *a: calls.append(1))
+    calls.clear()
+    plain.train()(x).sum().backward()                                    # no checkpointing: no recompute
+    assert len(calls) == 2
 
 
 def test_weight_decay_skips_embeddings_tokens_gains_and_the_scale():
