@@ -15,7 +15,8 @@ from torch import nn
 
 from internvideo_core.models.mm import InternVideoMM, MMConfig, build_internvideo_mm
 from internvideo_core.models.mm_text import TextTransformer
-from internvideo_core.models.mm_video import Attention, Extractor, ResidualAttentionBlock, VideoTower
+from internvideo_core.models.mm_video import (Attention, Extractor, ResidualAttentionBlock, VideoTower,
+                                              VideoTransformer)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -217,6 +218,43 @@ def test_gradient_checkpointing_recomputes_the_blocks_only_in_training_with_grad
     assert _block_calls(tower, train=True, grad=False) == 2
     default = VideoTower(16, 8, 16, 2, 2, (1,), 2)
     assert _block_calls(default, train=True, grad=True) == 2
+
+
+def test_with_a_frozen_stem_checkpointed_blocks_still_get_the_gradients_of_plain_blocks():
+    """Fine-tuning only the upper layers: the blocks' input does not require grad, which a reentrant checkpoint
+    would silently turn into no gradients at all for the checkpointed blocks."""
+    grads = []
+    for checkpointing in (False, True):
+        torch.manual_seed(0)
+        tower = VideoTower(16, 8, 16, 2, 2, (1,), 2, grad_checkpointing=checkpointing).train()
+        for p in (tower.conv1.weight, tower.class_embedding, tower.positional_embedding, *tower.ln_pre.parameters()):
+            p.requires_grad_(False)
+        tower(torch.randn(2, 3, 2, 16, 16, generator=torch.Generator().manual_seed(1))).square().sum().backward()
+        grads.append([b.attn.in_proj_weight.grad for b in tower.transformer.resblocks])
+    assert all(g is not None for g in grads[1])
+    for plain, ckpt in zip(*grads):
+        torch.testing.assert_close(ckpt, plain)
+
+
+class _WithGrid(nn.Module):
+    """A VideoTransformer called with fixed ``num_frames`` and ``grid`` (so it takes one input)."""
+
+    def __init__(self, vt: VideoTransformer, frames: int, grid: tuple[int, int]) -> None:
+        super().__init__()
+        self.vt, self.frames, self.grid = vt, frames, grid
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.vt(x, self.frames, self.grid)
+
+
+def test_the_video_transformer_built_alone_has_the_same_defaults():
+    vt = VideoTransformer(16, 2, 2, (0, 1), 2)
+    assert vt.dec[0].mlp.c_fc.out_features == 64 and vt.grad_checkpointing is False
+    with torch.no_grad():
+        for p in vt.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    x = torch.randn(2 * 2, 1 + 4, 16)
+    assert _train_equals_eval(_WithGrid(vt, 2, (2, 2)), x)
 
 
 def test_the_clip_initialisation_of_the_stem_and_the_zero_bias_attention():
