@@ -184,8 +184,12 @@ def test_a_state_of_one_part_concatenates_to_itself_and_train_switches_only_the_
         one = InteractionState.cat([s])
     assert torch.equal(one.mae, s.mae) and torch.equal(one.mm, s.mm)
     assert (one.num_frames, one.grid) == (s.num_frames, s.grid)
-    moved = s.to("cpu")
-    assert torch.equal(moved.query, s.query) and moved.grid == s.grid and moved.num_frames == s.num_frames
+    moved = s.to("meta")
+    assert all(t.device.type == "meta" and t.shape == u.shape
+               for t, u in ((moved.mae, s.mae), (moved.mm, s.mm), (moved.query, s.query)))
+    assert moved.grid == s.grid and moved.num_frames == s.num_frames
+    back = s.to("cpu")
+    assert torch.equal(back.mae, s.mae) and torch.equal(back.mm, s.mm) and torch.equal(back.query, s.query)
 
 
 def test_a_videomae_without_mean_pooling_is_pooled_as_it_pools_itself():
@@ -211,6 +215,8 @@ def test_the_cma_feed_forward_is_four_times_wider_by_default():
     assert model.to_mae[0].mlp[0].out_features == 4 * 48 and model.to_mm[0].mlp[0].out_features == 4 * 32
     assert model.to_mae[0].num_heads == 3 and model.to_mm[0].num_heads == 2           # each encoder's own heads
     assert ModelInteraction(mae, mm, num_classes=2, num_layers=1, num_heads=4).to_mae[0].num_heads == 4
+    half = ModelInteraction(mae, mm, num_classes=2, num_layers=1, mlp_ratio=2.0)
+    assert half.to_mae[0].mlp[0].out_features == 2 * 48 and half.to_mm[0].mlp[0].out_features == 2 * 32
 
 
 def _ref_cma(blk: CrossModelAttention, x: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
