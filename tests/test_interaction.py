@@ -137,3 +137,159 @@ def test_the_self_context_control_has_the_same_blocks_and_sees_no_other_encoder(
     assert not torch.equal(feat_a, mae.forward_features(x_a))
     with pytest.raises(ValueError, match="context"):
         ModelInteraction(mae, mm, num_classes=2, context="both")
+
+
+def _linear_weights(n_in: int, n_out: int) -> torch.Tensor:
+    """``[n_out, n_in]`` weights of 1-D linear interpolation with ``align_corners=False`` (half-pixel centres,
+    positions outside the input clamped to its ends)."""
+    w = torch.zeros(n_out, n_in)
+    for i in range(n_out):
+        x = min(max((i + 0.5) * n_in / n_out - 0.5, 0.0), n_in - 1)
+        lo = int(x)
+        hi = min(lo + 1, n_in - 1)
+        w[i, lo] += 1 - (x - lo)
+        w[i, hi] += x - lo
+    return w
+
+
+def test_resampling_is_separable_linear_interpolation_on_half_pixel_centres():
+    grid, size = (2, 3, 4), (3, 2, 6)
+    x = torch.randn(2, 2 * 3 * 4, 5, generator=torch.Generator().manual_seed(0))
+    wt, wh, ww = (_linear_weights(a, b) for a, b in zip(grid, size))
+    cube = x.reshape(2, *grid, 5)                                        # tokens in (t, h, w) order
+    expected = torch.einsum("it,jh,kw,bthwc->bijkc", wt, wh, ww, cube).reshape(2, 3 * 2 * 6, 5)
+    torch.testing.assert_close(resample_tokens(x, grid, size), expected, atol=1e-6, rtol=1e-6)
+    # a ramp along w, 2 -> 4 samples: positions -0.25, 0.25, 0.75, 1.25 clamped (align_corners=True: 0, 1/3, 2/3, 1)
+    ramp = torch.tensor([0.0, 1.0]).view(1, 2, 1)
+    assert resample_tokens(ramp, (1, 1, 2), (1, 1, 4))[0, :, 0].tolist() == [0.0, 0.25, 0.75, 1.0]
+    half = resample_tokens(x.to(torch.bfloat16), grid, size)
+    assert half.dtype == torch.bfloat16
+    torch.testing.assert_close(half.float(), expected, atol=0.05, rtol=0.05)
+
+
+def test_a_state_of_one_part_concatenates_to_itself_and_train_switches_only_the_new_blocks():
+    from internvideo_core.models.interaction import InteractionState
+
+    mae, mm = _encoders()
+    model = ModelInteraction(mae, mm, num_classes=3, num_layers=1)
+    assert model.training and model.to_mae[0].training and model.head.training
+    assert not mae.training and not mm.training
+    model.eval()
+    assert not model.training and not model.to_mm[0].training
+    model.train()
+    assert model.training and model.to_mm[0].training and not mm.visual.training
+    x_a, x_b = _inputs(2)
+    with torch.no_grad():
+        s = model.stem(x_a, x_b)
+        one = InteractionState.cat([s])
+    assert torch.equal(one.mae, s.mae) and torch.equal(one.mm, s.mm)
+    assert (one.num_frames, one.grid) == (s.num_frames, s.grid)
+    moved = s.to("meta")
+    assert all(t.device.type == "meta" and t.shape == u.shape
+               for t, u in ((moved.mae, s.mae), (moved.mm, s.mm), (moved.query, s.query)))
+    assert moved.grid == s.grid and moved.num_frames == s.num_frames
+    back = s.to("cpu")
+    assert torch.equal(back.mae, s.mae) and torch.equal(back.mm, s.mm) and torch.equal(back.query, s.query)
+
+
+def test_a_videomae_without_mean_pooling_is_pooled_as_it_pools_itself():
+    from internvideo_core.registry import create_model
+
+    _, mm = _encoders()
+    torch.manual_seed(0)
+    mae = create_model("videomae_vit_tiny_synth", num_classes=5, embed_dim=48, depth=2, num_heads=3, img_size=32,
+                       patch_size=8, num_frames=8, tubelet_size=2, use_mean_pooling=False).eval()
+    assert mae.fc_norm is None
+    x_a, x_b = _inputs()
+    with torch.no_grad():
+        model = ModelInteraction(mae, mm, num_classes=3, num_layers=1)
+        feat_a, _ = model.forward_features(x_a, x_b)
+        assert torch.equal(feat_a, mae.forward_features(x_a))
+
+
+def test_the_cma_feed_forward_is_four_times_wider_by_default():
+    assert CrossModelAttention(8, 6, 2).mlp[0].out_features == 32
+    assert CrossModelAttention(8, 6, 2, mlp_ratio=1.5).mlp[0].out_features == 12
+    mae, mm = _encoders()
+    model = ModelInteraction(mae, mm, num_classes=2, num_layers=1)
+    assert model.to_mae[0].mlp[0].out_features == 4 * 48 and model.to_mm[0].mlp[0].out_features == 4 * 32
+    assert model.to_mae[0].num_heads == 3 and model.to_mm[0].num_heads == 2           # each encoder's own heads
+    assert ModelInteraction(mae, mm, num_classes=2, num_layers=1, num_heads=4).to_mae[0].num_heads == 4
+    half = ModelInteraction(mae, mm, num_classes=2, num_layers=1, mlp_ratio=2.0)
+    assert half.to_mae[0].mlp[0].out_features == 2 * 48 and half.to_mm[0].mlp[0].out_features == 2 * 32
+
+
+def _ref_cma(blk: CrossModelAttention, x: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
+    """``x + g_a * proj(softmax(q k^T / sqrt(d)) v)`` with q from LN(x), k/v from LN(ctx), then
+    ``+ g_f * W2 GELU(W1 LN(.))``."""
+    import math
+
+    import torch.nn.functional as F
+
+    ln = lambda norm, t: F.layer_norm(t, t.shape[-1:], norm.weight, norm.bias, norm.eps)  # noqa: E731
+    q = blk.q(ln(blk.norm_q, x))
+    k, v = blk.kv(ln(blk.norm_kv, ctx)).chunk(2, -1)
+    d = q.shape[-1] // blk.num_heads
+    heads = [(q[..., i * d:(i + 1) * d] @ k[..., i * d:(i + 1) * d].transpose(-1, -2) / math.sqrt(d)).softmax(-1)
+             @ v[..., i * d:(i + 1) * d] for i in range(blk.num_heads)]
+    x = x + blk.gate_attn * blk.proj(torch.cat(heads, -1))
+    lin1, _, lin2 = blk.mlp
+    return x + blk.gate_mlp * lin2(F.gelu(lin1(ln(blk.norm_mlp, x))))
+
+
+def _ref_logits(model: ModelInteraction, x_a: torch.Tensor, x_b: torch.Tensor) -> torch.Tensor:
+    import torch.nn.functional as F
+
+    s = model.stem(x_a, x_b)
+    mae, mm, vt = model.videomae, model.mm, model.mm.visual.transformer
+    a, m, query, t = s.mae, s.mm, s.query, s.num_frames
+    b = a.shape[0]
+    grid_b = (t, *s.grid)
+    for l in range(model.num_layers):
+        a = mae.blocks[model.start_a + l](a)
+        j = model.start_b + l
+        m = vt.resblocks[j](m)
+        clip = m.reshape(b, t, *m.shape[1:])                                   # [B, T, 1 + g*g, C]
+        new_a, new_m = a, m
+        if model.to_mae is not None:
+            ctx = a if model.context == "self" else resample_tokens(clip[:, :, 1:].flatten(1, 2), grid_b, model.grid_a)
+            new_a = _ref_cma(model.to_mae[l], a, ctx)
+        if model.to_mm is not None:
+            q = clip.flatten(1, 2)
+            ctx = q if model.context == "self" else resample_tokens(a, model.grid_a, grid_b)
+            new_m = _ref_cma(model.to_mm[l], q, ctx).reshape(b * t, *m.shape[1:])
+        a, m = new_a, new_m
+        query = model._mm_temporal(j, m, query, t, s.grid)
+    feat_a = mae.fc_norm(mae.norm(a).mean(1))
+    sb = torch.sigmoid(vt.balance)
+    feat_b = mm.visual_ln_post((1 - sb) * query[:, 0] + sb * m[:, 0].reshape(b, t, -1).mean(1)) @ mm.visual_proj
+    feat = torch.cat([feat_a, feat_b], -1)
+    norm, linear = model.head
+    return linear(F.layer_norm(feat, feat.shape[-1:], norm.weight, norm.bias, norm.eps))
+
+
+@pytest.mark.parametrize("directions, context", [("both", "other"), ("to_mae", "other"), ("to_mm", "other"),
+                                                 ("both", "self")])
+def test_with_open_gates_the_model_equals_the_step_by_step_reference(directions, context):
+    mae, mm = _encoders()
+    model = ModelInteraction(mae, mm, num_classes=4, num_layers=2, directions=directions, context=context).eval()
+    assert (model.to_mae is None) == (directions == "to_mm") and (model.to_mm is None) == (directions == "to_mae")
+    new = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert model.trainable_parameters() == sum(p.numel() for n, p in model.named_parameters() if n in new)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if p.requires_grad:                                              # gates, CMA weights, head LayerNorm too
+                p.add_(0.3 * torch.randn_like(p))
+        x_a, x_b = _inputs()
+        torch.testing.assert_close(model(x_a, x_b), _ref_logits(model, x_a, x_b), atol=1e-5, rtol=1e-5)
+
+
+def test_the_defaults_are_two_layers_in_both_directions_with_cross_model_context():
+    mae, mm = _encoders()
+    model = ModelInteraction(mae, mm, num_classes=3)
+    assert model.num_layers == 2 and model.directions == "both" and model.context == "other"
+    assert len(model.to_mae) == 2 and len(model.to_mm) == 2
+    assert (model.start_a, model.start_b) == (1, 1)
+    assert model.to_mae[0].norm_kv.normalized_shape == (32,) and model.to_mm[0].norm_kv.normalized_shape == (48,)
+    own = ModelInteraction(mae, mm, num_classes=3, context="self")
+    assert own.to_mae[0].norm_kv.normalized_shape == (48,) and own.to_mm[0].norm_kv.normalized_shape == (32,)

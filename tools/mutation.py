@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 # tests much more than the module, so a module run stays minutes)
 _B, _P, _O = "tests/test_boundaries.py::", "tests/test_videomae_parity.py::", "tests/test_openset.py::"
 _S = "tests/test_speed_options.py::"  # never its torch.compile graph-break tests: mutmut's trampolines break the graph
+_N = "tests/test_recipe_nav.py::"
 TARGETS: dict[str, list[str]] = {
     "masking.py": ["tests/test_masking.py"],
     "models/vit.py": ["tests/test_vit_units.py", "tests/test_videomae_parity.py",
@@ -59,6 +60,18 @@ TARGETS: dict[str, list[str]] = {
                                     _S + "test_math_attention_gives_the_default_logits",
                                     _S + "test_unknown_attention_backend_is_refused",
                                     _S + "test_speed_wrapper_runs_the_command_inside_the_attention_backend"],
+    "models/mm_video.py": ["tests/test_mm_units.py", "tests/test_mm_parity.py", "tests/test_mm_clip_init.py",
+                           "tests/test_key_manifests_mm.py", "tests/test_interaction.py"],
+    "models/mm_text.py": ["tests/test_mm_units.py", "tests/test_mm_parity.py", "tests/test_mm_clip_init.py"],
+    "models/mm.py": ["tests/test_mm_units.py", "tests/test_mm_parity.py", "tests/test_mm_clip_init.py",
+                     "tests/test_key_manifests_mm.py"],
+    "models/interaction.py": ["tests/test_interaction.py"],
+    "models/tal_head.py": ["tests/test_tal_head_units.py", "tests/test_tal_head.py"],
+    "models/roi_head.py": ["tests/test_roi_head_units.py", "tests/test_ava_detection.py"],
+    "models/grounding.py": ["tests/test_grounding_units.py", "tests/test_grounding_model.py"],
+    "models/nav_policy.py": ["tests/test_nav_policy_units.py",
+                             _N + "test_the_policy_stepping_through_an_episode_equals_the_whole_episode_forward",
+                             _N + "test_the_token_embedding_is_frozen_and_the_rest_trains"],
     "eval/localization.py": ["tests/test_metrics_localization.py",
                              _B + "test_tal_prediction_exactly_at_the_tiou_threshold_is_a_true_positive"],
     "eval/detection.py": ["tests/test_metrics_detection.py",
