@@ -16,6 +16,12 @@ Each folder holds ``model.safetensors`` (weights), ``config.json`` (the kit's mo
 :mod:`internvideo_core.model_config`, plus a ``card`` entry: recipe, profile, seed, data, held-out metrics,
 kit version, the command that rebuilds it) and ``MODEL_CARD.md`` (the same card for people).
 
+The autoencoder learned from clips in the *striped* look (:data:`STRIPED_LOOK`, notebook 02's reconstruction
+clips), the demo's "striped" examples show it; the others from the flat look of the demo's other examples
+(:data:`SYNTH_LOOK`). The dual encoder's word table is stored by the rows of the SynthMotion vocabulary only
+(:data:`TOKEN_TABLE`, :func:`caption_token_ids`): loading puts zeros in the other rows, so a free-text word outside
+that vocabulary contributes nothing.
+
 They are what the demo and :func:`~internvideo_core.pretrained.load_pretrained` use for these names when the
 tutorial notebooks have not written newer files under ``runs/checkpoints/tutorial/``::
 

@@ -337,8 +337,8 @@ class DemoService:
                 "reconstruction clips): each object is cut out of vertical stripes fixed to the frame, one patch "
                 "per period at the model's input size, so every tubelet inside an object holds the same "
                 "normalised pattern and the visible tubelets give it away. The flat one-colour examples have "
-                "nothing inside an object to predict (only its edges), so there it does little better than the "
-                "mean patch.")
+                "nothing inside an object to predict (only its edges, which the few visible tubelets rarely "
+                "show), so there it does no better than the mean patch.")
         if "object_ratio_to_mean_patch" in metrics and "flat_object_ratio_to_mean_patch" in metrics:
             text += (f" Held-out, model / mean-patch error on the masked object tubelets: "
                      f"**{metrics['object_ratio_to_mean_patch']}** on striped clips, "
