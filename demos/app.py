@@ -219,6 +219,12 @@ def build_demo(service: DemoService | None = None, *, profile: str = "tutorial",
         picture, text, _ = service.reconstruct(path, ratio, _whole(0 if seed is None else seed))
         return picture, f"{clip_name(path)}: {text} Input: {service.protocol('reconstruction')}."
 
+    striped = service.striped()
+
+    def next_striped(k: int) -> tuple:
+        ex = striped[int(k or 0) % len(striped)]
+        return (*show(EXAMPLE_PREFIX + ex.name), (int(k or 0) + 1) % len(striped))
+
     # delete_cache: Gradio removes this app's uploads and outputs older than an hour, checked hourly
     with gr.Blocks(title="InternVideo kit demo", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(_INTRO)
@@ -265,10 +271,17 @@ def build_demo(service: DemoService | None = None, *, profile: str = "tutorial",
                             "every frame; the decoder predicts the hidden tubelets' pixels, normalised per tubelet "
                             "(VideoMAE's targets). The official figures put back each tubelet's true mean and std; "
                             "the last row uses statistics interpolated from the visible tubelets only.")
+                note = service.reconstruction_note()
+                if note:
+                    gr.Markdown(note, elem_id="reconstruction-note")
                 with gr.Row():
                     ratio = gr.Slider(0.5, 0.95, value=0.9, step=0.05, label="mask ratio", elem_id="mask-ratio")
                     seed = gr.Number(0, precision=0, label="mask seed")
-                mae_btn = gr.Button("Mask and reconstruct", variant="primary", elem_id="reconstruct-btn")
+                with gr.Row():
+                    mae_btn = gr.Button("Mask and reconstruct", variant="primary", elem_id="reconstruct-btn")
+                    striped_btn = gr.Button(f"Reconstruct a striped example ({len(striped)}, in turn)",
+                                            elem_id="striped-btn", visible=bool(striped))
+                striped_next = gr.State(0)
                 mae_out = gr.Image(label="input, mask, reconstructions", type="numpy", elem_id="reconstruction")
                 mae_msg = gr.Markdown(elem_id="reconstruction-message")
             keyframe_detection_tab(service, current, [current, status, frames, preview], show)
@@ -283,6 +296,10 @@ def build_demo(service: DemoService | None = None, *, profile: str = "tutorial",
         rt_btn.click(_guard(retrieve, 2, 1), [query, top_k], [rt_out, rt_table], api_name="retrieve")
         query.submit(_guard(retrieve, 2, 1), [query, top_k], [rt_out, rt_table], api_name="retrieve_on_enter")
         mae_btn.click(_guard(reconstruct, 2, 1), [current, ratio, seed], [mae_out, mae_msg], api_name="reconstruct")
+        if striped:  # show the next striped example, then reconstruct it
+            striped_btn.click(_guard(next_striped, 5, 1), striped_next, [*shown, striped_next],
+                              api_name="striped_example").then(
+                _guard(reconstruct, 2, 1), [current, ratio, seed], [mae_out, mae_msg])
         if first is not None:
             demo.load(_guard(show, 4, 1), current, shown)
     return demo

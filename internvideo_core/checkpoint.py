@@ -3,7 +3,9 @@
 Formats read by :func:`read_state_dict`:
 - released VideoMAE fine-tuned files ``{"module": state_dict}`` and pretraining files ``{"model": ...}``;
 - PyTorch Lightning ``.ckpt`` files ``{"state_dict": ...}`` (InternVideo-MM, ``clip.`` prefix, float16);
-- a bare state dict; ``.safetensors`` files (the kit's own and Hugging Face ``model.safetensors``).
+- a bare state dict; ``.safetensors`` files (the kit's own and Hugging Face ``model.safetensors``);
+- in any of them, a 2-D table stored by some of its rows (:func:`sparse_rows`: the embedded dual encoder's word
+  table), read back whole with zeros in the rows not stored (:func:`dense_rows`).
 Everything goes through ``torch.load(..., weights_only=True)``.
 
 Family-specific key conversion lives in ``internvideo_core/convert/<family>.py``; each registers a
@@ -29,6 +31,9 @@ __all__ = [
     "load_checkpoint",
     "to_official_state_dict",
     "save_safetensors",
+    "sparse_rows",
+    "dense_rows",
+    "SPARSE_SUFFIXES",
     "HEAD_PREFIXES",
     "HEAD_SUBSETS",
     "new_head_weights",
@@ -42,6 +47,11 @@ HEAD_PREFIXES: tuple[str, ...] = ("head.", "fc_norm.")
 #: ``"k400"``: a Kinetics-710 head to its first 400 rows (the official K710 -> K400 rule; the model must have
 #: 400 outputs); ``"first"``: the first ``num_classes`` rows, whatever the counts.
 HEAD_SUBSETS: tuple[str, ...] = ("k400", "first")
+
+
+#: How a table ``<key>`` ``[num_rows, D]`` is stored by some of its rows: ``<key>.sparse_rows`` ``[K, D]`` (the
+#: rows kept), ``<key>.sparse_row_ids`` int64 ``[K]`` (their row numbers), ``<key>.sparse_num_rows`` int64 ``[1]``.
+SPARSE_SUFFIXES: tuple[str, str, str] = (".sparse_rows", ".sparse_row_ids", ".sparse_num_rows")
 
 
 class CheckpointError(RuntimeError):
@@ -149,7 +159,8 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], str]:
 
     Returns ``(tensors, source_format)`` where ``source_format`` is one of ``"official-finetune"``
     (``{"module": ...}``), ``"official-pretrain"`` (``{"model": ...}``), ``"lightning"``
-    (``{"state_dict": ...}``), ``"safetensors"`` or ``"state_dict"``. Tensors keep their stored dtype.
+    (``{"state_dict": ...}``), ``"safetensors"`` or ``"state_dict"``. Tensors keep their stored dtype; tables
+    stored by some of their rows (:func:`sparse_rows`) come back whole (:func:`dense_rows`).
     """
     path = Path(path)
     raw = _load_raw(path)
@@ -164,7 +175,44 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], str]:
     tensors = {k: v for k, v in raw.items() if isinstance(v, torch.Tensor)}
     if not tensors:
         raise CheckpointError(f"{path}: no tensors found (top-level keys: {sorted(raw)[:10]})")
-    return tensors, fmt
+    return dense_rows(tensors, path), fmt
+
+
+def sparse_rows(key: str, table: torch.Tensor, row_ids: "list[int] | torch.Tensor") -> dict[str, torch.Tensor]:
+    """The tensors that store ``table`` ``[num_rows, D]`` (named ``key`` in a state dict) by the rows ``row_ids``
+    only (see :data:`SPARSE_SUFFIXES`); :func:`read_state_dict` gives back ``[num_rows, D]`` with zeros elsewhere."""
+    ids = torch.as_tensor(row_ids, dtype=torch.int64).unique(sorted=True)
+    if table.ndim != 2 or (len(ids) and not 0 <= int(ids[0]) <= int(ids[-1]) < table.shape[0]):
+        raise ValueError(f"{key}: expected a 2-D table and row ids inside its {table.shape[0]} rows, got shape "
+                         f"{tuple(table.shape)} and ids {ids[:3].tolist()}...{ids[-3:].tolist()}")
+    rows, ids_key, n_key = (key + s for s in SPARSE_SUFFIXES)
+    return {rows: table[ids].contiguous(), ids_key: ids, n_key: torch.tensor([table.shape[0]], dtype=torch.int64)}
+
+
+def dense_rows(tensors: Mapping[str, torch.Tensor], source: str | Path = "the state dict") -> dict[str, torch.Tensor]:
+    """``tensors`` with every table stored by :func:`sparse_rows` made whole again: ``<key>`` ``[num_rows, D]``
+    of the stored rows' dtype, zeros in the rows not stored. Other tensors pass through unchanged."""
+    rows_sfx, ids_sfx, n_sfx = SPARSE_SUFFIXES
+    keys = {k[: -len(rows_sfx)] for k in tensors if k.endswith(rows_sfx)}
+    out = {k: v for k, v in tensors.items() if not k.endswith(SPARSE_SUFFIXES)}
+    for key in sorted(keys):
+        try:
+            rows, ids, n = tensors[key + rows_sfx], tensors[key + ids_sfx].long(), int(tensors[key + n_sfx][0])
+        except KeyError as exc:
+            raise CheckpointError(f"{source}: the sparse table {key!r} lacks {exc.args[0]!r}; the file is "
+                                  "incomplete: write it again") from exc
+        if rows.ndim != 2 or ids.shape != (rows.shape[0],) or (len(ids) and not 0 <= int(ids.min()) <= int(ids.max()) < n):
+            raise CheckpointError(f"{source}: the sparse table {key!r} is inconsistent (rows {tuple(rows.shape)}, "
+                                  f"ids {tuple(ids.shape)}, {n} rows in all); write the file again")
+        full = rows.new_zeros(n, rows.shape[1])
+        full[ids] = rows
+        out[key] = full
+    orphans = sorted(k for k in tensors if k.endswith(SPARSE_SUFFIXES[1:]) and
+                     k.rsplit(".", 1)[0] not in keys)
+    if orphans:
+        raise CheckpointError(f"{source}: {orphans[0]!r} without its {rows_sfx!r} tensor; the file is incomplete: "
+                              "write it again")
+    return out
 
 
 def _head_rows(state: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor]) -> tuple[int, int] | None:

@@ -16,6 +16,12 @@ Each folder holds ``model.safetensors`` (weights), ``config.json`` (the kit's mo
 :mod:`internvideo_core.model_config`, plus a ``card`` entry: recipe, profile, seed, data, held-out metrics,
 kit version, the command that rebuilds it) and ``MODEL_CARD.md`` (the same card for people).
 
+The autoencoder learned from clips in the *striped* look (:data:`STRIPED_LOOK`, notebook 02's reconstruction
+clips), the demo's "striped" examples show it; the others from the flat look of the demo's other examples
+(:data:`SYNTH_LOOK`). The dual encoder's word table is stored by the rows of the SynthMotion vocabulary only
+(:data:`TOKEN_TABLE`, :func:`caption_token_ids`): loading puts zeros in the other rows, so a free-text word outside
+that vocabulary contributes nothing.
+
 They are what the demo and :func:`~internvideo_core.pretrained.load_pretrained` use for these names when the
 tutorial notebooks have not written newer files under ``runs/checkpoints/tutorial/``::
 
@@ -27,9 +33,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EMBEDDED", "BUILD_COMMAND", "SYNTH_LOOK", "models_dir", "is_embedded", "list_embedded", "embedded_path",
+__all__ = ["EMBEDDED", "BUILD_COMMAND", "SYNTH_LOOK", "STRIPED_LOOK", "models_dir", "is_embedded", "list_embedded", "embedded_path",
            "embedded_card", "embedded_for_task", "card_summary", "SynthPreprocess", "load_embedded", "square_uint8",
-           "synth_recipe", "tutorial_path", "prefer_tutorial"]
+           "synth_recipe", "tutorial_path", "prefer_tutorial", "TOKEN_TABLE", "caption_texts", "caption_token_ids"]
 
 #: Embedded model name -> the demo task it serves.
 EMBEDDED: dict[str, str] = {
@@ -42,6 +48,14 @@ EMBEDDED: dict[str, str] = {
 #: :mod:`internvideo_core.recipes.videomae_synth.config`). :class:`~internvideo_core.data.synthmotion.SynthConfig`
 #: fields.
 SYNTH_LOOK: dict[str, Any] = {"noise": 0.0, "textured": False, "radius": (0.22, 0.32)}
+#: How the embedded autoencoder's clips are drawn, and the demo's "striped" examples with them: notebook 02's
+#: reconstruction look (:data:`~internvideo_core.recipes.videomae_synth.RECONSTRUCTION_OVERRIDES`): objects cut out
+#: of vertical stripes fixed to the frame, one patch per period at the model's 28 px, larger (30-38 % of the
+#: frame), no marker. Inside an object every tubelet then holds the same normalised content, so the visible
+#: tubelets predict the hidden ones; with the flat one-colour objects of :data:`SYNTH_LOOK` there is nothing inside
+#: an object to predict.
+STRIPED_LOOK: dict[str, Any] = {"noise": 0.0, "textured": False, "radius": (0.3, 0.38), "marker": False,
+                                "fill": "grating", "fill_period": 4 / 28}
 #: The one command that rebuilds every embedded model (same seed -> same card metrics).
 BUILD_COMMAND = "python tools/build_embedded_models.py"
 
@@ -109,10 +123,55 @@ def card_summary(task: str, card: dict[str, Any]) -> str:
             return (f"held-out SynthMotion zero-shot motion top-1 **{m['zero_shot_motion_top1']:.1f} %** with these "
                     f"labels (chance {m['chance']:.1f} %), text-to-video R@1 {m['t2v_R1']:.1f} % of "
                     f"{m['test_clips']} clips")
-        return (f"held-out error on hidden object tubelets **{m['object_loss_model']:.3f}** vs "
-                f"{m['object_loss_mean_patch']:.3f} for the mean-patch baseline ({m['mask']} masking)")
+        text = (f"held-out error on hidden object tubelets **{m['object_loss_model']:.3f}** vs "
+                f"{m['object_loss_mean_patch']:.3f} for the mean-patch baseline ({m['mask']} masking")
+        if "flat_object_ratio_to_mean_patch" in metrics:
+            text += (f", striped SynthMotion clips, the look it was trained on; {m['flat_object_loss_model']:.3f} "
+                     f"vs {m['flat_object_loss_mean_patch']:.3f} on flat one-colour objects")
+        return text + ")"
     except (KeyError, TypeError, ValueError):
         return ""
+
+
+# -------------------------------------------------------------------------------------------- word table
+#: The dual encoder's word table (49408 CLIP tokens x ``text_width``): the recipe keeps it frozen at its random
+#: initialisation (``freeze_token_embedding``) and trains the text blocks on SynthMotion captions only. The
+#: embedded file stores only the rows of :func:`caption_token_ids` (:func:`~internvideo_core.checkpoint.sparse_rows`);
+#: loading gives back the whole table with **zeros in every other row**, so a free-text word outside the
+#: SynthMotion vocabulary contributes nothing (before, it contributed a random vector the text tower never saw
+#: in training).
+TOKEN_TABLE = "token_embedding.weight"
+
+
+def caption_texts() -> list[str]:
+    """Every phrase SynthMotion's texts are made of (the captions and their paraphrases, the words the mm_synth
+    recipe substitutes, questions and answers, SSv2-style labels, zero-shot templates, colours, shapes, sizes,
+    backgrounds, motion names), placeholders removed: the words the dual encoder is trained on and the demo
+    offers."""
+    import re
+
+    from internvideo_core.data import synthmotion_annotations as A
+    from internvideo_core.data.synthmotion_render import BACKGROUNDS, COLOURS, KNOWN_MOTIONS, SHAPES, SIZE_WORDS
+    from internvideo_core.recipes.mm_synth import SYNTH_TEMPLATES
+
+    texts: list[str] = [p for phrases in A.MOTION_PHRASES.values() for p in phrases]
+    texts += [*A.MOTION_GERUNDS.values(), *A.MOTION_VERB.values(), *A.NUMBER_WORDS, *KNOWN_MOTIONS, *SHAPES,
+              *COLOURS, *SIZE_WORDS, *BACKGROUNDS, *SYNTH_TEMPLATES, "shape coloured other shapes stay shape stays"]
+    texts += [t for q_a in A.DIRECTION_QUESTIONS.values() for t in q_a]
+    texts += [A.ssv2_template_label(t).lower() for t in A.SSV2_TEMPLATES.values()]
+    texts += list(A._SUBJECTS) + list(A._FRAMES)  # the caption templates
+    texts += [A.prompt_for(m) for m in A.MOTION_PHRASES]
+    texts += [qa[k] for m in A.MOTION_PHRASES for qa in A.questions_for(
+        {"motion": m, "colour": "red", "shape": "circle", "num_objects": 2}) for k in ("question", "answer")]
+    return sorted({re.sub(r"\{\w*\}", " ", t).strip() for t in texts} - {""})
+
+
+def caption_token_ids() -> list[int]:
+    """The rows of the word table the embedded dual encoder keeps: every token of :func:`caption_texts`, the
+    start and end tokens and id 0 (the padding after the end token), sorted."""
+    from internvideo_core.text import EOT_ID, SOT_ID, encode
+
+    return sorted({0, SOT_ID, EOT_ID, *(i for t in caption_texts() for i in encode(t))})
 
 
 # ------------------------------------------------------------------------------------ input protocol

@@ -160,6 +160,10 @@ def test_bad_files_give_a_message_not_a_traceback(service, tmp_path, app_module)
 def test_synth_examples_and_preview(service, env):
     synth = [e for e in service.examples if e.origin == "SynthMotion"]
     assert len(synth) == 2 and synth[0].caption == "a red circle moves to the left"
+    striped = service.striped()
+    assert [e.caption for e in striped] == ["a red striped hexagon moves to the right",
+                                            "a yellow striped square rotates clockwise", "a cyan striped circle moves up"]
+    assert len({e.path for e in service.examples}) == len(service.examples)  # no file shared by two examples
     info, frames = service.preview(synth[0].path)
     assert "16 frames" in info and len(frames) == 8 and frames[0][0].shape == (64, 64, 3)
     again = render_synth_examples(env / "examples", 2)  # reused, not re-rendered

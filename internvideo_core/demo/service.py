@@ -27,11 +27,12 @@ from internvideo_core.demo.models import (
     TASK_TITLES, TASKS, DemoModel, ModelChoice, ModelUnavailable, choose_model, load_model, video_text_defaults,
 )
 from internvideo_core.demo.videos import (
-    MAX_PIXELS, ExampleClip, VideoClip, bundled_examples, display_indices, mosaic, read_error_message,
-    render_synth_examples,
+    MAX_PIXELS, STRIPED_ORIGIN, ExampleClip, VideoClip, bundled_examples, display_indices, mosaic,
+    read_error_message, render_striped_examples, render_synth_examples,
 )
 
-__all__ = ["DemoError", "DemoService", "EXAMPLE_PREFIX", "CACHE_BYTES", "MAX_SEED", "clean_stale_demo_folders"]
+__all__ = ["DemoError", "DemoService", "EXAMPLE_PREFIX", "CACHE_BYTES", "MAX_SEED", "clean_stale_demo_folders",
+           "object_summary"]
 
 #: A reference to an example clip (``"example:<name>"``): what the page keeps instead of a server path.
 EXAMPLE_PREFIX = "example:"
@@ -61,6 +62,8 @@ class DemoService:
         profile: tutorial checkpoints are looked up under ``runs/checkpoints/<profile>/``.
         full: prefer released checkpoints already in the kit cache (see :func:`~.models.choose_model`).
         synth_examples: how many SynthMotion example clips to render (written as mp4 under ``example_dir``).
+        striped_examples: how many "striped" SynthMotion examples to render (the look the embedded autoencoder
+            was trained on, for the reconstruction tab; :meth:`striped`).
         example_dir: where the rendered clips go (default: a fresh temporary folder
             ``internvideo_demo_<pid>_*``; those of demo processes that are gone are removed first).
         seed: seed of the rendered clips.
@@ -82,7 +85,7 @@ class DemoService:
     def __init__(self, profile: str = "tutorial", full: bool = False, synth_examples: int = 8,
                  example_dir: str | os.PathLike | None = None, seed: int = 0, device: str | None = None,
                  max_pixels: int | None = MAX_PIXELS, cache_bytes: int = CACHE_BYTES, compile: bool = False,
-                 checkpoints: Sequence[str] = ()) -> None:
+                 checkpoints: Sequence[str] = (), striped_examples: int = 3) -> None:
         self.profile, self.full = profile, full
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.max_pixels, self.cache_bytes = max_pixels, int(cache_bytes)
@@ -94,6 +97,8 @@ class DemoService:
         self.examples: list[ExampleClip] = bundled_examples()
         if synth_examples > 0:
             self.examples += render_synth_examples(self.example_dir, synth_examples, seed=seed)
+        if striped_examples > 0:
+            self.examples += render_striped_examples(self.example_dir, striped_examples, seed=seed)
         self.choices: dict[str, ModelChoice] = {t: choose_model(t, profile, full) for t in TASKS}
         if checkpoints:
             from internvideo_core.demo.user_checkpoint import checkpoint_choice
@@ -136,6 +141,10 @@ class DemoService:
                                 "examples can be opened. Upload the video with the file picker.")
         return path
     # ----------------------------------------------------------------------------------------- helpers
+    def striped(self) -> list[ExampleClip]:
+        """The striped SynthMotion examples (drawn like the embedded autoencoder's training clips)."""
+        return [e for e in self.examples if e.origin == STRIPED_ORIGIN]
+
     def example(self, name: str) -> ExampleClip:
         for ex in self.examples:
             if ex.name == name:
@@ -313,7 +322,30 @@ class DemoService:
                 f"{rec.loss:.3f}; pixel MSE on the masked area: {rec.error_official:.4f} with the true tubelet "
                 f"mean/std (the official VideoMAE figure), {rec.error_from_visible:.4f} with statistics "
                 "interpolated from the visible tubelets only.")
-        return picture, text, rec
+        return picture, object_summary(rec) + " " + text, rec
+
+    def reconstruction_note(self) -> str:
+        """Markdown for the reconstruction tab: what the (embedded) autoencoder was trained on, and which examples
+        show it at work."""
+        choice = self.choices["reconstruction"]
+        if choice.kind != "embedded":
+            return ""
+        from internvideo_core.embedded import embedded_card
+
+        metrics = embedded_card(choice.name).get("metrics") or {}
+        text = ("The embedded autoencoder was trained on SynthMotion clips in the **striped** look (notebook 02's "
+                "reconstruction clips): each object is cut out of vertical stripes fixed to the frame, one patch "
+                "per period at the model's input size, so every tubelet inside an object holds the same "
+                "normalised pattern and the visible tubelets give it away. The flat one-colour examples have "
+                "nothing inside an object to predict (only its edges, which the few visible tubelets rarely "
+                "show), so there it does no better than the mean patch.")
+        if "object_ratio_to_mean_patch" in metrics and "flat_object_ratio_to_mean_patch" in metrics:
+            text += (f" Held-out, model / mean-patch error on the masked object tubelets: "
+                     f"**{metrics['object_ratio_to_mean_patch']}** on striped clips, "
+                     f"{metrics['flat_object_ratio_to_mean_patch']} on flat ones.")
+        if self.striped():
+            text += " Press **Reconstruct a striped example** to see it."
+        return text
 
     def describe_models(self) -> str:
         """Markdown list: every task and its model source."""
@@ -330,3 +362,16 @@ class DemoService:
         """Default widget values of the video-text tab (from the chosen model's kind, without loading it)."""
         labels, templates, query = video_text_defaults(self.choices["video_text"].kind)
         return {"labels": ", ".join(labels), "templates": "\n".join(templates), "query": query}
+
+
+def object_summary(rec: tasks.Reconstruction) -> str:
+    """One Markdown sentence: the model's error on the masked object tubelets against the mean-patch baseline
+    (``""`` for a model without normalised-pixel targets)."""
+    if rec.object_tubelets is None:
+        return ""
+    if rec.object_tubelets == 0:
+        return "No masked tubelet holds part of the object (nothing but flat background is hidden)."
+    return (f"On the {rec.object_tubelets} masked **object tubelets** (normalised value above 0.5 somewhere: "
+            f"the object's edges and stripes) the model's error is **{rec.object_loss:.3f}** against "
+            f"{rec.object_mean_patch:.3f} for the mean-patch baseline (predict each tubelet's own mean): "
+            f"model / mean-patch = **{rec.object_ratio:.3f}**.")

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ from internvideo_core.masking import visible_statistics
 
 __all__ = [
     "classify", "top_k", "parse_labels", "parse_templates", "encode_video", "encode_text", "zero_shot",
-    "rank_videos", "Reconstruction", "reconstruct", "neighbour_statistics",
+    "rank_videos", "Reconstruction", "reconstruct", "neighbour_statistics", "OBJECT_THRESHOLD",
 ]
 
 
@@ -120,7 +120,13 @@ class Reconstruction:
     their true mean/std, as the official VideoMAE visualisation), ``from_visible`` (de-normalised with a mean/std
     interpolated from the visible tubelets only: nothing of the hidden pixels is used). ``mask``: bool ``[N]``
     (True = masked), ``grid`` (t, h, w), ``tubelet``; ``loss``: the normalised-pixel MSE on the masked tokens;
-    ``error_official`` / ``error_from_visible``: pixel MSE (0-1 scale) of the two pictures on the masked area."""
+    ``error_official`` / ``error_from_visible``: pixel MSE (0-1 scale) of the two pictures on the masked area.
+    ``object_tubelets`` / ``object_loss`` / ``object_mean_patch``: how many masked tubelets hold structure (a
+    normalised target value above :data:`OBJECT_THRESHOLD`: the object's edges and pattern), the model's
+    normalised-pixel MSE on them and that of the mean-patch baseline (predict each tubelet's own mean, i.e. zeros):
+    the ``object_model`` / ``object_mean_patch`` of
+    :func:`~internvideo_core.recipes.videomae_synth.reconstruction_report` for one clip (``None`` for a model
+    without normalised-pixel targets; NaN losses when no object tubelet is masked)."""
 
     original: np.ndarray
     masked: np.ndarray
@@ -132,6 +138,19 @@ class Reconstruction:
     loss: float
     error_official: float
     error_from_visible: float
+    object_tubelets: int | None = None
+    object_loss: float = float("nan")
+    object_mean_patch: float = float("nan")
+
+    @property
+    def object_ratio(self) -> float:
+        """``object_loss / object_mean_patch`` (below 1: better than predicting each tubelet's mean)."""
+        return self.object_loss / self.object_mean_patch if self.object_mean_patch > 0 else float("nan")
+
+
+#: A masked tubelet is an object tubelet when some normalised target value exceeds this (as
+#: :func:`~internvideo_core.recipes.videomae_synth.reconstruction_report` counts them).
+OBJECT_THRESHOLD = 0.5
 
 
 #: The demo's name for :func:`internvideo_core.masking.visible_statistics` (kept for callers of the demo API).
@@ -158,7 +177,16 @@ def reconstruct(model: nn.Module, x: torch.Tensor, ratio: float = 0.9, seed: int
     mask = tube_mask(1, grid, ratio, generator=torch.Generator().manual_seed(int(seed)))
     dev = _device(model)
     pred = model(x.to(dev), mask.to(dev)).float()                            # [1, N_mask, P*C]
-    loss = float(F.mse_loss(pred, model.targets(x.to(dev), mask.to(dev))))
+    target = model.targets(x.to(dev), mask.to(dev)).float()                  # [1, N_mask, P*C]
+    loss = float(F.mse_loss(pred, target))
+    objects: dict[str, Any] = {}
+    if cfg.norm_pix_loss:
+        obj = target.abs().amax(-1) > OBJECT_THRESHOLD                       # [1, N_mask]
+        n_obj = int(obj.sum())
+        objects = {"object_tubelets": n_obj}
+        if n_obj:
+            objects.update(object_loss=float((pred - target).pow(2).mean(-1)[obj].mean()),
+                           object_mean_patch=float(target.pow(2).mean(-1)[obj].mean()))
     pred, x = pred.cpu(), x.cpu()
     mean_t = torch.tensor(pixel_mean, dtype=torch.float32).view(1, 3, 1, 1, 1)
     std_t = torch.tensor(pixel_std, dtype=torch.float32).view(1, 3, 1, 1, 1)
@@ -192,4 +220,4 @@ def reconstruct(model: nn.Module, x: torch.Tensor, ratio: float = 0.9, seed: int
 
     original = frames(pixels)
     return Reconstruction(original, mask_frames(original, mask[0], grid, tubelet=tub), frames(official),
-                          frames(from_visible), mask[0], grid, tub, loss, err(official), err(from_visible))
+                          frames(from_visible), mask[0], grid, tub, loss, err(official), err(from_visible), **objects)

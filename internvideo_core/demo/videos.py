@@ -25,7 +25,8 @@ from internvideo_core.data.io import (
 )
 
 __all__ = [
-    "VIDEO_SUFFIXES", "MAX_PIXELS", "ExampleClip", "bundled_examples", "SYNTH_EXAMPLES", "render_synth_examples", "VideoClip",
+    "VIDEO_SUFFIXES", "MAX_PIXELS", "ExampleClip", "bundled_examples", "SYNTH_EXAMPLES", "render_synth_examples",
+    "STRIPED_EXAMPLES", "STRIPED_ORIGIN", "render_striped_examples", "VideoClip",
     "read_error_message", "display_indices", "mosaic", "filmstrip",
 ]
 
@@ -59,6 +60,16 @@ SYNTH_EXAMPLES: tuple[tuple[str, str, str], ...] = (
     ("fade in", "triangle", "blue"),
     ("stay", "hexagon", "yellow"),
 )
+#: (motion, shape, colour) of the "striped" SynthMotion examples: drawn in the look the embedded autoencoder was
+#: trained on (:data:`internvideo_core.embedded.STRIPED_LOOK`); no (colour, shape) of :data:`SYNTH_EXAMPLES` doing
+#: the same motion, so that retrieval of those examples' captions is not confused by them.
+STRIPED_EXAMPLES: tuple[tuple[str, str, str], ...] = (
+    ("move right", "hexagon", "red"),
+    ("rotate clockwise", "square", "yellow"),
+    ("move up", "circle", "cyan"),
+)
+#: ``ExampleClip.origin`` of the striped examples.
+STRIPED_ORIGIN = "SynthMotion (striped)"
 
 
 @dataclass(frozen=True)
@@ -92,25 +103,47 @@ def render_synth_examples(folder: str | os.PathLike, count: int = 8, seed: int =
     clips (:data:`internvideo_core.embedded.SYNTH_LOOK`: plain background, no noise, large objects); the caption
     is the canonical sentence, e.g. "a red circle moves to the left".
     """
+    from internvideo_core.embedded import SYNTH_LOOK
+
+    return _render_examples(folder, SYNTH_EXAMPLES[:count], SYNTH_LOOK, "plain", "SynthMotion", seed, size, num_frames)
+
+
+def render_striped_examples(folder: str | os.PathLike, count: int = 3, seed: int = 0, size: int = 64,
+                            num_frames: int = 16) -> list[ExampleClip]:
+    """Render the first ``count`` of :data:`STRIPED_EXAMPLES` as mp4 files in ``folder`` (re-used when present),
+    drawn in the embedded autoencoder's training look (:data:`internvideo_core.embedded.STRIPED_LOOK`: the object
+    cut out of vertical stripes fixed to the frame, larger, no marker); origin :data:`STRIPED_ORIGIN`, caption e.g.
+    "a red striped hexagon moves to the right"."""
+    from internvideo_core.embedded import STRIPED_LOOK
+
+    return _render_examples(folder, STRIPED_EXAMPLES[:count], STRIPED_LOOK, "striped", STRIPED_ORIGIN, seed, size,
+                            num_frames)
+
+
+def _render_examples(folder: str | os.PathLike, examples: Sequence[tuple[str, str, str]], look: dict, tag: str,
+                     origin: str, seed: int, size: int, num_frames: int) -> list[ExampleClip]:
     from internvideo_core.data.synthmotion import SynthConfig, render_clip
     from internvideo_core.data.synthmotion_annotations import MOTION_PHRASES
     from internvideo_core.data.synthmotion_writers import write_mp4
-    from internvideo_core.embedded import SYNTH_LOOK
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    cfg = SynthConfig(size=size, num_frames=num_frames, **SYNTH_LOOK)
+    cfg = SynthConfig(size=size, num_frames=num_frames, **look)
+    plain = tag == "plain"
     out = []
-    for i, (motion, shape, colour) in enumerate(SYNTH_EXAMPLES[:count]):
-        name = f"synthmotion_{motion.replace(' ', '_')}_{colour}_{shape}.mp4"
-        path = folder / f"s{seed}_{size}px_{num_frames}f_plain_{name}"
+    for i, (motion, shape, colour) in enumerate(examples):
+        kind = "" if plain else f"{tag}_"
+        name = f"synthmotion_{kind}{motion.replace(' ', '_')}_{colour}_{shape}.mp4"
+        path = folder / f"s{seed}_{size}px_{num_frames}f_{tag}_{name}"
         if not path.exists():
-            frames, _ = render_clip(motion, np.random.default_rng([seed, 2024, i]), cfg, shape=shape, colour=colour)
+            rng = np.random.default_rng([seed, 2024, i] if plain else [seed, 2024, 1000 + i])
+            frames, _ = render_clip(motion, rng, cfg, shape=shape, colour=colour)
             tmp = path.with_name(path.stem + ".tmp.mp4")
             write_mp4(tmp, frames, cfg.fps)
             os.replace(tmp, path)
         article = "an" if colour[0] in "aeiou" else "a"
-        out.append(ExampleClip(name, path, f"{article} {colour} {shape} {MOTION_PHRASES[motion][0]}", "SynthMotion"))
+        words = f"{colour} {shape}" if plain else f"{colour} {tag} {shape}"
+        out.append(ExampleClip(name, path, f"{article} {words} {MOTION_PHRASES[motion][0]}", origin))
     return out
 
 
