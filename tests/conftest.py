@@ -17,6 +17,21 @@ REPO = Path(__file__).resolve().parents[1]
 OFFICIAL_DIR = Path(__file__).resolve().parent / "fixtures" / "official"
 
 
+@pytest.fixture(autouse=True)
+def _tqdm_without_shared_locks(monkeypatch):
+    """Every tqdm bar, even a disabled one, takes tqdm's inter-process lock (a semaphore shared with forked
+    children) and starts a monitor thread that takes it every 10 s. Mutation testing (``make mutation``) forks the
+    test process once per mutant and kills the ones that time out: a child killed while holding the semaphore left
+    every later child waiting on it (all timeouts, counted as killed). A process-local lock and no monitor thread
+    keep each child independent."""
+    import threading
+
+    import tqdm
+
+    monkeypatch.setattr(tqdm.tqdm, "monitor_interval", 0)
+    monkeypatch.setattr(tqdm.tqdm, "_lock", threading.RLock(), raising=False)
+
+
 @pytest.fixture(scope="session")
 def official_dir() -> Path:
     """``tests/fixtures/official`` (committed with the repository). Missing is a failure."""

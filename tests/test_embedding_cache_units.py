@@ -11,21 +11,6 @@ import torch
 
 from internvideo_core.eval.embedding_cache import EmbeddingCache, embed_texts, embed_videos, file_fingerprint
 
-@pytest.fixture(autouse=True)
-def _tqdm_without_shared_locks(monkeypatch):
-    """Every tqdm bar, even a disabled one, takes tqdm's inter-process lock (a semaphore shared with forked
-    children) and starts a monitor thread that takes it every 10 s. Mutation testing forks this process once per
-    mutant and kills the ones that time out: a child killed while holding the semaphore left every later child
-    waiting on it (all timeouts). A process-local lock and no monitor thread keep each child independent."""
-    import threading
-
-    import tqdm
-
-    monkeypatch.setattr(tqdm.tqdm, "monitor_interval", 0)
-    monkeypatch.setattr(tqdm.tqdm, "_lock", threading.RLock(), raising=False)
-
-
-
 def test_a_file_fingerprint_is_its_absolute_path_size_and_mtime(tmp_path, monkeypatch):
     f = tmp_path / "v.mp4"
     f.write_bytes(b"12345")

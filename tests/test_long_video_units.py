@@ -10,21 +10,6 @@ import torch
 from internvideo_core.eval import long_video
 from internvideo_core.eval.long_video import WindowPrediction, predict_windows, top_k_labels
 
-@pytest.fixture(autouse=True)
-def _tqdm_without_shared_locks(monkeypatch):
-    """Every tqdm bar, even a disabled one, takes tqdm's inter-process lock (a semaphore shared with forked
-    children) and starts a monitor thread that takes it every 10 s. Mutation testing forks this process once per
-    mutant and kills the ones that time out: a child killed while holding the semaphore left every later child
-    waiting on it (all timeouts). A process-local lock and no monitor thread keep each child independent."""
-    import threading
-
-    import tqdm
-
-    monkeypatch.setattr(tqdm.tqdm, "monitor_interval", 0)
-    monkeypatch.setattr(tqdm.tqdm, "_lock", threading.RLock(), raising=False)
-
-
-
 class FakeVideo:
     """``open_video`` stand-in: ``read(idx)`` gives frames ``[T, 1, 1, 3]`` whose value is the frame index."""
 
