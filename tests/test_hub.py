@@ -29,6 +29,7 @@ class Server:
     requests: list[tuple[str, str | None]] = field(default_factory=list)
     drop_first: set[str] = field(default_factory=set)  # paths whose first request is cut off half-way
     ignore_range: set[str] = field(default_factory=set)
+    always_416: set[str] = field(default_factory=set)  # paths answered 416 even without a Range request
 
     def url(self, name: str) -> str:
         return f"{self.base}/{name}"
@@ -50,6 +51,11 @@ def _make_handler(state: Server):
                 self.send_error(404)
                 return
             start = 0
+            if name in state.always_416:
+                self.send_response(416)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             m = re.fullmatch(r"bytes=(\d+)-", rng or "")
             if m and name not in state.ignore_range:
                 start = int(m.group(1))
@@ -368,3 +374,136 @@ def test_hub_and_zoo_import_without_network():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+# ------------------------------------------------------------------------------- resume edges, exact boundaries
+def test_a_one_byte_partial_file_is_resumed_from_byte_one(server, online):
+    data = _checkpoint_bytes(9)
+    server.files["f.pth"] = data
+    dest = online / "f.pth"
+    (online / "f.pth.part").write_bytes(data[:1])
+    download_url(server.url("f.pth"), dest, _sha(data), progress=False)
+    assert dest.read_bytes() == data and server.requests == [("f.pth", "bytes=1-")]
+
+
+def test_a_complete_one_byte_partial_file_answered_416_is_kept(server, online):
+    server.files["f.dat"] = b"A"
+    dest = online / "f.dat"
+    (online / "f.dat.part").write_bytes(b"A")
+    download_url(server.url("f.dat"), dest, _sha(b"A"), progress=False)
+    assert dest.read_bytes() == b"A" and server.requests == [("f.dat", "bytes=1-")]
+
+
+def test_a_416_answer_to_a_request_without_range_is_an_http_error(server, online):
+    server.files["f.pth"] = b"x"
+    server.always_416.add("f.pth")
+    with pytest.raises(HubError, match="HTTP 416"):
+        download_url(server.url("f.pth"), online / "f.pth", None, progress=False)
+    assert server.requests == [("f.pth", None)]
+
+
+def test_an_http_error_while_resuming_keeps_the_partial_file(server, online):
+    part = online / "gone.pth.part"
+    part.write_bytes(b"PK\x03\x04 half of it")
+    with pytest.raises(HubError, match="HTTP 404"):
+        download_url(server.url("gone.pth"), online / "gone.pth", None, progress=False)
+    assert part.read_bytes() == b"PK\x03\x04 half of it"  # kept, so a later run resumes
+    assert server.requests == [("gone.pth", "bytes=15-")]
+
+
+def test_a_resumed_answer_cut_short_is_resumed_again_not_stored(server, online):
+    """The 206 answer announces the total in Content-Range; a body that stops early is an interruption."""
+    data = _checkpoint_bytes(10)
+    server.files["f.pth"] = data
+    server.drop_first.add("f.pth")
+    part = online / "f.pth.part"
+    part.write_bytes(data[:1000])
+    download_url(server.url("f.pth"), online / "f.pth", _sha(data), progress=False, retries=1)
+    assert (online / "f.pth").read_bytes() == data
+    rest = len(data) - 1000
+    assert server.requests == [("f.pth", "bytes=1000-"), ("f.pth", f"bytes={1000 + rest // 2}-")]
+
+
+def test_the_restarted_transfer_after_416_shows_its_progress_bar(server, online, capsys):
+    data = _checkpoint_bytes(11)
+    server.files["f.pth"] = data
+    (online / "f.pth.part").write_bytes(data + b"stale tail")
+    capsys.readouterr()
+    download_url(server.url("f.pth"), online / "f.pth", _sha(data), progress=True)
+    assert "f.pth" in capsys.readouterr().err  # the bar, labelled with the file name
+    (online / "f.pth").unlink()
+    (online / "f.pth.part").write_bytes(data + b"stale tail")
+    download_url(server.url("f.pth"), online / "f.pth", _sha(data), progress=False)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.fixture
+def scripted():
+    """A raw TCP server answering its n-th connection with ``script[n]`` (bytes), or never answering (None)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    script: list = []
+    held: list = []
+    stop = threading.Event()
+
+    def serve():
+        srv.settimeout(0.05)
+        n = 0
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            conn.recv(4096)
+            reply = script[n] if n < len(script) else None
+            n += 1
+            if reply is None:
+                held.append(conn)  # keep it open, say nothing
+            else:
+                conn.sendall(reply)
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}", script
+    stop.set()
+    thread.join(2)
+    for conn in held:
+        conn.close()
+    srv.close()
+
+
+def _finishes(fn, seconds: float = 20.0) -> list:
+    """Run ``fn`` in a thread; returns [exception or result], empty if it was still running after ``seconds``."""
+    out: list = []
+
+    def target():
+        try:
+            out.append(fn())
+        except Exception as err:  # noqa: BLE001 - handed to the test
+            out.append(err)
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(seconds)
+    return out
+
+
+def test_a_server_that_never_answers_times_out_as_unreachable(scripted, online):
+    base, script = scripted
+    dest = online / "f.pth"
+    out = _finishes(lambda: download_url(f"{base}/f.pth", dest, None, progress=False, timeout=0.5))
+    assert out, "the download ignored its timeout"
+    assert isinstance(out[0], HubOfflineError) and "cannot reach the host" in str(out[0])
+
+
+def test_the_restart_after_416_keeps_the_timeout(scripted, online):
+    base, script = scripted
+    script.append(b"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */5\r\nContent-Length: 0\r\n"
+                  b"Connection: close\r\n\r\n")  # then the restart from zero is never answered
+    dest = online / "f.pth"
+    (online / "f.pth.part").write_bytes(b"0123456789")
+    out = _finishes(lambda: download_url(f"{base}/f.pth", dest, None, progress=False, timeout=0.5))
+    assert out, "the restarted request ignored the timeout"
+    assert isinstance(out[0], HubOfflineError) and not (online / "f.pth.part").exists()
