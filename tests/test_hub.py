@@ -30,6 +30,7 @@ class Server:
     drop_first: set[str] = field(default_factory=set)  # paths whose first request is cut off half-way
     ignore_range: set[str] = field(default_factory=set)
     always_416: set[str] = field(default_factory=set)  # paths answered 416 even without a Range request
+    range_from_zero: set[str] = field(default_factory=set)  # a Range request answered 206 with the whole file
 
     def url(self, name: str) -> str:
         return f"{self.base}/{name}"
@@ -57,6 +58,13 @@ def _make_handler(state: Server):
                 self.end_headers()
                 return
             m = re.fullmatch(r"bytes=(\d+)-", rng or "")
+            if m and name in state.range_from_zero:
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes 0-{len(data) - 1}/{len(data)}")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             if m and name not in state.ignore_range:
                 start = int(m.group(1))
                 if start >= len(data):
@@ -430,7 +438,8 @@ def test_the_restarted_transfer_after_416_shows_its_progress_bar(server, online,
     (online / "f.pth.part").write_bytes(data + b"stale tail")
     capsys.readouterr()
     download_url(server.url("f.pth"), online / "f.pth", _sha(data), progress=True)
-    assert "f.pth" in capsys.readouterr().err  # the bar, labelled with the file name
+    err = capsys.readouterr().err
+    assert "f.pth" in err and "0%|" in err  # the bar, labelled with the file name, knows the total
     (online / "f.pth").unlink()
     (online / "f.pth.part").write_bytes(data + b"stale tail")
     download_url(server.url("f.pth"), online / "f.pth", _sha(data), progress=False)
@@ -507,3 +516,44 @@ def test_the_restart_after_416_keeps_the_timeout(scripted, online):
     out = _finishes(lambda: download_url(f"{base}/f.pth", dest, None, progress=False, timeout=0.5))
     assert out, "the restarted request ignored the timeout"
     assert isinstance(out[0], HubOfflineError) and not (online / "f.pth.part").exists()
+
+
+def test_a_206_answer_for_another_range_restarts_from_zero(server, online):
+    data = _checkpoint_bytes(12)
+    server.files["f.pth"] = data
+    server.range_from_zero.add("f.pth")
+    (online / "f.pth.part").write_bytes(data[:1000])
+    download_url(server.url("f.pth"), online / "f.pth", _sha(data), progress=False)
+    assert (online / "f.pth").read_bytes() == data
+    assert server.requests == [("f.pth", "bytes=1000-"), ("f.pth", None)]
+
+
+def test_a_server_ignoring_range_for_a_one_byte_part_restarts_cleanly(server, online):
+    data = _checkpoint_bytes(13)
+    server.files["f.pth"] = data
+    server.ignore_range.add("f.pth")
+    (online / "f.pth.part").write_bytes(data[:1])
+    download_url(server.url("f.pth"), online / "f.pth", _sha(data), progress=False)
+    assert (online / "f.pth").read_bytes() == data and server.requests == [("f.pth", "bytes=1-")]
+
+
+@pytest.mark.parametrize("spare", [0, -1])
+def test_free_disk_space_is_compared_with_the_bytes_still_missing(server, online, monkeypatch, spare):
+    """Resuming needs only ``total - start`` more bytes: exactly that much free space is enough."""
+    import collections
+    import shutil
+
+    data = _checkpoint_bytes(14)
+    server.files["f.pth"] = data
+    (online / "f.pth.part").write_bytes(data[:1000])
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**12, 0, len(data) - 1000 + spare))
+    dest = online / "f.pth"
+    if spare == 0:
+        assert download_url(server.url("f.pth"), dest, _sha(data), progress=False).read_bytes() == data
+    else:
+        with pytest.raises(HubError, match=rf"not enough disk space in {re.escape(str(online))} for .*: need "
+                                           rf"{len(data) - 1000} bytes, {len(data) - 1001} free\. Free some space "
+                                           r"or set INTERNVIDEO_CACHE to another folder\."):
+            download_url(server.url("f.pth"), dest, _sha(data), progress=False)
+        assert (online / "f.pth.part").stat().st_size == 1000
