@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from internvideo_core import hub, registry
-from internvideo_core.hub import ChecksumError, HubError, HubOfflineError, download_url
+from internvideo_core.hub import BadDownloadError, ChecksumError, HubError, HubOfflineError, download_url
 from internvideo_core.registry import PretrainedEntry, create_model, download_pretrained
 
 
@@ -557,3 +557,39 @@ def test_free_disk_space_is_compared_with_the_bytes_still_missing(server, online
                                            r"or set INTERNVIDEO_CACHE to another folder\."):
             download_url(server.url("f.pth"), dest, _sha(data), progress=False)
         assert (online / "f.pth.part").stat().st_size == 1000
+
+
+# ------------------------------------------------------------------------------------------- messages in full
+def test_the_offline_message_in_full(online, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    dest = online / "m.pth"
+    urls = ["https://a.org/m.pth", "https://b.org/m.pth"]
+    with pytest.raises(HubOfflineError) as err:
+        download_url(urls[0], dest, None, progress=False, mirrors=[urls[1], urls[0]])  # the main URL once
+    assert str(err.value) == (f"m.pth is not in the cache and downloads are disabled (HF_HUB_OFFLINE=1).\n"
+                              f"{hub._fetch_hint(urls, dest)}\nor unset HF_HUB_OFFLINE to let the kit download it.")
+
+
+def test_the_final_error_lists_every_url_and_how_to_install_by_hand(server, online):
+    dest = online / "f.pth"
+    urls = [server.url("a.pth"), server.url("b.pth")]
+    with pytest.raises(HubError) as err:
+        download_url(urls[0], dest, None, progress=False, mirrors=urls[1:])
+    assert type(err.value) is HubError
+    assert str(err.value) == (f"could not download f.pth:\n  - {urls[0]}: HTTP 404 Not Found\n"
+                              f"  - {urls[1]}: HTTP 404 Not Found\nTo install it by hand:\n"
+                              f"{hub._fetch_hint(urls, dest)}")
+
+
+def test_the_error_class_says_whether_every_url_was_unreachable_or_rejected(server, online):
+    """HubOfflineError only when no host answered; BadDownloadError only when every answer was rejected."""
+    closed = f"http://127.0.0.1:{_closed_port()}/f.pth"
+    server.files["page.pth"] = server.files["page2.pth"] = b"<!DOCTYPE html><html>login</html>"
+    page, missing = server.url("page.pth"), server.url("missing.pth")
+    cases = [([closed, closed + "?2"], HubOfflineError), ([closed, missing], HubError),
+             ([page, server.url("page2.pth")], BadDownloadError), ([page, missing], HubError), ([missing, closed], HubError)]
+    for urls, cls in cases:
+        with pytest.raises(HubError) as err:
+            download_url(urls[0], online / "f.pth", None, progress=False, mirrors=urls[1:], timeout=5)
+        assert type(err.value) is cls, (urls, err.value)
+    assert not (online / "f.pth").exists() and not (online / "f.pth.sha256").exists()
