@@ -46,6 +46,7 @@ class Server:
     ignore_range: set[str] = field(default_factory=set)
     always_416: set[str] = field(default_factory=set)  # paths answered 416 even without a Range request
     range_from_zero: set[str] = field(default_factory=set)  # a Range request answered 206 with the whole file
+    errors: dict[str, int] = field(default_factory=dict)  # path -> HTTP error status to answer with
 
     def url(self, name: str) -> str:
         return f"{self.base}/{name}"
@@ -63,6 +64,9 @@ def _make_handler(state: Server):
             rng = self.headers.get("Range")
             state.requests.append((name, rng))
             data = state.files.get(name)
+            if name in state.errors:
+                self.send_error(state.errors[name])
+                return
             if data is None:
                 self.send_error(404)
                 return
@@ -608,3 +612,40 @@ def test_the_error_class_says_whether_every_url_was_unreachable_or_rejected(serv
             download_url(urls[0], online / "f.pth", None, progress=False, mirrors=urls[1:], timeout=5)
         assert type(err.value) is cls, (urls, err.value)
     assert not (online / "f.pth").exists() and not (online / "f.pth.sha256").exists()
+
+
+_GATED = (" (gated or private Hugging Face repository: accept its conditions on the model page and set HF_TOKEN "
+          "to an access token)")
+
+
+@pytest.mark.parametrize("path, code, hint", [
+    ("huggingface.co/m.pth", 401, True), ("huggingface.co/m.pth", 403, True), ("huggingface.co/m.pth", 404, False),
+    ("elsewhere/m.pth", 401, False), ("elsewhere/m.pth", 403, False)])
+def test_a_refused_hugging_face_download_explains_gated_repositories(server, online, path, code, hint):
+    import http
+
+    server.errors[path] = code
+    url = server.url(path)
+    with pytest.raises(HubError) as err:
+        download_url(url, online / "m.pth", None, progress=False)
+    line = f"  - {url}: HTTP {code} {http.HTTPStatus(code).phrase}{_GATED if hint else ''}\n"
+    assert line in str(err.value)
+
+
+def test_an_interrupted_download_says_how_much_was_kept(server, online):
+    data = _checkpoint_bytes(15)
+    server.files["f.pth"] = data
+    server.drop_first.add("f.pth")
+    part = online / "f.pth.part"
+    with pytest.raises(HubError) as err:
+        download_url(server.url("f.pth"), online / "f.pth", None, progress=False, retries=0)
+    half = len(data) // 2
+    assert (f"  - {server.url('f.pth')}: interrupted (connection closed after {half} of {len(data)} bytes); "
+            f"{half} bytes kept in {part}, run again to resume\n") in str(err.value)
+
+
+def test_an_unreachable_host_is_named_with_the_reason(online):
+    url = f"http://127.0.0.1:{_closed_port()}/f.pth"
+    with pytest.raises(HubOfflineError) as err:
+        download_url(url, online / "f.pth", None, progress=False, timeout=5)
+    assert re.search(rf"\n  - {re.escape(url)}: cannot reach the host \(\[Errno \d+\] Connection refused\)\n", str(err.value))
