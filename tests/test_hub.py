@@ -606,7 +606,8 @@ def test_the_error_class_says_whether_every_url_was_unreachable_or_rejected(serv
     server.files["page.pth"] = server.files["page2.pth"] = b"<!DOCTYPE html><html>login</html>"
     page, missing = server.url("page.pth"), server.url("missing.pth")
     cases = [([closed, closed + "?2"], HubOfflineError), ([closed, missing], HubError),
-             ([page, server.url("page2.pth")], BadDownloadError), ([page, missing], HubError), ([missing, closed], HubError)]
+             ([page, server.url("page2.pth")], BadDownloadError), ([page, missing], HubError),
+             ([missing, closed], HubError)]
     for urls, cls in cases:
         with pytest.raises(HubError) as err:
             download_url(urls[0], online / "f.pth", None, progress=False, mirrors=urls[1:], timeout=5)
@@ -648,4 +649,5 @@ def test_an_unreachable_host_is_named_with_the_reason(online):
     url = f"http://127.0.0.1:{_closed_port()}/f.pth"
     with pytest.raises(HubOfflineError) as err:
         download_url(url, online / "f.pth", None, progress=False, timeout=5)
-    assert re.search(rf"\n  - {re.escape(url)}: cannot reach the host \(\[Errno \d+\] Connection refused\)\n", str(err.value))
+    line = rf"\n  - {re.escape(url)}: cannot reach the host \(\[Errno \d+\] Connection refused\)\n"
+    assert re.search(line, str(err.value))

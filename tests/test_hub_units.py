@@ -278,8 +278,9 @@ def test_check_digest_messages_in_full(tmp_path):
               "if it keeps failing, fetch the file by hand and compare its sha256 with the expected value.")
     with pytest.raises(hub.ChecksumError) as err:
         hub._check_digest(part, dest, "0" * 64, None, "https://x.org/m.pth")
-    assert str(err.value) == (f"sha256 mismatch for https://x.org/m.pth\n  expected: {'0' * 64} (the published digest)\n"
-                              f"  got:      {got}\nThe bad download was deleted; nothing was written to {dest}. {advice}")
+    assert str(err.value) == (
+        f"sha256 mismatch for https://x.org/m.pth\n  expected: {'0' * 64} (the published digest)\n"
+        f"  got:      {got}\nThe bad download was deleted; nothing was written to {dest}. {advice}")
     part.write_bytes(b"abc")
     side = tmp_path / "m.pth.sha256"
     with pytest.raises(hub.ChecksumError) as err:
