@@ -304,3 +304,25 @@ def test_re_verifying_a_touched_file_keeps_its_digest_in_the_sidecar(tmp_path):
     assert hub._read_sidecar(dest) == (digest, (st.st_size, st.st_mtime_ns + 10**9))
     assert hub._verify_existing(dest, digest, "src", recheck=True) is True  # a published digest that matches
     assert hub._read_sidecar(dest)[0] == digest
+
+
+def test_only_the_first_sixteen_bytes_are_sniffed_for_html(tmp_path):
+    """A text file that starts with ``<`` is an HTML page only if ``<html`` / ``<!doctype`` is in its first 16
+    bytes, or if it is shorter than 16 bytes; a longer file is never read whole for this check."""
+    doc = tmp_path / "notes.txt"
+    doc.write_bytes(b"<" + b"x" * 11 + b"<html> comes too late to count")  # '<html' at bytes 12..16
+    hub._check_payload(doc, doc)
+    assert doc.exists()
+    doc.write_bytes(b"<" + b"x" * 15)  # exactly 16 bytes: long enough not to be taken for a page
+    hub._check_payload(doc, doc)
+    doc.write_bytes(b"<" + b"x" * 14)  # 15 bytes
+    with pytest.raises(BadDownloadError, match="HTML page"):
+        hub._check_payload(doc, doc)
+
+
+def test_a_file_without_the_magic_is_described_by_its_first_eight_bytes(tmp_path):
+    part = tmp_path / "m.pth.part"
+    part.write_bytes(b"GIF89a-not-a-checkpoint")
+    with pytest.raises(BadDownloadError) as err:
+        hub._check_payload(part, tmp_path / "m.pth")
+    assert str(err.value) == "it does not start like a PyTorch .pth file (zip or pickle header), but with b'GIF89a-n'"
