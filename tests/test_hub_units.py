@@ -326,3 +326,19 @@ def test_a_file_without_the_magic_is_described_by_its_first_eight_bytes(tmp_path
     with pytest.raises(BadDownloadError) as err:
         hub._check_payload(part, tmp_path / "m.pth")
     assert str(err.value) == "it does not start like a PyTorch .pth file (zip or pickle header), but with b'GIF89a-n'"
+
+
+def test_a_safetensors_header_length_just_past_the_end_is_no_valid_header(tmp_path):
+    part = tmp_path / "m.safetensors.part"
+    part.write_bytes(struct.pack("<Q", 6) + b"{}")  # claims 6 header bytes, 2 are there
+    with pytest.raises(BadDownloadError) as err:
+        hub._check_payload(part, tmp_path / "m.safetensors")
+    assert str(err.value) == "it has no valid safetensors header"
+
+
+def test_a_zip_cut_short_is_described_in_full(tmp_path):
+    part = tmp_path / "m.bin.part"
+    part.write_bytes(b"PK\x03\x04" + b"\0" * 40)
+    with pytest.raises(BadDownloadError) as err:
+        hub._check_payload(part, tmp_path / "m.bin")
+    assert str(err.value) == "the zip archive is incomplete (no central directory: the transfer was cut short)"
