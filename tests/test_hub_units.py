@@ -342,3 +342,11 @@ def test_a_zip_cut_short_is_described_in_full(tmp_path):
     with pytest.raises(BadDownloadError) as err:
         hub._check_payload(part, tmp_path / "m.bin")
     assert str(err.value) == "the zip archive is incomplete (no central directory: the transfer was cut short)"
+
+
+def test_a_safetensors_file_of_the_wrong_length_is_described_in_full(tmp_path):
+    part = tmp_path / "m.safetensors.part"
+    part.write_bytes(_safetensors(extra=1))
+    with pytest.raises(BadDownloadError) as err:
+        hub._check_payload(part, tmp_path / "m.safetensors")
+    assert str(err.value) == "the safetensors file is shorter or longer than its header says (cut short?)"
