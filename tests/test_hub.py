@@ -651,3 +651,29 @@ def test_an_unreachable_host_is_named_with_the_reason(online):
         download_url(url, online / "f.pth", None, progress=False, timeout=5)
     line = rf"\n  - {re.escape(url)}: cannot reach the host \(\[Errno \d+\] Connection refused\)\n"
     assert re.search(line, str(err.value))
+
+
+def test_the_restarted_transfer_after_a_wrong_206_shows_its_bar_and_a_resumed_bar_starts_where_it_left(
+        server, online, capsys):
+    data = _checkpoint_bytes(16)
+    server.files["f.pth"] = data
+    server.range_from_zero.add("f.pth")
+    (online / "f.pth.part").write_bytes(data[:1000])
+    capsys.readouterr()
+    download_url(server.url("f.pth"), online / "f.pth", _sha(data), progress=True)
+    err = capsys.readouterr().err
+    assert "f.pth" in err and "0%|" in err  # the restarted transfer's bar
+    server.files["g.pth"] = data
+    (online / "g.pth.part").write_bytes(data[: len(data) // 2])
+    download_url(server.url("g.pth"), online / "g.pth", _sha(data), progress=True)
+    assert "g.pth:  50%|" in capsys.readouterr().err  # the resumed bar starts at the bytes already there
+
+
+def test_the_restart_after_a_wrong_206_keeps_the_timeout(scripted, online):
+    base, script = scripted
+    script.append(b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/10\r\nContent-Length: 10\r\n"
+                  b"Connection: close\r\n\r\n0123456789")  # not the range asked for; the restart is never answered
+    (online / "f.pth.part").write_bytes(b"01234")
+    out = _finishes(lambda: download_url(f"{base}/f.pth", online / "f.pth", None, progress=False, timeout=0.5))
+    assert out, "the restarted request ignored the timeout"
+    assert isinstance(out[0], HubOfflineError)
