@@ -666,7 +666,13 @@ def test_the_restarted_transfer_after_a_wrong_206_shows_its_bar_and_a_resumed_ba
     server.files["g.pth"] = data
     (online / "g.pth.part").write_bytes(data[: len(data) // 2])
     download_url(server.url("g.pth"), online / "g.pth", _sha(data), progress=True)
-    assert "g.pth:  50%|" in capsys.readouterr().err  # the resumed bar starts at the bytes already there
+    err = capsys.readouterr().err
+    assert "g.pth:  50%|" in err  # the resumed bar starts at the bytes already there
+    from tqdm import tqdm
+
+    size = tqdm.format_sizeof  # bytes in binary multiples (KiB, MiB) with the unit B
+    assert f"{size(len(data) // 2, divisor=1024)}/{size(len(data), divisor=1024)} [" in err and "B/s]" in err
+    assert err.endswith("\r")  # the finished bar is cleared, not left on screen
 
 
 def test_the_restart_after_a_wrong_206_keeps_the_timeout(scripted, online):
