@@ -523,7 +523,7 @@ def test_a_server_that_never_answers_times_out_as_unreachable(scripted, online):
     dest = online / "f.pth"
     out = _finishes(lambda: download_url(f"{base}/f.pth", dest, None, progress=False, timeout=0.5))
     assert out, "the download ignored its timeout"
-    assert isinstance(out[0], HubOfflineError) and "cannot reach the host" in str(out[0])
+    assert isinstance(out[0], HubOfflineError) and f"{base}/f.pth: cannot reach the host (timed out)\n" in str(out[0])
 
 
 def test_the_restart_after_416_keeps_the_timeout(scripted, online):
@@ -683,3 +683,12 @@ def test_the_restart_after_a_wrong_206_keeps_the_timeout(scripted, online):
     out = _finishes(lambda: download_url(f"{base}/f.pth", online / "f.pth", None, progress=False, timeout=0.5))
     assert out, "the restarted request ignored the timeout"
     assert isinstance(out[0], HubOfflineError)
+
+
+def test_a_reply_that_is_not_http_is_quoted_up_to_eighty_characters(scripted, online):
+    base, script = scripted
+    script.append(b"X" * 200 + b"\r\n\r\n")
+    with pytest.raises(BadDownloadError) as err:
+        download_url(f"{base}/f.pth", online / "f.pth", None, progress=False, timeout=5)
+    assert (f"  - {base}/f.pth: rejected: the server's reply is not HTTP (BadStatusLine: {'X' * 80!r})\n"
+            in str(err.value))
