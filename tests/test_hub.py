@@ -692,3 +692,15 @@ def test_a_reply_that_is_not_http_is_quoted_up_to_eighty_characters(scripted, on
         download_url(f"{base}/f.pth", online / "f.pth", None, progress=False, timeout=5)
     assert (f"  - {base}/f.pth: rejected: the server's reply is not HTTP (BadStatusLine: {'X' * 80!r})\n"
             in str(err.value))
+
+
+def test_download_defaults_show_progress_wait_thirty_seconds_and_resume_three_times(server, online, capsys):
+    import inspect
+
+    params = inspect.signature(download_url).parameters
+    assert (params["timeout"].default, params["retries"].default, params["progress"].default) == (30.0, 3, True)
+    data = _checkpoint_bytes(17)
+    server.files["f.pth"] = data
+    capsys.readouterr()
+    download_url(server.url("f.pth"), online / "f.pth", _sha(data))
+    assert "f.pth:   0%|" in capsys.readouterr().err
