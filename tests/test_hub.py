@@ -704,3 +704,50 @@ def test_download_defaults_show_progress_wait_thirty_seconds_and_resume_three_ti
     capsys.readouterr()
     download_url(server.url("f.pth"), online / "f.pth", _sha(data))
     assert "f.pth:   0%|" in capsys.readouterr().err
+
+
+def test_an_unusable_download_folder_is_explained_in_full(online):
+    blocker = online / "not_a_folder"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(HubError) as err:
+        download_url("http://127.0.0.1:9/m.pth", blocker / "m.pth", None, progress=False)
+    assert str(err.value) == (f"cannot download m.pth: the download folder {blocker} is a file, not a folder: "
+                              "set INTERNVIDEO_CACHE to a folder you can write to (or fix the permissions)")
+
+
+def test_a_file_already_there_is_recorded_with_its_url(online, monkeypatch):
+    monkeypatch.setenv("INTERNVIDEO_OFFLINE", "1")  # no request can be made: the file there is used
+    dest = online / "m.pth"
+    dest.write_bytes(b"PK\x03\x04 placed by hand")
+    assert download_url("https://x.org/m.pth", dest, None, progress=False) == dest
+    assert "source: https://x.org/m.pth (digest recorded on first use)\n" in (online / "m.pth.sha256").read_text()
+
+
+def test_the_download_holds_the_lock_file_next_to_the_destination(server, online, monkeypatch):
+    data = _checkpoint_bytes(18)
+    server.files["f.pth"] = data
+    seen = []
+    fetch = hub._fetch_to_part
+
+    def spy(*args, **kwargs):
+        seen.append(sorted(p.name for p in online.iterdir() if p.name.endswith(".lock")))
+        return fetch(*args, **kwargs)
+
+    monkeypatch.setattr(hub, "_fetch_to_part", spy)
+    download_url(server.url("f.pth"), online / "f.pth", _sha(data), progress=False)
+    assert seen == [["f.pth.lock"]] and not (online / "f.pth.lock").exists()
+
+
+@pytest.mark.parametrize("good", [True, False])
+def test_a_file_finished_by_another_process_meanwhile_is_verified_inside_the_lock(server, online, monkeypatch, good):
+    """Between the first look and taking the lock another process may have stored the file: it is checked
+    against the published digest (and kept, recorded with the URL) or refused and downloaded again."""
+    data = _checkpoint_bytes(19)
+    server.files["f.pth"] = data
+    dest = online / "f.pth"
+    other = data if good else b"PK\x03\x04 something else"
+    monkeypatch.setattr(hub, "_remove_stale_leftovers", lambda folder: dest.write_bytes(other))
+    assert download_url(server.url("f.pth"), dest, _sha(data), progress=False) == dest
+    assert dest.read_bytes() == data
+    assert len(server.requests) == (0 if good else 1)
+    assert f"source: {server.url('f.pth')}\n" in (online / "f.pth.sha256").read_text()
