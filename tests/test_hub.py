@@ -643,6 +643,7 @@ def test_an_interrupted_download_says_how_much_was_kept(server, online):
     half = len(data) // 2
     assert (f"  - {server.url('f.pth')}: interrupted (connection closed after {half} of {len(data)} bytes); "
             f"{half} bytes kept in {part}, run again to resume\n") in str(err.value)
+    assert (online / "f.pth.part.url").read_text(encoding="utf-8") == server.url("f.pth")  # who started the part
 
 
 def test_an_unreachable_host_is_named_with_the_reason(online):
