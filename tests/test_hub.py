@@ -752,3 +752,14 @@ def test_a_file_finished_by_another_process_meanwhile_is_verified_inside_the_loc
     assert dest.read_bytes() == data
     assert len(server.requests) == (0 if good else 1)
     assert f"source: {server.url('f.pth')}\n" in (online / "f.pth.sha256").read_text()
+
+
+def test_a_partial_file_started_by_another_url_is_not_resumed_from_this_one(server, online):
+    """Mirrors may serve other bytes: a ``.part`` is resumed only from the URL recorded in ``.part.url``."""
+    data = _checkpoint_bytes(20)
+    server.files["f.pth"] = data
+    (online / "f.pth.part").write_bytes(data[:1000])
+    (online / "f.pth.part.url").write_text(server.url("mirror/f.pth"), encoding="utf-8")
+    download_url(server.url("f.pth"), online / "f.pth", _sha(data), progress=False)
+    assert (online / "f.pth").read_bytes() == data and server.requests == [("f.pth", None)]
+    assert not (online / "f.pth.part.url").exists()
