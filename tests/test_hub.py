@@ -763,3 +763,31 @@ def test_a_partial_file_started_by_another_url_is_not_resumed_from_this_one(serv
     download_url(server.url("f.pth"), online / "f.pth", _sha(data), progress=False)
     assert (online / "f.pth").read_bytes() == data and server.requests == [("f.pth", None)]
     assert not (online / "f.pth.part.url").exists()
+
+
+def test_the_sidecar_names_the_source_and_says_when_the_digest_was_only_recorded(server, online):
+    data = _checkpoint_bytes(21)
+    server.files["f.pth"] = data
+    url = server.url("f.pth")
+    side = online / "f.pth.sha256"
+
+    def source_line() -> str:
+        return side.read_text(encoding="utf-8").splitlines()[1]
+
+    download_url(url, online / "f.pth", None, progress=False)  # nothing published, nothing recorded
+    assert source_line() == f"# sha256 of f.pth, written by internvideo_core.hub; source: {url} " \
+                            "(digest recorded on first download)"
+    (online / "f.pth").unlink()
+    download_url(url, online / "f.pth", None, progress=False)  # checked against the recorded digest
+    assert source_line() == f"# sha256 of f.pth, written by internvideo_core.hub; source: {url}"
+    (online / "f.pth").unlink()
+    side.unlink()
+    download_url(url, online / "f.pth", _sha(data), progress=False)  # a published digest
+    assert source_line() == f"# sha256 of f.pth, written by internvideo_core.hub; source: {url}"
+
+
+def test_a_checksum_error_names_the_url(server, online):
+    server.files["f.pth"] = _checkpoint_bytes(22)
+    with pytest.raises(ChecksumError) as err:
+        download_url(server.url("f.pth"), online / "f.pth", "0" * 64, progress=False)
+    assert str(err.value).startswith(f"sha256 mismatch for {server.url('f.pth')}\n")
