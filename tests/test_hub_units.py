@@ -350,3 +350,12 @@ def test_a_safetensors_file_of_the_wrong_length_is_described_in_full(tmp_path):
     with pytest.raises(BadDownloadError) as err:
         hub._check_payload(part, tmp_path / "m.safetensors")
     assert str(err.value) == "the safetensors file is shorter or longer than its header says (cut short?)"
+
+
+def test_a_leftover_exactly_an_hour_old_is_stale(tmp_path, monkeypatch):
+    now = 2_000_000_000.0
+    orphan = tmp_path / "a.pth.part.url"
+    orphan.write_text("u")
+    os.utime(orphan, (now - 3600, now - 3600))
+    monkeypatch.setattr(time, "time", lambda: now)
+    assert hub._remove_stale_leftovers(tmp_path) == [orphan] and not orphan.exists()
