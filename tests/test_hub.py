@@ -47,6 +47,7 @@ class Server:
     always_416: set[str] = field(default_factory=set)  # paths answered 416 even without a Range request
     range_from_zero: set[str] = field(default_factory=set)  # a Range request answered 206 with the whole file
     errors: dict[str, int] = field(default_factory=dict)  # path -> HTTP error status to answer with
+    drop_times: dict[str, int] = field(default_factory=dict)  # path -> how many more answers to cut half-way
 
     def url(self, name: str) -> str:
         return f"{self.base}/{name}"
@@ -100,8 +101,9 @@ def _make_handler(state: Server):
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Accept-Ranges", "bytes")
             self.end_headers()
-            if name in state.drop_first:
+            if name in state.drop_first or state.drop_times.get(name, 0) > 0:
                 state.drop_first.discard(name)
+                state.drop_times[name] = state.drop_times.get(name, 0) - 1
                 self.wfile.write(body[: len(body) // 2])
                 self.wfile.flush()
                 self.close_connection = True
@@ -695,16 +697,26 @@ def test_a_reply_that_is_not_http_is_quoted_up_to_eighty_characters(scripted, on
             in str(err.value))
 
 
-def test_download_defaults_show_progress_wait_thirty_seconds_and_resume_three_times(server, online, capsys):
+def test_download_defaults_show_progress_wait_thirty_seconds_and_resume_three_times(server, online, capsys,
+                                                                                      monkeypatch):
     import inspect
 
     params = inspect.signature(download_url).parameters
     assert (params["timeout"].default, params["retries"].default, params["progress"].default) == (30.0, 3, True)
     data = _checkpoint_bytes(17)
     server.files["f.pth"] = data
+    timeouts = []
+    request = hub._request
+    monkeypatch.setattr(hub, "_request", lambda url, start, timeout: timeouts.append(timeout) or
+                        request(url, start, timeout))
     capsys.readouterr()
     download_url(server.url("f.pth"), online / "f.pth", _sha(data))
-    assert "f.pth:   0%|" in capsys.readouterr().err
+    assert "f.pth:   0%|" in capsys.readouterr().err and timeouts == [30.0]
+    server.files["g.pth"] = data
+    server.drop_times["g.pth"] = 4  # the first answer and three resumes are cut: one more than the default
+    with pytest.raises(HubError, match="interrupted"):
+        download_url(server.url("g.pth"), online / "g.pth", None, progress=False)
+    assert len(server.requests) == 1 + 4
 
 
 def test_an_unusable_download_folder_is_explained_in_full(online):
