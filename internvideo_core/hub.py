@@ -214,7 +214,7 @@ def _verify_existing(dest: Path, sha256: str | None, source: str, recheck: bool 
     expected = sha256.lower() if sha256 else None
     if expected is None:  # only a digest recorded on first use: that first copy must not be an HTML page
         try:
-            _check_payload(dest, dest, source, html_only=True)
+            _check_payload(dest, dest, html_only=True)
         except BadDownloadError:  # e.g. an HTML page stored by an older version of the kit: fetch again
             _sidecar(dest).unlink(missing_ok=True)
             return False
@@ -255,7 +255,7 @@ def _check_digest(part: Path, dest: Path, expected: str | None, recorded: str | 
     return got
 
 
-def _check_payload(part: Path, dest: Path, url: str, *, html_only: bool = False) -> None:
+def _check_payload(part: Path, dest: Path, *, html_only: bool = False) -> None:
     """Raise :class:`BadDownloadError` (deleting ``part``) when the file lacks the magic of its kind
     (``html_only``: only when it is an HTML page; then nothing is deleted)."""
     with open(part, "rb") as fh:
@@ -340,7 +340,7 @@ def _transfer_once(url: str, part: Path, *, timeout: float, progress: bool, desc
             return _transfer_once(url, part, timeout=timeout, progress=progress, desc=desc)
         raise
     with resp:
-        status = getattr(resp, "status", 200)
+        status = resp.status
         ctype = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype in ("text/html", "application/xhtml+xml"):
             raise BadDownloadError(f"the server answered with an HTML page (Content-Type {ctype}, HTTP {status}), "
@@ -437,7 +437,7 @@ def download_url(url: str, dest: str | os.PathLike, sha256: str | None = None, *
                                      desc=dest.name)
             if failure is None:
                 try:
-                    _check_payload(part, dest, candidate)
+                    _check_payload(part, dest)
                 except BadDownloadError as err:
                     marker.unlink(missing_ok=True)
                     failures.append(f"{candidate}: rejected: {err}")

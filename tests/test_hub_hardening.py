@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import io
 import os
+import re
 import socket
 import threading
 import time
@@ -17,6 +18,21 @@ import pytest
 import torch
 
 from internvideo_core.hub import BadDownloadError, HubError, download_url
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _thread_only_progress_lock():
+    """tqdm's default lock includes a multiprocessing lock shared with forked processes: a mutation-testing child
+    killed while drawing a bar would leave it held, and every later child would hang on its first bar until its
+    timeout (counted as a kill). Bars in these tests only need a thread lock."""
+    import threading as _threading
+
+    from tqdm.auto import tqdm
+
+    old = tqdm.get_lock()
+    tqdm.set_lock(_threading.RLock())
+    yield
+    tqdm.set_lock(old)
 
 
 def _checkpoint_bytes(seed: int = 0) -> bytes:
@@ -46,8 +62,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if route is None:
             self.send_error(404)
             return
-        ctype, body, length = route
-        self.send_response(200)
+        ctype, body, length, *status = route  # an optional fourth entry: the status code (default 200)
+        self.send_response(status[0] if status else 200)
         self.send_header("Content-Type", ctype)
         if length is not None:
             self.send_header("Content-Length", str(length))
@@ -207,3 +223,24 @@ def test_unwritable_cache_folder_is_a_clear_hub_error(base_url, online, monkeypa
     blocker.write_text("a file where the cache folder should be")
     with pytest.raises(HubError, match="download folder .* is a file, not a folder.*INTERNVIDEO_CACHE"):
         download_url(f"{base_url}/good.pth", blocker / "model.pth", None, progress=False)
+
+
+@pytest.mark.parametrize("ctype", ["text/html", "Text/HTML; charset=utf-8", "application/xhtml+xml"])
+def test_an_html_content_type_is_rejected_even_with_a_checkpoint_body(base_url, online, ctype):
+    """The Content-Type alone decides (case-insensitively, parameters ignored): a login or error page
+    may carry any bytes."""
+    ROUTES["x.pth"] = (ctype, GOOD, len(GOOD))
+    dest = online / "model.pth"
+    kind = re.escape(ctype.split(";")[0].lower())
+    with pytest.raises(BadDownloadError, match=rf"the server answered with an HTML page \(Content-Type {kind}, "
+                                               r"HTTP 200\), not the file: a login, error or moved page"):
+        download_url(f"{base_url}/x.pth", dest, None, progress=False)
+    _nothing_stored(dest)
+
+
+def test_a_206_answer_to_a_request_without_range_is_taken_as_the_whole_file(base_url, online):
+    """Range rules apply only when resuming: a fresh download keeps whatever status the server gives."""
+    ROUTES["p.pth"] = ("application/octet-stream", GOOD, len(GOOD), 206)
+    dest = online / "model.pth"
+    assert download_url(f"{base_url}/p.pth", dest, hashlib.sha256(GOOD).hexdigest(), progress=False) == dest
+    assert dest.read_bytes() == GOOD

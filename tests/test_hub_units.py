@@ -130,7 +130,7 @@ def test_payload_checks_reject_and_delete(tmp_path, name, body, problem):
     part = tmp_path / (name + ".part")
     part.write_bytes(body)
     with pytest.raises(BadDownloadError, match=problem):
-        hub._check_payload(part, tmp_path / name, "https://x.org/" + name)
+        hub._check_payload(part, tmp_path / name)
     assert not part.exists()
 
 
@@ -138,25 +138,25 @@ def test_payload_checks_accept_good_files_and_html_only_mode(tmp_path):
     z = tmp_path / "m.pt"
     with zipfile.ZipFile(z, "w") as zf:
         zf.writestr("data.pkl", b"x")
-    hub._check_payload(z, z, "u")
+    hub._check_payload(z, z)
     assert z.exists()
     s = tmp_path / "m.safetensors"
     s.write_bytes(_safetensors())
-    hub._check_payload(s, s, "u")
+    hub._check_payload(s, s)
     s.write_bytes(_safetensors(payload_len=0, header={}))
-    hub._check_payload(s, s, "u")  # an empty tensor table is a valid file (8 + 2 bytes)
+    hub._check_payload(s, s)  # an empty tensor table is a valid file (8 + 2 bytes)
     other = tmp_path / "notes.txt"
     other.write_bytes(b"<p>short</p>")
     with pytest.raises(BadDownloadError, match="HTML page"):
-        hub._check_payload(other, other, "u", html_only=True)
+        hub._check_payload(other, other, html_only=True)
     assert other.exists()  # html_only never deletes
     bad = tmp_path / "m.pth"
     bad.write_bytes(b"GIF89a-not-a-checkpoint")
-    hub._check_payload(bad, bad, "u", html_only=True)  # only HTML is an error in this mode
+    hub._check_payload(bad, bad, html_only=True)  # only HTML is an error in this mode
     assert bad.exists()
     txt = tmp_path / "plain.txt"
     txt.write_bytes(b"< not html but long enough to pass")
-    hub._check_payload(txt, txt, "u")
+    hub._check_payload(txt, txt)
     assert txt.exists()
 
 
@@ -233,3 +233,129 @@ def test_verify_existing_paths(tmp_path):
     os.utime(good, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert hub._verify_existing(good, None, "src") is True and good.exists()
     assert hub._verify_existing(good, None, "src", recheck=True) is False and not good.exists()
+
+
+def test_offline_variable_named_is_the_first_one_set_whatever_its_case(monkeypatch):
+    monkeypatch.setenv("INTERNVIDEO_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert hub._offline_var() == "INTERNVIDEO_OFFLINE"  # both set: the kit's own variable is named
+    monkeypatch.delenv("INTERNVIDEO_OFFLINE")
+    monkeypatch.setenv("HF_HUB_OFFLINE", " True ")
+    assert hub._offline_var() == "HF_HUB_OFFLINE"
+
+
+def test_sha256_file_never_reads_more_than_one_chunk_at_a_time(tmp_path, monkeypatch):
+    """Checkpoints are gigabytes: the file is hashed chunk by chunk, never read whole into memory."""
+    p = tmp_path / "f.bin"
+    p.write_bytes(bytes(range(256)) * 10)
+    sizes: list = []
+
+    class Spy:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def read(self, n=-1):
+            sizes.append(n)
+            return self.fh.read(n)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+    monkeypatch.setattr(hub, "open", lambda path, mode: Spy(open(path, mode)), raising=False)
+    assert hub.sha256_file(p, chunk=1000) == hashlib.sha256(p.read_bytes()).hexdigest()
+    assert sizes == [1000, 1000, 1000, 1000]  # 2560 bytes: 1000 + 1000 + 560, then the empty read
+
+
+def test_check_digest_messages_in_full(tmp_path):
+    dest = tmp_path / "m.pth"
+    part = tmp_path / "m.pth.part"
+    part.write_bytes(b"abc")
+    got = hashlib.sha256(b"abc").hexdigest()
+    advice = ("The download was corrupted or the file on the server changed. Run the command again to retry; "
+              "if it keeps failing, fetch the file by hand and compare its sha256 with the expected value.")
+    with pytest.raises(hub.ChecksumError) as err:
+        hub._check_digest(part, dest, "0" * 64, None, "https://x.org/m.pth")
+    assert str(err.value) == (
+        f"sha256 mismatch for https://x.org/m.pth\n  expected: {'0' * 64} (the published digest)\n"
+        f"  got:      {got}\nThe bad download was deleted; nothing was written to {dest}. {advice}")
+    part.write_bytes(b"abc")
+    side = tmp_path / "m.pth.sha256"
+    with pytest.raises(hub.ChecksumError) as err:
+        hub._check_digest(part, dest, None, "1" * 64, "u")
+    assert str(err.value) == (
+        f"sha256 mismatch for u\n  expected: {'1' * 64} (the digest recorded in {side} when the file was first "
+        f"downloaded)\n  got:      {got}\nThe bad download was deleted; nothing was written to {dest}. {advice} "
+        f"If the upstream file was replaced on purpose, delete {side} and run again to record the new digest.")
+
+
+def test_re_verifying_a_touched_file_keeps_its_digest_in_the_sidecar(tmp_path):
+    """A file modified in time stamp only is hashed again; the sidecar then records the same digest (and the
+    new stamp), so later downloads are still checked against the digest of the first one."""
+    dest = tmp_path / "m.bin"
+    dest.write_bytes(b"PK\x03\x04 some bytes")
+    digest = hashlib.sha256(dest.read_bytes()).hexdigest()
+    assert hub._verify_existing(dest, None, "src") is True
+    st = dest.stat()
+    os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert hub._verify_existing(dest, None, "src") is True
+    assert hub._read_sidecar(dest) == (digest, (st.st_size, st.st_mtime_ns + 10**9))
+    assert hub._verify_existing(dest, digest, "src", recheck=True) is True  # a published digest that matches
+    assert hub._read_sidecar(dest)[0] == digest
+
+
+def test_only_the_first_sixteen_bytes_are_sniffed_for_html(tmp_path):
+    """A text file that starts with ``<`` is an HTML page only if ``<html`` / ``<!doctype`` is in its first 16
+    bytes, or if it is shorter than 16 bytes; a longer file is never read whole for this check."""
+    doc = tmp_path / "notes.txt"
+    doc.write_bytes(b"<" + b"x" * 11 + b"<html> comes too late to count")  # '<html' at bytes 12..16
+    hub._check_payload(doc, doc)
+    assert doc.exists()
+    doc.write_bytes(b"<" + b"x" * 15)  # exactly 16 bytes: long enough not to be taken for a page
+    hub._check_payload(doc, doc)
+    doc.write_bytes(b"<" + b"x" * 14)  # 15 bytes
+    with pytest.raises(BadDownloadError, match="HTML page"):
+        hub._check_payload(doc, doc)
+
+
+def test_a_file_without_the_magic_is_described_by_its_first_eight_bytes(tmp_path):
+    part = tmp_path / "m.pth.part"
+    part.write_bytes(b"GIF89a-not-a-checkpoint")
+    with pytest.raises(BadDownloadError) as err:
+        hub._check_payload(part, tmp_path / "m.pth")
+    assert str(err.value) == "it does not start like a PyTorch .pth file (zip or pickle header), but with b'GIF89a-n'"
+
+
+def test_a_safetensors_header_length_just_past_the_end_is_no_valid_header(tmp_path):
+    part = tmp_path / "m.safetensors.part"
+    part.write_bytes(struct.pack("<Q", 6) + b"{}")  # claims 6 header bytes, 2 are there
+    with pytest.raises(BadDownloadError) as err:
+        hub._check_payload(part, tmp_path / "m.safetensors")
+    assert str(err.value) == "it has no valid safetensors header"
+
+
+def test_a_zip_cut_short_is_described_in_full(tmp_path):
+    part = tmp_path / "m.bin.part"
+    part.write_bytes(b"PK\x03\x04" + b"\0" * 40)
+    with pytest.raises(BadDownloadError) as err:
+        hub._check_payload(part, tmp_path / "m.bin")
+    assert str(err.value) == "the zip archive is incomplete (no central directory: the transfer was cut short)"
+
+
+def test_a_safetensors_file_of_the_wrong_length_is_described_in_full(tmp_path):
+    part = tmp_path / "m.safetensors.part"
+    part.write_bytes(_safetensors(extra=1))
+    with pytest.raises(BadDownloadError) as err:
+        hub._check_payload(part, tmp_path / "m.safetensors")
+    assert str(err.value) == "the safetensors file is shorter or longer than its header says (cut short?)"
+
+
+def test_a_leftover_exactly_an_hour_old_is_stale(tmp_path, monkeypatch):
+    now = 2_000_000_000.0
+    orphan = tmp_path / "a.pth.part.url"
+    orphan.write_text("u")
+    os.utime(orphan, (now - 3600, now - 3600))
+    monkeypatch.setattr(time, "time", lambda: now)
+    assert hub._remove_stale_leftovers(tmp_path) == [orphan] and not orphan.exists()

@@ -139,3 +139,58 @@ def test_visible_statistics_use_the_visible_tokens_only_weighted_by_inverse_squa
     assert torch.allclose(est_mean[0, 1], torch.tensor([2.5])) and torch.allclose(est_std[0, 1], torch.tensor([5.0]))
     everything_hidden = visible_statistics(mean, std, torch.ones(1, 3, dtype=torch.bool), grid)[0]
     assert torch.equal(everything_hidden, torch.zeros_like(mean))     # no source: 0, not NaN
+
+
+def test_error_messages_say_what_to_pass():
+    """The messages are user-facing: pinned whole, so a mangled one fails."""
+    g = torch.Generator().manual_seed(0)
+    with pytest.raises(TypeError, match=r"^pass an explicit torch\.Generator \(e\.g\. torch\.Generator\(\)"
+                                        r"\.manual_seed\(0\)\); masks never draw from the global RNG$"):
+        tube_mask(1, (2, 2, 2), 0.5, generator=0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^need batch >= 0 and a grid of three positive sizes \(t, h, w\), "
+                                         r"got -1, \(2, 2, 2\)$"):
+        tube_mask(-1, (2, 2, 2), 0.5, generator=g)
+    with pytest.raises(ValueError, match=r"^mask ratio must be in \[0, 1\), got -0\.1$"):
+        random_mask(1, (2, 2, 2), -0.1, generator=g)
+
+
+@pytest.mark.parametrize("grid", [(2, 2), (2, 2, 2, 2)])
+@pytest.mark.parametrize("fn", [tube_mask, random_mask])
+def test_a_grid_without_exactly_three_sizes_is_refused(fn, grid):
+    # random_mask would happily multiply the first three sizes of (2, 2, 2, 2) without the check
+    with pytest.raises(ValueError, match="a grid of three positive sizes"):
+        fn(1, grid, 0.5, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("fn", [tube_mask, random_mask])
+def test_an_empty_batch_is_allowed_and_gives_no_rows(fn):
+    mask = fn(0, (2, 3, 3), 0.5, generator=torch.Generator().manual_seed(0))
+    assert mask.shape == (0, 18) and mask.dtype == torch.bool
+
+
+def test_ratio_zero_masks_nothing_and_sizes_of_one_are_valid():
+    g = torch.Generator().manual_seed(0)
+    assert not tube_mask(2, (1, 1, 1), 0.0, generator=g).any()
+    assert not random_mask(2, (1, 1, 1), 0.0, generator=g).any()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA generator")
+@pytest.mark.parametrize("fn", [tube_mask, random_mask])
+def test_a_cuda_generator_draws_on_its_own_device(fn):
+    g = torch.Generator(device="cuda").manual_seed(0)
+    mask = fn(2, (2, 3, 3), 0.5, generator=g)
+    assert mask.device.type == "cuda" and mask.shape == (2, 18)
+    assert int(mask.sum()) == 2 * num_masked("tube" if fn is tube_mask else "random", (2, 3, 3), 0.5)
+
+
+def test_visible_statistics_of_a_token_with_only_far_sources_is_their_weighted_mean_not_shrunk():
+    """A hidden token whose visible sources have weights summing below 1 (one source at distance 2: 1/4) gets
+    that source's value exactly: the normalisation divides by the weight sum, only guarding against 0."""
+    from internvideo_core.masking import visible_statistics
+
+    grid = (1, 1, 3)
+    mask = torch.tensor([[False, True, True]])        # only token 0 visible
+    mean = torch.tensor([[[3.0], [100.0], [100.0]]])
+    std = torch.tensor([[[5.0], [100.0], [100.0]]])
+    est_mean, est_std = visible_statistics(mean, std, mask, grid)
+    assert torch.allclose(est_mean, torch.full((1, 3, 1), 3.0)) and torch.allclose(est_std, torch.full((1, 3, 1), 5.0))

@@ -199,3 +199,30 @@ def test_a_sixty_character_text_is_quoted_whole():
 
 def test_lone_surrogates_are_replaced_before_encoding():
     assert encode("dog \ud800") == encode("dog \ufffd")  # ftfy turns a lone surrogate into U+FFFD
+
+
+def test_a_merges_file_of_the_right_length_with_a_repeated_merge_is_refused(tmp_path):
+    """A repeated line keeps ``<|startoftext|>`` at id 49406 but collapses two vocabulary entries into one:
+    ids from such a file would be shifted, so the size check alone must refuse it."""
+    import gzip
+    from importlib import resources
+
+    from internvideo_core.text import ClipTokenizer
+
+    raw = resources.files("internvideo_core").joinpath("assets", "bpe_simple_vocab_16e6.txt.gz").read_bytes()
+    lines = gzip.decompress(raw).decode("utf-8").split("\n")
+    lines[2] = lines[1]  # the second merge replaced by a copy of the first: same number of lines
+    dup = tmp_path / "dup.txt.gz"
+    dup.write_bytes(gzip.compress("\n".join(lines).encode("utf-8")))
+    with pytest.raises(RuntimeError, match="gives 49407 tokens, expected 49408"):
+        ClipTokenizer(str(dup))
+
+
+def test_contractions_match_case_insensitively_like_the_official_pattern():
+    """The official pattern is compiled with ``IGNORECASE``: ``'ſ`` (long s, which folds to s) is the
+    contraction ``'s``, one pre-token, so the apostrophe is not a word of its own (``'</w>``, id 262)."""
+    from internvideo_core.text import ClipTokenizer
+
+    tok = ClipTokenizer()  # a fresh one: the pattern is compiled when a tokenizer is built
+    assert tok.encode("it'ſ") == encode("it'ſ") == [585, 6, 129, 379]
+    assert tok.encode("it") == [585] and tok.encode("'") == [262]

@@ -444,3 +444,29 @@ def test_transform_objects_hand_over_their_settings_and_the_generator():
     keep = RandomHorizontalFlip(p=u - 1e-6)
     assert _direction(keep(right, generator=torch.Generator().manual_seed(0))) == 1
     assert _direction(RandomHorizontalFlip(p=1.0, enabled=False)(right)) == 1
+
+
+def test_frames_to_tensor_gives_a_contiguous_clip_not_a_channels_last_view():
+    """The permuted uint8 frames are copied into a contiguous ``[3, T, H, W]`` clip, so ``view``-style
+    reshapes downstream (``[C*T, 1, H, W]`` in :func:`resize`) need no further copy."""
+    x = frames_to_tensor(torch.randint(0, 256, (3, 4, 5, 3), dtype=torch.uint8))
+    assert x.is_contiguous() and x.stride() == (60, 20, 5, 1)
+    assert x.view(9, 1, 4, 5).shape == (9, 1, 4, 5)  # a view, no copy
+
+
+def test_spatial_crop_offsets_default_to_three_views():
+    from internvideo_core.data.transforms import spatial_crop_offsets
+
+    assert spatial_crop_offsets(48, 80, 48) == [(0, 0), (0, 16), (0, 32)]
+
+
+def test_random_resized_crop_tries_ten_boxes_before_the_fallback():
+    """torchvision's (and the official loaders') 10 attempts, two draws each: the fallback is reached after
+    exactly 20 draws, so the random stream that follows is the official one."""
+    from internvideo_core.data.transforms import random_resized_crop_params
+
+    g = torch.Generator().manual_seed(0)
+    assert random_resized_crop_params(10, 10, scale=(4.0, 4.0), generator=g) == (0, 0, 10, 10)  # never fits
+    ref = torch.Generator().manual_seed(0)
+    torch.rand(20, generator=ref)
+    assert torch.equal(g.get_state(), ref.get_state())

@@ -35,7 +35,7 @@ def _check(num_frames: int, count: int, name: str) -> None:
         raise ValueError(f"{name} must be >= 1, got {count}")
 
 
-def _window(num_frames: int, clip_len: int, rate: int, start: int) -> np.ndarray:
+def _window(clip_len: int, rate: int, start: int) -> np.ndarray:
     """Official VideoMAE window: ``linspace(start, start + clip_len*rate, clip_len)`` clipped to the window."""
     converted = clip_len * rate
     end = start + converted
@@ -96,8 +96,8 @@ def dense_indices(
     if mode == "train":
         rng = rng if rng is not None else np.random.default_rng()
         end = int(rng.integers(converted, n))
-        return _window(n, clip_len, rate, end - converted)
-    return _window(n, clip_len, rate, (n - converted) // 2)
+        return _window(clip_len, rate, end - converted)
+    return _window(clip_len, rate, (n - converted) // 2)
 
 
 def dense_views(num_frames: int, clip_len: int = 16, rate: int = 4, num_clips: int = 5) -> np.ndarray:
@@ -140,7 +140,8 @@ def segment_indices(
         index = [int(tick / 2.0 + tick * s) for s in range(segs)]
     else:
         index = [int(tick * view / num_views + tick * s) for s in range(segs)]
-    return np.clip(np.asarray(index, dtype=np.int64), 0, n - 1)
+    # no clipping needed: the largest index is int(n - tick / 2) (val, one view) or int(n - tick / num_views)
+    return np.asarray(index, dtype=np.int64)
 
 
 def segment_views(num_frames: int, num_segments: int = 16, num_views: int = 2) -> np.ndarray:
