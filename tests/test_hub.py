@@ -22,21 +22,6 @@ from internvideo_core.hub import BadDownloadError, ChecksumError, HubError, HubO
 from internvideo_core.registry import PretrainedEntry, create_model, download_pretrained
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _thread_only_progress_lock():
-    """tqdm's default lock includes a multiprocessing lock shared with forked processes: a mutation-testing child
-    killed while drawing a bar would leave it held, and every later child would hang on its first bar until its
-    timeout (counted as a kill). Bars in these tests only need a thread lock."""
-    import threading as _threading
-
-    from tqdm.auto import tqdm
-
-    old = tqdm.get_lock()
-    tqdm.set_lock(_threading.RLock())
-    yield
-    tqdm.set_lock(old)
-
-
 @dataclass
 class Server:
     base: str

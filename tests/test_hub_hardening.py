@@ -20,21 +20,6 @@ import torch
 from internvideo_core.hub import BadDownloadError, HubError, download_url
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _thread_only_progress_lock():
-    """tqdm's default lock includes a multiprocessing lock shared with forked processes: a mutation-testing child
-    killed while drawing a bar would leave it held, and every later child would hang on its first bar until its
-    timeout (counted as a kill). Bars in these tests only need a thread lock."""
-    import threading as _threading
-
-    from tqdm.auto import tqdm
-
-    old = tqdm.get_lock()
-    tqdm.set_lock(_threading.RLock())
-    yield
-    tqdm.set_lock(old)
-
-
 def _checkpoint_bytes(seed: int = 0) -> bytes:
     buf = io.BytesIO()
     torch.save({"module": {"w": torch.randn(20_000, generator=torch.Generator().manual_seed(seed))}}, buf)
