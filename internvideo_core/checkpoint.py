@@ -52,6 +52,9 @@ HEAD_SUBSETS: tuple[str, ...] = ("k400", "first")
 #: How a table ``<key>`` ``[num_rows, D]`` is stored by some of its rows: ``<key>.sparse_rows`` ``[K, D]`` (the
 #: rows kept), ``<key>.sparse_row_ids`` int64 ``[K]`` (their row numbers), ``<key>.sparse_num_rows`` int64 ``[1]``.
 SPARSE_SUFFIXES: tuple[str, str, str] = (".sparse_rows", ".sparse_row_ids", ".sparse_num_rows")
+#: The largest whole table (elements) :func:`dense_rows` builds: a file's row count is untrusted input, and a
+#: word table of a released model is far smaller (49408 x 768 = 38M).
+MAX_DENSE_ELEMENTS = 2**31
 
 
 class CheckpointError(RuntimeError):
@@ -201,9 +204,14 @@ def dense_rows(tensors: Mapping[str, torch.Tensor], source: str | Path = "the st
         except KeyError as exc:
             raise CheckpointError(f"{source}: the sparse table {key!r} lacks {exc.args[0]!r}; the file is "
                                   "incomplete: write it again") from exc
-        if rows.ndim != 2 or ids.shape != (rows.shape[0],) or (len(ids) and not 0 <= int(ids.min()) <= int(ids.max()) < n):
+        ids_inside = not len(ids) or 0 <= int(ids.min()) <= int(ids.max()) < n
+        if n < 0 or rows.ndim != 2 or ids.shape != (rows.shape[0],) or not ids_inside:
             raise CheckpointError(f"{source}: the sparse table {key!r} is inconsistent (rows {tuple(rows.shape)}, "
                                   f"ids {tuple(ids.shape)}, {n} rows in all); write the file again")
+        if n * rows.shape[1] > MAX_DENSE_ELEMENTS:
+            raise CheckpointError(f"{source}: the sparse table {key!r} claims {n} rows of {rows.shape[1]} "
+                                  f"(more than {MAX_DENSE_ELEMENTS} values); refusing to build it: the file is damaged "
+                                  "or not a kit checkpoint")
         full = rows.new_zeros(n, rows.shape[1])
         full[ids] = rows
         out[key] = full

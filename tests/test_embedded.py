@@ -132,6 +132,10 @@ def test_a_table_stored_by_some_rows_reads_back_whole_with_zeros_in_the_others(t
     save_file({"emb.weight.sparse_row_ids": torch.zeros(1, dtype=torch.int64)}, str(tmp_path / "orphan.safetensors"))
     with pytest.raises(CheckpointError, match="without its '.sparse_rows' tensor"):
         read_state_dict(tmp_path / "orphan.safetensors")
+    huge = {**sparse_rows("emb.weight", table, [0]), "emb.weight.sparse_num_rows": torch.tensor([2**40])}
+    save_file(huge, str(tmp_path / "huge.safetensors"))  # an untrusted row count: refused before any allocation
+    with pytest.raises(CheckpointError, match="claims 1099511627776 rows of 3"):
+        read_state_dict(tmp_path / "huge.safetensors")
 
 
 def test_the_stored_word_rows_cover_every_synthmotion_text_and_the_demo_s_prompts():
