@@ -32,6 +32,23 @@ def _tqdm_without_shared_locks(monkeypatch):
     monkeypatch.setattr(tqdm.tqdm, "_lock", threading.RLock(), raising=False)
 
 
+@pytest.fixture
+def checkpoint_calls(monkeypatch) -> list:
+    """Spy on ``torch.utils.checkpoint.checkpoint``: the list of ``(fn, kwargs)`` of every call (the real function
+    still runs), to check that gradient checkpointing reaches the blocks it should."""
+    import torch.utils.checkpoint
+
+    calls: list = []
+    real = torch.utils.checkpoint.checkpoint
+
+    def counting(fn, *args, **kwargs):
+        calls.append((fn, kwargs))
+        return real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(torch.utils.checkpoint, "checkpoint", counting)
+    return calls
+
+
 @pytest.fixture(scope="session")
 def official_dir() -> Path:
     """``tests/fixtures/official`` (committed with the repository). Missing is a failure."""
