@@ -145,13 +145,17 @@ def run_torchrun(out: Path, *cases: str, nproc: int = 2, timeout: float = 300) -
 
 def run_with_retry(cmd: list[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
     """Run a torchrun command; retry once, since a free port picked by ``--standalone`` can be taken by
-    another process on a shared machine before the workers bind it. A real failure fails twice."""
+    another process on a shared machine before the workers bind it. A real failure fails twice, and a worker
+    that aborted at exit ("terminate called ...": the gloo teardown race that ``cleanup_distributed``'s
+    barrier prevents) is never retried, so that race cannot come back unseen."""
     errors = []
     for _ in range(2):
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
         if proc.returncode == 0:
             return proc
         errors.append(f"exit {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+        if "terminate called" in proc.stderr:
+            break
     raise AssertionError("torchrun failed twice:\n" + "\n----\n".join(errors))
 
 

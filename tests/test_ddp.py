@@ -67,3 +67,43 @@ def test_single_process_helpers_without_process_group():
     assert D.all_gather_object({"a": 1}) == [{"a": 1}]
     info = D.init_distributed(device="cpu")
     assert (info.rank, info.world_size, info.device.type) == (0, 1, "cpu")
+
+
+def test_cleanup_waits_at_a_barrier_before_destroying_unless_told_not_to(monkeypatch):
+    """A rank that tears down its gloo connections while another still uses them aborts at exit (SIGABRT,
+    about one torchrun run in seven of tests/test_fsdp.py before the barrier): the barrier comes first."""
+    from internvideo_core.train import distributed as D
+
+    calls = []
+    monkeypatch.setattr(D.dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(D.dist, "get_world_size", lambda *a, **k: 2)
+    monkeypatch.setattr(D.dist, "barrier", lambda *a, **k: calls.append("barrier"))
+    monkeypatch.setattr(D.dist, "destroy_process_group", lambda *a, **k: calls.append("destroy"))
+    D.cleanup_distributed()
+    assert calls == ["barrier", "destroy"]
+    calls.clear()
+    D.cleanup_distributed(synchronize=False)  # an error path: the other ranks may never reach a barrier
+    assert calls == ["destroy"]
+    calls.clear()
+    monkeypatch.setattr(D.dist, "get_world_size", lambda *a, **k: 1)
+    D.cleanup_distributed()  # one process: nothing to wait for
+    assert calls == ["destroy"]
+    calls.clear()
+    monkeypatch.setattr(D.dist, "is_initialized", lambda: False)
+    D.cleanup_distributed()
+    assert calls == []
+
+
+@pytest.mark.parametrize("command", ["pretrain", "finetune", "evaluate", "train-mm"])
+def test_a_command_waits_for_the_other_ranks_only_when_it_succeeded(command, monkeypatch, tmp_path):
+    from internvideo_core.cli import main
+    from internvideo_core.train import distributed as D
+
+    seen = []
+    monkeypatch.setattr(D, "cleanup_distributed", lambda *, synchronize=True: seen.append(synchronize))
+    args = [command, "--data", str(tmp_path / "missing"), "--device", "cpu"]
+    if command == "evaluate":
+        args += ["--checkpoint", str(tmp_path / "missing.safetensors")]
+    with pytest.raises((SystemExit, Exception)):
+        main(args)
+    assert seen == [False]

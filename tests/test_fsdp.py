@@ -3,7 +3,6 @@ one SGD step gives the same weights as the unsharded step on the whole batch."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,16 +13,17 @@ from internvideo_core.registry import create_model
 from internvideo_core.train.fsdp import shard_model
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from _ddp_cases import run_with_retry  # noqa: E402
 
 
 @pytest.mark.slow  # two torchrun processes importing torch: ~20-60 s on this shared CPU
 @pytest.mark.timeout(300)
 def test_two_process_fsdp2_step_equals_the_single_process_step(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                           "--master_port", "29517", str(ROOT / "tests" / "_fsdp_worker.py"), str(tmp_path)],
-                          capture_output=True, text=True, timeout=280, env=env, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_with_retry([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                    str(ROOT / "tests" / "_fsdp_worker.py"), str(tmp_path)], env, timeout=280)
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     torch.manual_seed(0)
     model = create_model("videomae_vit_tiny_synth", embed_dim=64, num_heads=2, depth=2,

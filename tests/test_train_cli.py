@@ -79,7 +79,13 @@ def test_pretrain_finetune_evaluate_end_to_end(synth, tmp_path, capsys):
     assert "val.csv: top1" in capsys.readouterr().out
 
 
-def test_train_mm_cli_runs(synth, tmp_path):
+def test_train_mm_cli_runs(synth, tmp_path, monkeypatch):
+    from internvideo_core.train import distributed as D
+
+    teardowns = []
+    real_cleanup = D.cleanup_distributed
+    monkeypatch.setattr(D, "cleanup_distributed",
+                        lambda *, synchronize=True: (teardowns.append(synchronize), real_cleanup(synchronize=synchronize)))
     out = tmp_path / "mm"
     args = ["train-mm", "--data", str(synth), "--model-args", "vision_width=32", "vision_layers=2", "vision_heads=2",
             "input_resolution=32", "vision_patch_size=8", "num_frames=4", "temporal_layers=(1,)", "temporal_heads=2", "text_width=32",
@@ -89,6 +95,7 @@ def test_train_mm_cli_runs(synth, tmp_path):
     ckpt = torch.load(out / "checkpoint.pth", weights_only=True)
     assert ckpt["step"] == 3  # 12 SynthMotion caption training videos / batch 4
     assert "text" in ckpt["rng"][0]["step"]["generators"]
+    assert teardowns == [True]  # a run that succeeded waits for the other ranks before tearing down
 
 
 @pytest.mark.slow

@@ -161,8 +161,8 @@ def _run(args: argparse.Namespace) -> int:
                                                          "model": args.pretrained or args.model,
                                                          "data": str(data.annotation), **res}, indent=1),
                                              encoding="utf-8")
-    finally:
-        cleanup_distributed()
+    finally:  # a barrier first on success only: after an error the other ranks may never arrive
+        cleanup_distributed(synchronize=sys.exc_info()[0] is None)
     return 0
 
 

@@ -88,8 +88,8 @@ def _run(args: argparse.Namespace) -> int:
             last = result.epochs[-1] if result.epochs else {}
             acc = f", val top1 {last['top1']:.2f}" if "top1" in last else ""
             print(f"fine-tuning done: {result.step} steps{acc}, weights in {out / 'model.safetensors'}")
-    finally:
-        cleanup_distributed()
+    finally:  # a barrier first on success only: after an error the other ranks may never arrive
+        cleanup_distributed(synchronize=sys.exc_info()[0] is None)
     return 0
 
 

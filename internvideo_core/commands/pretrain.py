@@ -66,8 +66,8 @@ def _run(args: argparse.Namespace) -> int:
                        else None, "epochs": result.epochs}
             (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
             print(f"pretraining done: {result.step} steps, weights in {out / 'model.safetensors'}")
-    finally:
-        cleanup_distributed()
+    finally:  # a barrier first on success only: after an error the other ranks may never arrive
+        cleanup_distributed(synchronize=sys.exc_info()[0] is None)
     return 0
 
 

@@ -91,8 +91,8 @@ def _run(args: argparse.Namespace) -> int:
             (out / "summary.json").write_text(json.dumps({"model": args.model, "steps": result.step,
                                                           "epochs": result.epochs}, indent=1), encoding="utf-8")
             print(f"contrastive training done: {result.step} steps, weights in {out / 'model.safetensors'}")
-    finally:
-        cleanup_distributed()
+    finally:  # a barrier first on success only: after an error the other ranks may never arrive
+        cleanup_distributed(synchronize=sys.exc_info()[0] is None)
     return 0
 
 
