@@ -1,5 +1,5 @@
 """Shared test fixtures: paths of the official reference vectors (``tests/fixtures/official``) and of the sample
-videos shipped in the package."""
+videos shipped in the package, and the local servers of the download tests (``tests/_hub_server.py``)."""
 from __future__ import annotations
 
 import os
@@ -90,3 +90,31 @@ def tutorial_results():
                         f"(or `internvideo notebooks run --profile tutorial --only {name[:2]}`).")
 
     return read
+
+
+# ------------------------------------------------------------------ downloads against 127.0.0.1 (tests/_hub_server.py)
+@pytest.fixture
+def online(monkeypatch, tmp_path):
+    """Downloads allowed (everything else runs with INTERNVIDEO_OFFLINE=1), cache in tmp_path."""
+    monkeypatch.delenv("INTERNVIDEO_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("INTERNVIDEO_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.fixture
+def server():
+    """A local HTTP server of in-memory files that misbehaves on request (:class:`_hub_server.Server`)."""
+    from _hub_server import serving_files
+
+    with serving_files() as state:
+        yield state
+
+
+@pytest.fixture
+def scripted():
+    """``(base URL, script)``: a raw TCP server answering its n-th connection with ``script[n]``, or never."""
+    from _hub_server import scripted_server
+
+    with scripted_server() as pair:
+        yield pair

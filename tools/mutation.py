@@ -100,7 +100,8 @@ TARGETS: dict[str, list[str]] = {
     "train/contrastive.py": ["tests/test_contrastive.py", "tests/test_contrastive_loop.py",
                              _B + "test_contrastive_loss_clamps_the_temperature_on_unaligned_pairs"],
     "text.py": ["tests/test_tokenizer.py", _B + "test_doubly_escaped_caption_with_a_tag_tokenizes_like_the_plain_one"],
-    "hub.py": ["tests/test_hub_units.py", "tests/test_hub.py", "tests/test_hub_hardening.py",
+    "hub.py": ["tests/test_hub_units.py", "tests/test_hub.py", "tests/test_hub_messages.py",
+               "tests/test_hub_hardening.py",
                _B + "test_cached_file_recorded_on_first_use_is_refused_when_the_published_digest_differs"],
 }
 KNOWN = REPO / "tests" / "mutation_survivors.md"
