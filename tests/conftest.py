@@ -49,6 +49,23 @@ def checkpoint_calls(monkeypatch) -> list:
     return calls
 
 
+@pytest.fixture
+def randomise():
+    """``randomise(module, seed=0)``: every parameter of ``module`` redrawn in place from N(0, 0.5^2) by a seeded
+    generator; returns the module. Unit tests that compare a layer with a hand-written reference need weights far
+    from the initialisation (zero biases, unit norms, ones in layer scales would hide a missing term)."""
+    import torch
+
+    def draw(module, seed: int = 0):
+        g = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for p in module.parameters():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+        return module
+
+    return draw
+
+
 @pytest.fixture(scope="session")
 def official_dir() -> Path:
     """``tests/fixtures/official`` (committed with the repository). Missing is a failure."""

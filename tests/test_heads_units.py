@@ -16,14 +16,6 @@ from internvideo_core.models.heads import (EvidentialClassifier, EvidentialHead,
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def _randomise(module: nn.Module, seed: int = 0) -> nn.Module:
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-    return module
-
-
 def _fused(head: VideoQAHead, v: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return head.classifier(torch.cat([v, q, v * q], dim=-1))
 
@@ -65,8 +57,8 @@ def test_qa_head_refusals_say_what_was_expected():
         head(torch.randn(5), torch.randn(5, 10))
 
 
-def test_mlp_fusion_pools_tokens_by_mean_or_masked_mean():
-    head = _randomise(VideoQAHead(6, 4, 3, hidden=8, dropout=0.0)).eval()
+def test_mlp_fusion_pools_tokens_by_mean_or_masked_mean(randomise):
+    head = randomise(VideoQAHead(6, 4, 3, hidden=8, dropout=0.0)).eval()
     g = torch.Generator().manual_seed(1)
     video, q = torch.randn(3, 5, 6, generator=g), torch.randn(3, 4, generator=g)
     qp = head.question_proj(q)
@@ -98,8 +90,8 @@ def _reference_attention(head: VideoQAHead, q: torch.Tensor, tokens: torch.Tenso
     return head.attn_out(torch.cat(outs, dim=-1))
 
 
-def test_attention_fusion_is_one_query_cross_attention_over_the_tokens():
-    head = _randomise(VideoQAHead(6, 4, 3, hidden=8, fusion="attention", num_heads=2, dropout=0.0), 2).eval()
+def test_attention_fusion_is_one_query_cross_attention_over_the_tokens(randomise):
+    head = randomise(VideoQAHead(6, 4, 3, hidden=8, fusion="attention", num_heads=2, dropout=0.0), 2).eval()
     g = torch.Generator().manual_seed(3)
     video, q = torch.randn(2, 4, 6, generator=g), torch.randn(2, 4, generator=g)
     qp, tokens = head.question_proj(q), head.video_proj(video)
@@ -124,13 +116,13 @@ def test_evidence_functions_on_and_beyond_the_clamp_edges():
         evidence(x, "sigmoid")
 
 
-def test_evidential_head_defaults_and_dirichlet():
+def test_evidential_head_defaults_and_dirichlet(randomise):
     head = EvidentialHead(4, 3)
     assert head.evidence_kind == "exp" and head.dropout.p == 0.0
     assert (head.fc.in_features, head.fc.out_features) == (4, 3)
     with pytest.raises(ValueError, match=r"^evidence kind must be .* got 'tanh'$"):
         EvidentialHead(4, 3, evidence_kind="tanh")  # refused when built, not at the first forward
-    _randomise(head)
+    randomise(head)
     x = torch.randn(2, 4, generator=torch.Generator().manual_seed(4))
     alpha, u = head.dirichlet(x)
     torch.testing.assert_close(alpha, torch.exp(head.fc(x)) + 1)

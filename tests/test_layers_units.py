@@ -16,20 +16,12 @@ from internvideo_core.models.layers import (
 )
 
 
-def _randomise(module: nn.Module, seed: int = 0) -> nn.Module:
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-    return module
-
-
-def test_patch_embed_checks_and_token_order():
+def test_patch_embed_checks_and_token_order(randomise):
     with pytest.raises(ValueError, match="img_size 30 is not a multiple of patch_size 16"):
         PatchEmbed(30, 16)
     with pytest.raises(ValueError, match="num_frames 5 is not a multiple of tubelet_size 2"):
         PatchEmbed(32, 16, num_frames=5)
-    pe = _randomise(PatchEmbed(img_size=8, patch_size=4, in_chans=2, embed_dim=3, num_frames=4, tubelet_size=2))
+    pe = randomise(PatchEmbed(img_size=8, patch_size=4, in_chans=2, embed_dim=3, num_frames=4, tubelet_size=2))
     assert pe.grid == (2, 2, 2) and pe.num_patches == 8 and pe.in_chans == 2
     assert (pe.img_size, pe.patch_size, pe.num_frames, pe.tubelet_size) == (8, 4, 4, 2)
     assert pe.proj.kernel_size == (2, 4, 4) and pe.proj.stride == (2, 4, 4)
@@ -53,10 +45,10 @@ def _reference_attention(attn: Attention, x: torch.Tensor) -> torch.Tensor:
     return attn.proj((w @ v).transpose(1, 2).reshape(b, n, d))
 
 
-def test_attention_matches_the_official_formula():
+def test_attention_matches_the_official_formula(randomise):
     with pytest.raises(ValueError, match="width 6 is not divisible by num_heads 4"):
         Attention(6, 4)
-    attn = _randomise(Attention(8, num_heads=2, attn_drop=0.5, proj_drop=0.0)).eval()
+    attn = randomise(Attention(8, num_heads=2, attn_drop=0.5, proj_drop=0.0)).eval()
     assert attn.head_dim == 4 and type(attn.head_dim) is int  # a width, usable in view / reshape
     assert attn.qkv.bias is None and attn.attn_drop == 0.5
     bias = attn.qkv_bias()
@@ -68,7 +60,7 @@ def test_attention_matches_the_official_formula():
     torch.manual_seed(0)
     a = attn(x)
     assert not torch.allclose(a, _reference_attention(attn, x), atol=1e-3)  # attention dropout in training
-    plain = _randomise(Attention(8, num_heads=4, qkv_bias=False)).eval()
+    plain = randomise(Attention(8, num_heads=4, qkv_bias=False)).eval()
     assert plain.q_bias is None and plain.v_bias is None and plain.qkv_bias() is None
     assert "q_bias" not in dict(plain.named_parameters())
     torch.testing.assert_close(plain(x), _reference_attention(plain, x), atol=1e-5, rtol=1e-5)
@@ -76,23 +68,23 @@ def test_attention_matches_the_official_formula():
     assert dropped.proj_drop.p == 0.3 and Attention(8).num_heads == 8
 
 
-def test_mlp_order_and_width():
-    mlp = _randomise(Mlp(4, 6, drop=0.25)).eval()
+def test_mlp_order_and_width(randomise):
+    mlp = randomise(Mlp(4, 6, drop=0.25)).eval()
     assert mlp.fc1.out_features == 6 and mlp.fc2.out_features == 4 and mlp.drop.p == 0.25
     x = torch.randn(3, 4, generator=torch.Generator().manual_seed(3))
     torch.testing.assert_close(mlp(x), mlp.fc2(F.gelu(mlp.fc1(x))))  # exact (erf) GELU, no dropout in between
 
 
-def test_block_with_and_without_layer_scale():
+def test_block_with_and_without_layer_scale(randomise):
     x = torch.randn(2, 3, 6, generator=torch.Generator().manual_seed(4))
-    blk = _randomise(Block(6, 2, mlp_ratio=2.5, eps=1e-3)).eval()
+    blk = randomise(Block(6, 2, mlp_ratio=2.5, eps=1e-3)).eval()
     assert blk.mlp.fc1.out_features == 15 and blk.norm1.eps == 1e-3 and blk.norm2.eps == 1e-3
     assert blk.gamma_1 is None and blk.gamma_2 is None and isinstance(blk.drop_path, nn.Identity)
     mid = x + blk.attn(blk.norm1(x))
     torch.testing.assert_close(blk(x), mid + blk.mlp(blk.norm2(mid)))
     ls = Block(6, 2, init_values=0.1)
     assert torch.equal(ls.gamma_1, torch.full((6,), 0.1)) and torch.equal(ls.gamma_2, torch.full((6,), 0.1))
-    ls = _randomise(ls, 5).eval()
+    ls = randomise(ls, 5).eval()
     mid = x + ls.gamma_1 * ls.attn(ls.norm1(x))
     torch.testing.assert_close(ls(x), mid + ls.gamma_2 * ls.mlp(ls.norm2(mid)))
     dp = Block(6, 2, drop_path=0.3, drop=0.2, attn_drop=0.1, qkv_bias=False)
@@ -119,8 +111,8 @@ def test_make_blocks_and_tubelet_embed_follow_the_config():
     assert pe.proj.out_channels == 8
 
 
-def test_run_blocks_checkpointing_same_result_only_with_grad(checkpoint_calls):
-    blocks = nn.ModuleList([_randomise(Block(6, 2), s) for s in range(2)])
+def test_run_blocks_checkpointing_same_result_only_with_grad(checkpoint_calls, randomise):
+    blocks = nn.ModuleList([randomise(Block(6, 2), s) for s in range(2)])
     x = torch.randn(1, 3, 6, generator=torch.Generator().manual_seed(6), requires_grad=True)
     plain = run_blocks(blocks, x)
     torch.testing.assert_close(plain, blocks[1](blocks[0](x)))
