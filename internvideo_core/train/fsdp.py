@@ -5,6 +5,7 @@
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)     # AFTER sharding: the parameters are DTensors now
     loss = criterion(model(video), label); loss.backward(); opt.step()
     state = full_state_dict(model)                           # plain tensors on rank 0 (save as usual)
+    cleanup_distributed()                                    # a barrier, then every rank tears down together
 
 Every transformer block (the ViT ``Block``, InternVideo-MM's ``ResidualAttentionBlock``) becomes one FSDP unit
 and the root module holds the rest (embeddings, norms, head), so each process keeps ``1 / world_size`` of the
