@@ -33,9 +33,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EMBEDDED", "BUILD_COMMAND", "SYNTH_LOOK", "STRIPED_LOOK", "models_dir", "is_embedded", "list_embedded", "embedded_path",
-           "embedded_card", "embedded_for_task", "card_summary", "SynthPreprocess", "load_embedded", "square_uint8",
-           "synth_recipe", "tutorial_path", "prefer_tutorial", "TOKEN_TABLE", "caption_texts", "caption_token_ids"]
+__all__ = ["EMBEDDED", "BUILD_COMMAND", "SYNTH_LOOK", "STRIPED_LOOK", "models_dir", "is_embedded", "list_embedded",
+           "embedded_path", "embedded_card", "embedded_for_task", "card_summary", "SynthPreprocess", "load_embedded",
+           "square_uint8", "synth_recipe", "tutorial_path", "prefer_tutorial", "TOKEN_TABLE", "caption_texts",
+           "caption_token_ids"]
 
 #: Embedded model name -> the demo task it serves.
 EMBEDDED: dict[str, str] = {
